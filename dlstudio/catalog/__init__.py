@@ -1,0 +1,21 @@
+"""The layer catalog: one registry of node types, derived from Keras itself.
+
+Importing this package is cheap; Keras is imported the first time the catalog
+itself is needed.
+"""
+
+from dlstudio.catalog.registry import (
+    UnknownLayerError,
+    catalog,
+    categories,
+    check_params,
+    get_spec,
+    instantiate,
+    keras_kwargs,
+)
+from dlstudio.catalog.specs import LayerSpec, ParamError, ParamSpec, PortSpec
+
+__all__ = [
+    "LayerSpec", "ParamError", "ParamSpec", "PortSpec", "UnknownLayerError", "catalog",
+    "categories", "check_params", "get_spec", "instantiate", "keras_kwargs",
+]
