@@ -1,0 +1,72 @@
+"""Graph -> keras.Model with the functional API.
+
+Layer names are the node names; inputs and outputs keep the graph's order
+(nodes sorted by position, top to bottom then left to right, so what the user
+sees first comes first).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlstudio.catalog import check_params, get_spec, instantiate
+from dlstudio.compile.infer import Analysis, analyze
+from dlstudio.graph import Graph, Problem
+
+
+class CompileError(ValueError):
+    """The graph cannot become a model; ``problems`` says why, node by node."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"the graph has {len(problems)} problem(s):\n{lines}")
+
+
+def _by_position(graph: Graph, ids: list[str]) -> list[str]:
+    return sorted(ids, key=lambda nid: (graph.node(nid).pos[1], graph.node(nid).pos[0], nid))
+
+
+def model_io(graph: Graph, analysis: Analysis) -> tuple[list[str], list[str]]:
+    """The input and output node ids, in model order."""
+    return _by_position(graph, analysis.inputs), _by_position(graph, analysis.outputs)
+
+
+def build_model(graph: Graph, analysis: Analysis | None = None, name: str = "model") -> Any:
+    """Compile the graph into a ``keras.Model``; raises CompileError if invalid."""
+    import keras
+
+    analysis = analysis or analyze(graph)
+    if analysis.errors:
+        raise CompileError(analysis.errors)
+    inputs, outputs = model_io(graph, analysis)
+    tensors: dict[tuple[str, int], Any] = {}
+    for nid in analysis.order:
+        node = graph.node(nid)
+        spec = get_spec(node.type)
+        params, _ = check_params(node.type, node.params)
+        if spec.call == "input":
+            tensors[(nid, 0)] = keras.Input(shape=tuple(params["shape"]), dtype=params["dtype"], name=node.name)
+            continue
+        ports = spec.input_ports(params)
+        edges = {e.dst_port: e for e in graph.in_edges(nid)}
+        args = [tensors[(edges[i].src, edges[i].src_port)] if i in edges else None for i in range(len(ports))]
+        layer = instantiate(node.type, params, name=node.name)
+        if spec.call == "list":
+            out = layer(args)
+        elif spec.call == "attention":
+            out = layer(args[0], args[1], key=args[2] if len(args) > 2 else None)
+        elif spec.call == "rnn" and any(a is not None for a in args[1:]):
+            out = layer(args[0], initial_state=[a for a in args[1:] if a is not None])
+        else:
+            out = layer(args[0])
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        for i, t in enumerate(outs):
+            tensors[(nid, i)] = t
+    model_inputs = [tensors[(nid, 0)] for nid in inputs]
+    model_outputs = [tensors[(nid, 0)] for nid in outputs]
+    return keras.Model(
+        inputs=model_inputs[0] if len(model_inputs) == 1 else model_inputs,
+        outputs=model_outputs[0] if len(model_outputs) == 1 else model_outputs,
+        name=name,
+    )

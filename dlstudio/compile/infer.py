@@ -1,0 +1,373 @@
+"""Shape inference and validation: every node's output shape, parameter and
+multiply-accumulate counts, and the problems of the graph as data.
+
+:class:`ShapeInference` keeps a cache keyed by (layer type, parameters, input
+shapes), so re-analysing a graph after one edit only asks Keras about the
+nodes whose inputs or parameters really changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlstudio.catalog import UnknownLayerError, check_params, get_spec
+from dlstudio.compile.keras_shapes import LayerResult, Shape, layer_output, multiply_accumulates
+from dlstudio.graph import Graph, Node, Problem
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What the shape pass knows about one node."""
+
+    output_shapes: tuple[Shape | None, ...] = ()
+    params: int = 0
+    trainable_params: int = 0
+    macs: int = 0
+    weights: tuple[tuple[str, tuple[int, ...], bool], ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.output_shapes[0] if self.output_shapes else None
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.is_error for p in self.problems)
+
+
+@dataclass
+class Analysis:
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def total_params(self) -> int:
+        return sum(i.params for i in self.nodes.values())
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(i.trainable_params for i in self.nodes.values())
+
+    @property
+    def total_macs(self) -> int:
+        return sum(i.macs for i in self.nodes.values())
+
+
+def label(node: Node) -> str:
+    return f"{node.type} '{node.name}'"
+
+
+def fmt_shape(shape: Shape | None) -> str:
+    if shape is None:
+        return "?"
+    return "(" + ", ".join("batch" if i == 0 and d is None else ("None" if d is None else str(d))
+                           for i, d in enumerate(shape)) + ")"
+
+
+def _window_problem(node: Node, params: dict[str, Any], shape: Shape) -> Problem | None:
+    """A convolution or pooling window that does not fit its input."""
+    size_key = "kernel_size" if "kernel_size" in params else "pool_size" if "pool_size" in params else None
+    if size_key is None or params.get("padding", "valid") != "valid" or node.type.endswith("Transpose"):
+        return None
+    spatial = shape[1:-1]
+    size = params[size_key]
+    sizes = [size] * len(spatial) if isinstance(size, int) else list(size)
+    dil = params.get("dilation_rate", 1)
+    dils = [dil] * len(spatial) if isinstance(dil, int) else list(dil)
+    if len(sizes) != len(spatial) or len(dils) != len(spatial):
+        return None
+    eff = [(k - 1) * d + 1 for k, d in zip(sizes, dils)]
+    if all(s is None or e <= s for e, s in zip(eff, spatial)):
+        return None
+    k_txt = "x".join(map(str, eff))
+    in_txt = "x".join("?" if s is None else str(s) for s in spatial)
+    if size_key == "pool_size":
+        return Problem(
+            f"{label(node)}: its {k_txt} pool is larger than its {in_txt} input and shrinks it to zero",
+            (node.id,), hint="remove this pooling, pool less earlier, or use padding='same'",
+        )
+    return Problem(
+        f"{label(node)}: its {k_txt} kernel is larger than its {in_txt} input",
+        (node.id,), hint="use a smaller kernel_size, padding='same', or less pooling before it",
+    )
+
+
+def _merge_problem(node: Node, params: dict[str, Any], shapes: list[Shape], srcs: list[Node]) -> Problem | None:
+    spec = get_spec(node.type)
+    if spec.call != "list" or node.type == "Dot":
+        return None
+    listing = " and ".join(f"{fmt_shape(s)} from '{n.name}'" for s, n in zip(shapes, srcs))
+    if node.type == "Concatenate":
+        axis = params.get("axis", -1)
+        ranks = {len(s) for s in shapes}
+        if len(ranks) > 1:
+            return Problem(f"{label(node)} needs inputs of one rank but receives {listing}",
+                           (node.id, *[n.id for n in srcs]), hint="reshape the inputs to the same rank")
+        rank = ranks.pop()
+        ax = axis % rank if -rank <= axis < rank else None
+        if ax is None:
+            return Problem(f"{label(node)}: axis {axis} does not exist for inputs of rank {rank}",
+                           (node.id,), hint="use axis -1 to join along the channels")
+        rest = {tuple(d for i, d in enumerate(s) if i != ax) for s in shapes}
+        if len(rest) > 1:
+            return Problem(
+                f"{label(node)} joins along axis {axis}, so all other dimensions must match, but it receives {listing}",
+                (node.id, *[n.id for n in srcs]),
+                hint="give every branch the same spatial size (padding='same', equal strides) or resize them",
+            )
+        return None
+    if len({tuple(s) for s in shapes}) > 1:
+        hint = "make the shapes equal"
+        if all(len(s) == len(shapes[0]) for s in shapes) and all(
+            s[:-1] == shapes[0][:-1] for s in shapes
+        ):
+            hint = "make the channel counts equal (for a shortcut, a 1x1 Conv2D or a Dense projection)"
+        return Problem(f"{label(node)} needs inputs of one shape but receives {listing}",
+                       (node.id, *[n.id for n in srcs]), hint=hint)
+    return None
+
+
+def _keras_message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    for marker in ("\n\nArguments received", "Arguments received by", "\n\n"):
+        text = text.split(marker)[0]
+    text = text.replace("Exception encountered when calling", "").strip()
+    text = " ".join(text.split())
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+class ShapeInference:
+    """Analyses graphs; keeps a cache so repeated analysis after an edit is cheap."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._cache: OrderedDict[tuple, LayerResult | Exception] = OrderedDict()
+        self._cache_size = cache_size
+        self.keras_calls = 0  # how many times Keras was asked (for tests and benchmarks)
+
+    def _layer(self, type_name: str, params: dict[str, Any], shapes: list[Shape | None]) -> LayerResult:
+        key = (type_name, json.dumps(params, sort_keys=True, default=str), tuple(shapes))
+        hit = self._cache.get(key)
+        if hit is None:
+            self.keras_calls += 1
+            try:
+                hit = layer_output(type_name, params, shapes)
+            except Exception as exc:  # Keras rejects the combination
+                hit = exc
+            self._cache[key] = hit
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        if isinstance(hit, Exception):
+            raise hit
+        return hit
+
+    def analyze(self, graph: Graph) -> Analysis:
+        result = Analysis()
+        nodes = {n.id: n for n in graph.nodes}
+        problems: dict[str, list[Problem]] = {nid: [] for nid in nodes}
+        graph_problems: list[Problem] = []
+
+        names: dict[str, list[str]] = {}
+        for n in nodes.values():
+            names.setdefault(n.name, []).append(n.id)
+        for name, ids in names.items():
+            if len(ids) > 1:
+                graph_problems.append(Problem(
+                    f"{len(ids)} layers are named '{name}'", tuple(ids),
+                    hint="give every layer a unique name"))
+
+        cycle = graph.find_cycle()
+        if cycle:
+            path = " -> ".join(nodes[c].name for c in cycle + cycle[:1])
+            graph_problems.append(Problem(f"the graph has a cycle: {path}", tuple(cycle),
+                                          hint="remove one of the edges in the loop"))
+        order = _acyclic_order(graph)
+        result.order = order
+
+        inputs = [n.id for n in nodes.values() if n.type == "Input"]
+        result.inputs = inputs
+        if not inputs:
+            graph_problems.append(Problem("the model has no Input node",
+                                          hint="add an Input from the palette and connect it to the first layer"))
+
+        for nid in order:
+            node = nodes[nid]
+            info = self._analyze_node(graph, node, nodes, result.nodes)
+            result.nodes[nid] = info
+        for nid in nodes:
+            if nid not in result.nodes:  # on or after a cycle
+                result.nodes[nid] = NodeInfo(output_shapes=(None,))
+
+        outputs = [n.id for n in graph.sinks() if n.type != "Input"]
+        result.outputs = outputs
+        if inputs and not outputs:
+            graph_problems.append(Problem("the model has no output layer",
+                                          tuple(inputs), hint="connect a layer to the Input; its last layer becomes the output"))
+        for nid in inputs:
+            if not graph.out_edges(nid):
+                problems[nid].append(Problem(f"Input '{nodes[nid].name}' is not connected to any layer",
+                                             (nid,), hint="connect it or delete it", severity="warning"))
+
+        for nid, info in result.nodes.items():
+            extra = problems.get(nid, [])
+            if extra:
+                result.nodes[nid] = NodeInfo(info.output_shapes, info.params, info.trainable_params,
+                                             info.macs, info.weights, info.problems + tuple(extra))
+        result.problems = graph_problems + [p for nid in nodes for p in result.nodes[nid].problems]
+        return result
+
+    def _analyze_node(self, graph: Graph, node: Node, nodes: dict[str, Node],
+                      done: dict[str, NodeInfo]) -> NodeInfo:
+        def fail(message: str, hint: str = "", ids: tuple[str, ...] = (), port: int | None = None,
+                 severity: str = "error") -> NodeInfo:
+            prob = Problem(message, ids or (node.id,), port=port, hint=hint, severity=severity)
+            return NodeInfo(output_shapes=(None,), problems=(prob,))
+
+        try:
+            spec = get_spec(node.type)
+        except UnknownLayerError:
+            return fail(f"'{node.name}' has the unknown layer type {node.type!r}",
+                        hint="replace it with a layer from the palette")
+        params, errors = check_params(node.type, node.params)
+        if errors:
+            probs = tuple(Problem(f"{label(node)}: {e.param} {e.message}" if not e.message.startswith(e.param)
+                                  else f"{label(node)}: {e.message}", (node.id,),
+                                  hint="change the value in the inspector") for e in errors)
+            return NodeInfo(output_shapes=(None,), problems=probs)
+
+        ports = spec.input_ports(params)
+        in_edges = graph.in_edges(node.id)
+        by_port: dict[int, list] = {}
+        for e in in_edges:
+            by_port.setdefault(e.dst_port, []).append(e)
+        for port_idx, edges in by_port.items():
+            if port_idx < 0 or port_idx >= len(ports):
+                return fail(f"{label(node)} has no input {port_idx + 1}, but '{nodes[edges[0].src].name}' is connected to it",
+                            hint="reconnect the edge to an existing input", port=port_idx)
+            if len(edges) > 1:
+                srcs = ", ".join(f"'{nodes[e.src].name}'" for e in edges)
+                return fail(f"input '{ports[port_idx].name}' of {label(node)} has {len(edges)} edges ({srcs}); an input takes one",
+                            hint="remove all but one, or merge them first with Add or Concatenate",
+                            port=port_idx, ids=(node.id, *[e.src for e in edges]))
+
+        shapes: list[Shape | None] = []
+        srcs: list[Node] = []
+        for port_idx, port in enumerate(ports):
+            edges = by_port.get(port_idx)
+            if not edges:
+                if not port.optional:
+                    return fail(f"input '{port.name}' of {label(node)} is not connected",
+                                hint="drag an edge from the output of the previous layer to it", port=port_idx)
+                shapes.append(None)
+                continue
+            e = edges[0]
+            src_info = done.get(e.src)
+            if src_info is None:
+                return NodeInfo(output_shapes=(None,))
+            if e.src_port >= len(src_info.output_shapes):
+                return fail(f"'{nodes[e.src].name}' has no output {e.src_port + 1}",
+                            hint="reconnect the edge to an existing output", port=port_idx)
+            shape = src_info.output_shapes[e.src_port]
+            if shape is None:  # upstream problem, reported there
+                return NodeInfo(output_shapes=(None,))
+            if port.ranks is not None and len(shape) not in port.ranks:
+                return fail(
+                    f"{label(node)} expects {port.expects or f'rank {port.ranks}'} but receives "
+                    f"{fmt_shape(shape)} from '{nodes[e.src].name}'",
+                    hint=port.fix, port=port_idx, ids=(node.id, e.src))
+            shapes.append(shape)
+            srcs.append(nodes[e.src])
+
+        if spec.call == "input":
+            shape = params["shape"]
+            if not shape and shape != []:
+                return fail(f"Input '{node.name}' needs a shape", hint="set the shape of one sample")
+        window = _window_problem(node, params, shapes[0]) if shapes and shapes[0] is not None else None
+        if window:
+            return NodeInfo(output_shapes=(None,), problems=(window,))
+        merge = _merge_problem(node, params, [s for s in shapes if s is not None], srcs)
+        if merge:
+            return NodeInfo(output_shapes=(None,), problems=(merge,))
+
+        try:
+            res = self._layer(node.type, params, shapes)
+        except Exception as exc:
+            return fail(f"{label(node)} cannot take input {', '.join(fmt_shape(s) for s in shapes if s)}: "
+                        f"{_keras_message(exc)}", hint="check its parameters and the layers before it")
+        for shape in res.output_shapes:
+            if any(d is not None and d <= 0 for d in shape[1:]):
+                return fail(f"{label(node)} shrinks a dimension to zero: output {fmt_shape(shape)}",
+                            hint="use padding='same', a smaller window, or less downsampling before it")
+        macs = multiply_accumulates(node.type, res, shapes)
+        return NodeInfo(res.output_shapes, res.params, res.trainable_params, macs, res.weights)
+
+
+def _acyclic_order(graph: Graph) -> list[str]:
+    """Topological order of the nodes not on or after a cycle."""
+    indeg = {n.id: 0 for n in graph.nodes}
+    succ: dict[str, list[str]] = {nid: [] for nid in indeg}
+    for e in graph.edges:
+        indeg[e.dst] += 1
+        succ[e.src].append(e.dst)
+    ready = [nid for nid, d in indeg.items() if d == 0]
+    order = []
+    while ready:
+        nid = ready.pop(0)
+        order.append(nid)
+        for nxt in succ[nid]:
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                ready.append(nxt)
+    return order
+
+
+_default = ShapeInference()
+
+
+def analyze(graph: Graph) -> Analysis:
+    """Analyse a graph with the process-wide cache."""
+    return _default.analyze(graph)
+
+
+def connection_problem(graph: Graph, analysis: Analysis, src: str, src_port: int,
+                       dst: str, dst_port: int) -> str | None:
+    """Why an editor should refuse this new edge, or None: structural faults
+    (taken input, cycle) and an input rank the target port cannot take."""
+    from dlstudio.graph import PortRef
+
+    why = graph.connection_error(PortRef(src, src_port), PortRef(dst, dst_port))
+    if why:
+        return why
+    node = graph.node(dst)
+    try:
+        spec = get_spec(node.type)
+    except UnknownLayerError:
+        return f"'{node.name}' has an unknown layer type"
+    if spec.call == "input":
+        return f"Input '{node.name}' takes no incoming edge"
+    params, _ = check_params(node.type, node.params)
+    ports = spec.input_ports(params)
+    if dst_port >= len(ports):
+        return f"{label(node)} has no input {dst_port + 1}"
+    info = analysis.nodes.get(src)
+    shape = info.output_shapes[src_port] if info and src_port < len(info.output_shapes) else None
+    port = ports[dst_port]
+    if shape is not None and port.ranks is not None and len(shape) not in port.ranks:
+        return (f"rank mismatch: {label(node)} expects {port.expects} but '{graph.node(src).name}' "
+                f"gives {fmt_shape(shape)}; {port.fix}")
+    return None
