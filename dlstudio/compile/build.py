@@ -28,8 +28,13 @@ def _by_position(graph: Graph, ids: list[str]) -> list[str]:
 
 
 def model_io(graph: Graph, analysis: Analysis) -> tuple[list[str], list[str]]:
-    """The input and output node ids, in model order."""
-    return _by_position(graph, analysis.inputs), _by_position(graph, analysis.outputs)
+    """The input and output node ids, in model order.
+
+    An Input connected to nothing (a warning, not an error) is left out, so the
+    model does not ask for data it never uses.
+    """
+    used = [nid for nid in analysis.inputs if graph.out_edges(nid)]
+    return _by_position(graph, used), _by_position(graph, analysis.outputs)
 
 
 def build_model(graph: Graph, analysis: Analysis | None = None, name: str = "model") -> Any:

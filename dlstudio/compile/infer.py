@@ -9,13 +9,14 @@ nodes whose inputs or parameters really changed.
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from dlstudio.catalog import UnknownLayerError, check_params, get_spec
 from dlstudio.compile.keras_shapes import LayerResult, Shape, layer_output, multiply_accumulates
-from dlstudio.graph import Graph, Node, Problem
+from dlstudio.graph import Edge, Graph, Node, Problem
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _merge_problem(node: Node, params: dict[str, Any], shapes: list[Shape], srcs
                 hint="give every branch the same spatial size (padding='same', equal strides) or resize them",
             )
         return None
-    if len({tuple(s) for s in shapes}) > 1:
+    if not _broadcastable(shapes):
         hint = "make the shapes equal"
         if all(len(s) == len(shapes[0]) for s in shapes) and all(
             s[:-1] == shapes[0][:-1] for s in shapes
@@ -141,11 +142,24 @@ def _merge_problem(node: Node, params: dict[str, Any], shapes: list[Shape], srcs
     return None
 
 
+def _broadcastable(shapes: list[Shape]) -> bool:
+    """Element-wise merges take equal shapes, or a size 1 that Keras broadcasts
+    (a squeeze-and-excitation Multiply of (h, w, c) by (1, 1, c))."""
+    if len({len(s) for s in shapes}) > 1:
+        return False
+    for dims in zip(*(s[1:] for s in shapes)):
+        if len({d for d in dims if d is not None and d != 1}) > 1:
+            return False
+    return True
+
+
 def _keras_message(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    for marker in ("\n\nArguments received", "Arguments received by", "\n\n"):
-        text = text.split(marker)[0]
-    text = text.replace("Exception encountered when calling", "").strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Keras bolds the reason with ANSI codes
+    text = text.split("Arguments received by")[0]
+    # "Exception encountered when calling X.call().\n\n<the reason>": keep the reason
+    paragraphs = [p for p in text.split("\n\n")
+                  if p.strip() and not p.strip().startswith("Exception encountered when calling")]
+    text = paragraphs[0] if paragraphs else type(exc).__name__
     text = " ".join(text.split())
     return text if len(text) <= 240 else text[:237] + "..."
 
@@ -205,9 +219,13 @@ class ShapeInference:
             graph_problems.append(Problem("the model has no Input node",
                                           hint="add an Input from the palette and connect it to the first layer"))
 
+        in_edges: dict[str, list[Edge]] = {nid: [] for nid in nodes}  # one pass, not O(E) per node
+        for e in graph.edges:
+            in_edges[e.dst].append(e)
         for nid in order:
             node = nodes[nid]
-            info = self._analyze_node(graph, node, nodes, result.nodes)
+            edges = sorted(in_edges[nid], key=lambda e: e.dst_port)
+            info = self._analyze_node(graph, node, nodes, result.nodes, edges)
             result.nodes[nid] = info
         for nid in nodes:
             if nid not in result.nodes:  # on or after a cycle
@@ -215,7 +233,7 @@ class ShapeInference:
 
         outputs = [n.id for n in graph.sinks() if n.type != "Input"]
         result.outputs = outputs
-        if inputs and not outputs:
+        if inputs and not outputs and not cycle:  # a loop has no end: reported above
             graph_problems.append(Problem("the model has no output layer",
                                           tuple(inputs), hint="connect a layer to the Input; its last layer becomes the output"))
         for nid in inputs:
@@ -232,7 +250,7 @@ class ShapeInference:
         return result
 
     def _analyze_node(self, graph: Graph, node: Node, nodes: dict[str, Node],
-                      done: dict[str, NodeInfo]) -> NodeInfo:
+                      done: dict[str, NodeInfo], in_edges: list[Edge] | None = None) -> NodeInfo:
         def fail(message: str, hint: str = "", ids: tuple[str, ...] = (), port: int | None = None,
                  severity: str = "error") -> NodeInfo:
             prob = Problem(message, ids or (node.id,), port=port, hint=hint, severity=severity)
@@ -245,13 +263,15 @@ class ShapeInference:
                         hint="replace it with a layer from the palette")
         params, errors = check_params(node.type, node.params)
         if errors:
-            probs = tuple(Problem(f"{label(node)}: {e.param} {e.message}" if not e.message.startswith(e.param)
-                                  else f"{label(node)}: {e.message}", (node.id,),
+            probs = tuple(Problem(f"{label(node)}: {e.message}" if f"'{e.param}'" in e.message
+                                  or e.message.startswith(e.param)
+                                  else f"{label(node)}: {e.param} {e.message}", (node.id,),
                                   hint="change the value in the inspector") for e in errors)
             return NodeInfo(output_shapes=(None,), problems=probs)
 
         ports = spec.input_ports(params)
-        in_edges = graph.in_edges(node.id)
+        if in_edges is None:
+            in_edges = graph.in_edges(node.id)
         by_port: dict[int, list] = {}
         for e in in_edges:
             by_port.setdefault(e.dst_port, []).append(e)
@@ -303,6 +323,18 @@ class ShapeInference:
         merge = _merge_problem(node, params, [s for s in shapes if s is not None], srcs)
         if merge:
             return NodeInfo(output_shapes=(None,), problems=(merge,))
+        if spec.call == "rnn" and isinstance(params.get("units"), int):
+            # Keras' symbolic call accepts any state size; the first real batch would fail
+            units = params["units"]
+            for port_idx in range(1, len(ports)):
+                state = shapes[port_idx] if port_idx < len(shapes) else None
+                if state is not None and state[-1] != units:
+                    src = nodes[by_port[port_idx][0].src]
+                    return fail(
+                        f"{label(node)} has {units} units, so its {ports[port_idx].name} must be "
+                        f"(batch, {units}), but it receives {fmt_shape(state)} from '{src.name}'",
+                        hint=f"give '{src.name}' and '{node.name}' the same number of units",
+                        port=port_idx, ids=(node.id, src.id))
 
         try:
             res = self._layer(node.type, params, shapes)

@@ -97,16 +97,34 @@ def multiply_accumulates(type_name: str, result: LayerResult, input_shapes: list
     spec = get_spec(type_name)
     out = result.output_shapes[0] if result.output_shapes else ()
     first_in = input_shapes[0] if input_shapes else None
+    if spec.call == "attention":
+        return _attention_macs(result, input_shapes)
     if spec.call == "rnn" or type_name == "Bidirectional":
         positions = first_in[1] if first_in and len(first_in) > 2 and first_in[1] else 1
     elif type_name.endswith("Transpose"):
         positions = math.prod(d or 1 for d in first_in[1:-1]) if first_in else 1
     else:
         positions = math.prod(d or 1 for d in out[1:-1]) if len(out) > 2 else 1
-    macs = kernels * positions
-    if spec.call == "attention" and first_in is not None and len(input_shapes) > 1:
-        tq = first_in[1] or 1
-        tk = (input_shapes[1][1] or 1) if input_shapes[1] is not None else tq
-        heads_dim = next((s[1] * s[2] for n, s, _ in result.weights if len(s) == 3), 0)
-        macs += 2 * tq * tk * heads_dim
+    return int(kernels * positions)
+
+
+def _attention_macs(result: LayerResult, input_shapes: list[Shape | None]) -> int:
+    """MultiHeadAttention: the query and output projections run once per query
+    step, the key and value projections once per key/value step; then the
+    scores (query x key) and the weighted sum of values, per head."""
+
+    def steps(shape: Shape | None) -> int | None:
+        return (shape[1] or 1) if shape is not None and len(shape) > 2 else None
+
+    tq = steps(input_shapes[0]) or 1
+    tv = steps(input_shapes[1] if len(input_shapes) > 1 else None) or tq
+    tk = steps(input_shapes[2] if len(input_shapes) > 2 else None) or tv
+    # Keras' weight order: query, key, value, output (each kernel then bias)
+    kernels = [s for name, s, _ in result.weights if name.endswith("kernel") and len(s) == 3]
+    if len(kernels) != 4:  # pragma: no cover - depends on the Keras version
+        return int(sum(math.prod(s) for s in kernels) * tq)
+    q, k, v, o = kernels
+    macs = math.prod(q) * tq + math.prod(k) * tk + math.prod(v) * tv + math.prod(o) * tq
+    macs += tq * tk * q[1] * q[2]  # scores: heads x key_dim per (query, key) pair
+    macs += tq * tv * v[1] * v[2]  # weighted sum: heads x value_dim per (query, value) pair
     return int(macs)
