@@ -1,0 +1,287 @@
+"""The ``.dlsproj`` schema: pydantic models of one project file.
+
+The models check the *shape* of a file (keys, types, ranges); checks that need
+the whole document or the layer catalog (duplicate ids, dangling edges, layer
+types, parameter values) live in :mod:`dlstudio.project.io`.
+
+Every model forbids unknown keys; files are validated strictly: ``"20"`` is
+not an epoch count and ``true`` is not a number.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from dlstudio.catalog import UnknownLayerError, check_params, get_spec
+
+#: The format this version of DL Studio writes and the newest it reads.
+FORMAT_VERSION = 1
+
+MAX_NODES = 10_000
+MAX_EDGES = 100_000
+MAX_PORT = 64
+MAX_COORD = 1e7
+MAX_NOTES = 1_000_000
+MAX_DEPTH = 64
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "adagrad", "nadam")
+
+Id = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Coord = Annotated[float, Field(ge=-MAX_COORD, le=MAX_COORD, allow_inf_nan=False)]
+Port = Annotated[int, Field(ge=0, le=MAX_PORT)]
+
+
+class _Model(BaseModel):
+    # Lax for code (``settings.epochs = "5"`` from a command line works); files
+    # are validated with ``strict=True`` (see :func:`validate_document`).
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class JsonValueError(ValueError):
+    """A value that is not plain JSON; ``loc`` is where inside the value."""
+
+    def __init__(self, loc: tuple[Any, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def check_json_value(value: Any, max_depth: int = 32) -> Any:
+    """Raise JsonValueError unless ``value`` is plain JSON with finite numbers."""
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
+    while todo:
+        v, loc = todo.pop()
+        if len(loc) > max_depth:
+            raise JsonValueError(loc, "value nested too deeply")
+        if v is None or isinstance(v, (bool, str, int)):
+            continue
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise JsonValueError(loc, f"expected a finite number, got {v!r}")
+        elif isinstance(v, (list, tuple)):
+            todo.extend((x, loc + (i,)) for i, x in enumerate(v))
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise JsonValueError(loc, "keys must be text")
+                todo.append((x, loc + (k,)))
+        else:
+            raise JsonValueError(loc, f"unsupported value {v!r}")
+    return value
+
+
+class NodeModel(_Model):
+    id: Id
+    type: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Name
+    params: dict[str, Any] = Field(default_factory=dict)
+    pos: Annotated[list[Coord], Field(min_length=2, max_length=2)] = Field(
+        default_factory=lambda: [0.0, 0.0]
+    )
+
+
+class EdgeModel(_Model):
+    id: Id
+    src: Id
+    src_port: Port = 0
+    dst: Id
+    dst_port: Port = 0
+
+
+class GraphModel(_Model):
+    nodes: Annotated[list[NodeModel], Field(max_length=MAX_NODES)] = Field(default_factory=list)
+    edges: Annotated[list[EdgeModel], Field(max_length=MAX_EDGES)] = Field(default_factory=list)
+
+
+class DatasetRef(_Model):
+    """Which dataset a project trains on: a registry name and its options."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "digits"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _plain_json(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_json_value(v)
+
+
+class TrainingSettings(_Model):
+    """How a project's model is compiled and fitted."""
+
+    epochs: Annotated[int, Field(ge=1, le=100_000)] = 20
+    batch_size: Annotated[int, Field(ge=1, le=1_000_000)] = 32
+    optimizer: Literal["adam", "sgd", "rmsprop", "adamw", "adagrad", "nadam"] = "adam"
+    learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.001
+    momentum: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    loss: Annotated[str, Field(min_length=1, max_length=100)] = "auto"
+    metrics: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)
+    ] = Field(default_factory=lambda: ["accuracy"])
+    validation_split: Annotated[float, Field(ge=0, le=0.9, allow_inf_nan=False)] = 0.1
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    early_stopping_patience: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class ProjectModel(_Model):
+    """A whole project file (current format)."""
+
+    format_version: Annotated[int, Field(ge=FORMAT_VERSION, le=FORMAT_VERSION)]
+    name: Name
+    notes: Annotated[str, Field(max_length=MAX_NOTES)] = ""
+    graph: GraphModel
+    dataset: DatasetRef = Field(default_factory=DatasetRef)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+
+
+# ------------------------------------------------------- checking a document
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def validate_document(data: dict[str, Any]) -> tuple[ProjectModel | None, list[str]]:
+    """Validate a current-format document: the model (None when invalid) and
+    every problem found, each prefixed with where it is."""
+    problems: list[str] = []
+    model = None
+    try:
+        model = ProjectModel.model_validate(data, strict=True)
+    except ValidationError as e:
+        problems += [_pydantic_problem(err, data) for err in e.errors(include_url=False)]
+    problems += _semantic_problems(data)
+    return model, problems
+
+
+def plain_json_problems(data: dict[str, Any]) -> list[str]:
+    """Depth, key types and unencodable text anywhere in the document."""
+    problems: list[str] = []
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
+    while todo:
+        value, loc = todo.pop()
+        if len(loc) > MAX_DEPTH:  # one report is enough
+            return problems + [f"{_where(loc[:MAX_DEPTH], data)}: nested too deeply "
+                               f"(more than {MAX_DEPTH} levels)"]
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                problems.append(f"{_where(loc, data)}: text holds an invalid character (a lone surrogate)")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str) or _SURROGATE.search(k):
+                    problems.append(f"{_where(loc, data)}: invalid key {k!r}")
+                    continue
+                todo.append((v, loc + (k,)))
+        elif isinstance(value, (list, tuple)):
+            todo.extend((v, loc + (i,)) for i, v in enumerate(value))
+        elif not (value is None or isinstance(value, (bool, int, float))):
+            problems.append(f"{_where(loc, data)}: unsupported value of type {type(value).__name__}")
+    return problems
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _label(item: Any, kind: str) -> str:
+    if not isinstance(item, dict):
+        return ""
+    parts = []
+    if isinstance(item.get("id"), str):
+        parts.append(f"id {_short(item['id'], 40)}")
+    if kind == "nodes" and isinstance(item.get("name"), str):
+        parts.append(_short(item["name"], 40))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _where(loc: tuple[Any, ...], data: Any) -> str:
+    """``('graph', 'nodes', 3, 'params')`` -> ``graph.nodes[3] (id 'n4', 'fc1').params``."""
+    out = ""
+    cur = data
+    for depth, key in enumerate(loc):
+        if isinstance(key, int):
+            out += f"[{key}]"
+            cur = cur[key] if isinstance(cur, list) and 0 <= key < len(cur) else None
+        else:
+            out += f".{key}" if out else str(key)
+            cur = cur.get(key) if isinstance(cur, dict) else None
+        if depth == 2 and loc[0] == "graph" and loc[1] in ("nodes", "edges"):
+            out += _label(cur, loc[1])
+    return out or "(top level)"
+
+
+def _pydantic_problem(err: dict[str, Any], data: Any) -> str:
+    kind, msg, loc = err["type"], err["msg"], tuple(err["loc"])
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, JsonValueError):
+        return f"{_where(loc + cause.loc, data)}: {cause}"
+    where = _where(loc, data)
+    if kind == "missing":
+        return f"{where}: missing (required)"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key (not part of the project format)"
+    if msg.startswith("Value error, "):
+        return f"{where}: {msg[len('Value error, '):]}"
+    msg = msg.replace("Input should", "should").replace(" after validation", "")
+    msg = msg[:1].lower() + msg[1:]
+    if kind in ("too_long", "too_short"):
+        return f"{where}: {msg}"
+    return f"{where}: {msg}, got {_short(err.get('input'))}"
+
+
+def _semantic_problems(data: dict[str, Any]) -> list[str]:
+    """Duplicate ids, dangling edges, unknown layer types and fatal parameter
+    errors, found defensively in the raw (migrated) document."""
+    graph = data.get("graph")
+    if not isinstance(graph, dict):
+        return []
+    nodes, edges = graph.get("nodes"), graph.get("edges")
+    nodes = nodes if isinstance(nodes, list) and len(nodes) <= MAX_NODES else []
+    edges = edges if isinstance(edges, list) and len(edges) <= MAX_EDGES else []
+    problems: list[str] = []
+    seen: dict[str, str] = {}  # id -> where it was first used
+    for kind, items in (("nodes", nodes), ("edges", edges)):
+        for i, item in enumerate(items):
+            nid = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(nid, str):
+                continue
+            here = f"graph.{kind}[{i}]"
+            if nid in seen:
+                problems.append(f"{_where(('graph', kind, i), data)}.id: duplicate id "
+                                f"{_short(nid, 40)} (already used by {seen[nid]})")
+            else:
+                seen[nid] = here
+    node_ids = {n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)}
+    for i, node in enumerate(nodes):
+        if isinstance(node, dict):
+            problems += _node_problems(node, _where(("graph", "nodes", i), data))
+    for i, edge in enumerate(edges):
+        if not isinstance(edge, dict):
+            continue
+        for end in ("src", "dst"):
+            ref = edge.get(end)
+            if isinstance(ref, str) and ref and ref not in node_ids:
+                problems.append(f"{_where(('graph', 'edges', i), data)}.{end}: "
+                                f"no node with id {_short(ref, 40)}")
+    return problems
+
+
+def _node_problems(node: dict[str, Any], where: str) -> list[str]:
+    type_name = node.get("type")
+    if not isinstance(type_name, str) or not type_name:
+        return []  # the schema reports it
+    try:
+        get_spec(type_name)
+    except UnknownLayerError:
+        return [f"{where}.type: unknown layer type {_short(type_name, 40)}"]
+    params = node.get("params", {})
+    if not isinstance(params, dict):
+        return []
+    try:
+        _, errors = check_params(type_name, params)
+    except Exception as e:  # check_params should only report, never raise
+        return [f"{where}.params: cannot be checked ({type(e).__name__}: {e})"]
+    return [f"{where}.params.{e.param}: {e.message}" for e in errors if e.fatal]
+
+
