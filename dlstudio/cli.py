@@ -23,10 +23,6 @@ class UserError(Exception):
     """Bad input: printed as a message, exit code 1."""
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
 def _load(path: str):
     from dlstudio.project import ProjectError, load_project
 
@@ -146,7 +142,8 @@ def _printer(as_json: bool) -> Callable[[object], None]:
             print(f"training {event.epochs} epochs of {event.steps_per_epoch} batches "
                   f"({event.samples} samples) on {event.backend}", file=out)
         elif isinstance(event, EpochEnd):
-            metrics = "  ".join(f"{k} {v:.4f}" for k, v in event.logs.items())
+            keys = sorted(event.logs, key=lambda k: (k.startswith("val_"), not k.endswith("loss"), k))
+            metrics = "  ".join(f"{k} {event.logs[k]:.4f}" for k in keys)
             print(f"epoch {event.epoch}/{event.epochs}  {metrics}  "
                   f"({event.seconds:.1f} s, {event.samples_per_second:,.0f} samples/s)", file=out, flush=True)
         elif isinstance(event, Failed):
@@ -238,8 +235,10 @@ def run_cli(argv: Sequence[str]) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    _quiet_tensorflow()
     try:
+        from dlstudio.backend import load_keras
+
+        load_keras()
         return args.func(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
