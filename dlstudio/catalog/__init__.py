@@ -14,8 +14,10 @@ from dlstudio.catalog.registry import (
     keras_kwargs,
 )
 from dlstudio.catalog.specs import LayerSpec, ParamError, ParamSpec, PortSpec
+from dlstudio.catalog.from_keras import NotInCatalogError, dropped_settings, node_type_of, params_from_config
 
 __all__ = [
-    "LayerSpec", "ParamError", "ParamSpec", "PortSpec", "UnknownLayerError", "catalog",
-    "categories", "check_params", "get_spec", "instantiate", "keras_kwargs",
+    "LayerSpec", "NotInCatalogError", "ParamError", "ParamSpec", "PortSpec", "UnknownLayerError",
+    "catalog", "categories", "check_params", "dropped_settings", "get_spec", "instantiate",
+    "keras_kwargs", "node_type_of", "params_from_config",
 ]

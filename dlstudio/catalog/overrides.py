@@ -167,6 +167,10 @@ BY_TYPE: dict[str, dict[str, dict]] = {
 }
 for _t in ("AveragePooling1D", "AveragePooling2D", "AveragePooling3D"):
     BY_TYPE[_t]["strides"] = dict(kind="ints", min=1, optional=True, default=None)
+for _t in ("RandomRotation", "RandomZoom", "RandomTranslation"):  # affine transforms: two modes only
+    BY_TYPE[_t]["interpolation"] = dict(kind="choice", choices=("nearest", "bilinear"))
+for _t in RNN_TYPES:  # Keras' default is tanh, not the "linear" of other layers
+    BY_TYPE.setdefault(_t, {})["activation"] = dict(_ACT, default="tanh")
 
 _VECTOR = PortSpec("input", (2, 3), expects="(batch, features)",
                    fix="insert Flatten or GlobalAveragePooling2D before it")

@@ -1,0 +1,293 @@
+"""keras.Model -> Graph, and safe loading of ``.keras`` / ``.h5`` model files.
+
+Functional and Sequential models become one node per layer; models nested as
+layers are flattened. A file is read in two steps: first its JSON config is
+checked against the catalog without Keras (:mod:`dlstudio.compile.model_file`:
+no Lambda, no custom class, so no code from the file can run), then Keras
+loads it with ``safe_mode=True``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlstudio.catalog import check_params, get_spec
+from dlstudio.catalog.from_keras import (
+    NotInCatalogError, dropped_settings, node_type_of, params_from_config,
+)
+from dlstudio.compile.layout import layered_layout
+from dlstudio.compile.model_file import ModelImportError, check_model_config, read_model_config
+from dlstudio.graph import Graph
+
+__all__ = [
+    "ModelImportError", "apply_weights", "check_model_config", "graph_from_model",
+    "import_model_file", "load_model_file", "read_model_config",
+]
+
+
+#: Call arguments Keras fills in by itself (masks propagate again when rebuilt).
+_AUTO_ARGS = {"mask", "training", "query_mask", "value_mask", "key_mask"}
+
+
+@dataclass(eq=False)
+class _Port:
+    """A marker that flows through Keras' graph in place of a tensor."""
+
+    node: str
+    port: int
+
+
+@dataclass(eq=False)
+class _Unsupported:
+    """The output of a non-layer operation (a ``keras.ops`` call)."""
+
+    op: Any
+
+
+def _functional(model: Any) -> Any:
+    import keras
+    from keras.src.models.functional import Functional
+
+    if isinstance(model, keras.Sequential):
+        if model._functional is None:
+            raise ModelImportError(
+                f"the Sequential model '{model.name}' has no input shape yet; "
+                "start it with keras.Input(shape=...) or call build() first")
+        return model._functional
+    if isinstance(model, Functional):
+        return model
+    raise ModelImportError(
+        f"model '{getattr(model, 'name', '?')}' is a subclassed {type(model).__name__}: its structure "
+        "is Python code; only functional and Sequential models can be imported")
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.graph = Graph()
+        self.weights: dict[str, list[Any]] = {}
+        self.used: set[int] = set()
+
+    def add_input(self, tensor: Any) -> _Port:
+        layer = tensor._keras_history.operation
+        config = layer.get_config()
+        extra = dropped_settings("Input", config)
+        if extra:
+            raise ModelImportError(f"input '{layer.name}' is {', '.join(extra)}, which DL Studio cannot represent")
+        params = params_from_config("Input", config)
+        _refuse_bad_params(layer.name, "Input", params)
+        node = self.graph.add_node("Input", params, name=self._name(layer.name, ""))
+        return _Port(node.id, 0)
+
+    def walk(self, fn: Any, inputs: list[Any], prefix: str) -> list[Any]:
+        """Add the layers of functional ``fn`` fed by ``inputs``; return its output markers."""
+        values = {id(x): p for x, p in zip(fn.inputs, inputs)}
+        for depth in sorted(fn._nodes_by_depth, reverse=True):
+            for knode in fn._nodes_by_depth[depth]:
+                if knode.operation is None or knode.is_input:
+                    continue
+                missing = [x for x in knode.input_tensors if id(x) not in values]
+                if missing:
+                    raise ModelImportError(f"layer '{knode.operation.name}' has an input that is not connected")
+                args, kwargs = knode.arguments.fill_in(values)
+                outs = self.call(knode.operation, args, kwargs, len(knode.outputs), prefix)
+                for x, p in zip(knode.outputs, outs):
+                    values[id(x)] = p
+        return [values[id(x)] for x in fn.outputs]
+
+    def call(self, op: Any, args: tuple, kwargs: dict, n_out: int, prefix: str) -> list[Any]:
+        import keras
+        from keras import tree
+
+        if not isinstance(op, keras.layers.Layer):
+            return [_Unsupported(op)] * n_out
+        if id(op) in self.used:
+            raise ModelImportError(
+                f"layer '{op.name}' is used more than once (shared weights); every DL Studio node "
+                "has weights of its own, so a shared layer cannot be imported")
+        self.used.add(id(op))
+        if isinstance(op, keras.Model):  # a nested model: flatten it
+            inner = _functional(op)
+            bound = _bind(op, args, kwargs)
+            first = next(iter(bound))
+            _refuse_extra_tensors(op, bound, {first})
+            flat = tree.flatten(bound[first])
+            prefix = f"{prefix}{op.name}_"
+            return self.walk(inner, [_port_of(op, v) for v in flat], prefix)
+        try:
+            type_name = node_type_of(op)
+        except NotInCatalogError as e:
+            raise ModelImportError(str(e)) from None
+        spec = get_spec(type_name)
+        if getattr(op, "layer", None) is not None and "inner" in spec.param_names():
+            try:
+                node_type_of(op.layer)  # the wrapped layer must be a catalog layer too
+            except NotInCatalogError as e:
+                raise ModelImportError(f"{e} (inside '{op.name}')") from None
+        ports = self._ports(op, spec, _bind(op, args, kwargs))
+        try:
+            config = op.get_config()
+        except Exception as e:  # noqa: BLE001 - e.g. an unserialisable activation
+            raise ModelImportError(f"layer '{op.name}' cannot describe itself: {e}") from None
+        extra = dropped_settings(type_name, config)
+        if extra:
+            listing = ", ".join(f"{k}={v!r}" for k, v in extra.items())
+            raise ModelImportError(f"layer '{op.name}' ({type_name}) uses {listing}, which DL Studio cannot represent")
+        params = params_from_config(type_name, config)
+        if spec.variadic and "inputs" in params:
+            params["inputs"] = len(ports)
+        _refuse_bad_params(op.name, type_name, params)
+        n_ports = len(spec.output_ports(params))
+        if n_out != n_ports:
+            raise ModelImportError(f"layer '{op.name}' returns {n_out} tensors; its DL Studio node has {n_ports}")
+        node = self.graph.add_node(type_name, params, name=self._name(op.name, prefix))
+        for i, p in enumerate(ports):
+            if p is not None:
+                self.graph.connect(p.node, node.id, dst_port=i, src_port=p.port)
+        self.weights[node.id] = op.get_weights()
+        return [_Port(node.id, i) for i in range(n_out)]
+
+    def _ports(self, op: Any, spec: Any, bound: dict[str, Any]) -> list[_Port | None]:
+        names = list(bound)
+        first = names[0]
+        if spec.call == "attention":
+            used = {"query", "value", "key"}
+            ports = [bound.get("query"), bound.get("value"), bound.get("key")]
+        elif spec.call == "rnn":
+            used = {first, "initial_state"}
+            states = bound.get("initial_state") or []
+            ports = [bound[first], *(states if isinstance(states, (list, tuple)) else [states])]
+        elif spec.call == "list":
+            used = {first}
+            ports = list(bound[first]) if isinstance(bound[first], (list, tuple)) else [bound[first]]
+        else:
+            used = {first}
+            ports = [bound[first]]
+        _refuse_extra_tensors(op, bound, used)
+        while ports and ports[-1] is None:
+            ports.pop()
+        return [None if v is None else _port_of(op, v) for v in ports]
+
+    def _name(self, base: str, prefix: str) -> str:
+        taken = {n.name for n in self.graph.nodes}
+        name = base if base not in taken else f"{prefix}{base}"
+        i = 2
+        while name in taken:
+            name, i = f"{prefix}{base}_{i}", i + 1
+        return name
+
+
+def _bind(op: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
+    try:
+        return dict(inspect.signature(op.call).bind(*args, **kwargs).arguments)
+    except TypeError as e:
+        raise ModelImportError(f"layer '{op.name}' was called in a way DL Studio cannot follow: {e}") from None
+
+
+def _port_of(op: Any, value: Any) -> _Port:
+    if isinstance(value, _Port):
+        return value
+    if isinstance(value, _Unsupported):
+        raise ModelImportError(
+            f"layer '{op.name}' takes the result of the operation '{value.op.name}' "
+            f"({type(value.op).__name__}), a keras.ops call rather than a layer; "
+            "rebuild it with catalog layers (Add, Multiply, Reshape, ...)")
+    raise ModelImportError(f"layer '{op.name}' takes a constant instead of a tensor, which DL Studio cannot represent")
+
+
+def _refuse_extra_tensors(op: Any, bound: dict[str, Any], used: set[str]) -> None:
+    from keras import tree
+
+    defaults = {k: p.default for k, p in inspect.signature(op.call).parameters.items()}
+    for key, value in bound.items():
+        if key in used or key in _AUTO_ARGS:
+            continue
+        if any(isinstance(v, (_Port, _Unsupported)) for v in tree.flatten(value)):
+            raise ModelImportError(f"layer '{op.name}' receives a tensor as '{key}', which DL Studio cannot represent")
+        default = defaults.get(key, inspect.Parameter.empty)
+        if default is not inspect.Parameter.empty and _differs(value, default):
+            raise ModelImportError(f"layer '{op.name}' is called with {key}={value!r}, which DL Studio cannot represent")
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # noqa: BLE001 - arrays and other odd values
+        return True
+
+
+def _refuse_bad_params(layer_name: str, type_name: str, params: dict[str, Any]) -> None:
+    errors = check_params(type_name, params)[1]
+    if errors:
+        listing = "; ".join(str(e) for e in errors)
+        raise ModelImportError(f"layer '{layer_name}' ({type_name}) has settings DL Studio cannot use: {listing}")
+
+
+def graph_from_model(model: Any) -> tuple[Graph, dict[str, list[Any]]]:
+    """A graph with one node per layer of ``model`` and the weights per node id."""
+    fn = _functional(model)
+    walker = _Walker()
+    inputs = [walker.add_input(t) for t in fn.inputs]
+    outputs = walker.walk(fn, inputs, "")
+    graph = walker.graph
+    out_ids: list[str] = []
+    for i, p in enumerate(outputs):
+        if not isinstance(p, _Port):
+            raise ModelImportError(f"output {i + 1} of the model is a keras.ops result; only layers can be outputs")
+        node = graph.node(p.node)
+        if p.port != 0 or node.type == "Input" or graph.out_edges(node.id) or node.id in out_ids:
+            raise ModelImportError(
+                f"output {i + 1} of the model (from '{node.name}') is not the first output of a final "
+                "layer; DL Studio takes a model's outputs from layers that feed no other layer")
+        out_ids.append(node.id)
+    layered_layout(graph, align_sinks=len(out_ids) > 1)
+    _keep_order(graph, [p.node for p in inputs])
+    _keep_order(graph, out_ids)
+    return graph, walker.weights
+
+
+def _keep_order(graph: Graph, ids: list[str]) -> None:
+    """Give ``ids`` the slots they hold sorted by (y, x), so that the compiler,
+    which orders inputs and outputs by position, keeps the model's order."""
+    spots = sorted(graph.node(nid).pos[::-1] for nid in ids)
+    for nid, (y, x) in zip(ids, spots):
+        graph.move(nid, x, y)
+
+
+def apply_weights(model: Any, graph: Graph, weights: dict[str, list[Any]]) -> None:
+    """Set the weights of ``model``'s layers by node name."""
+    for node in graph.nodes:
+        values = weights.get(node.id)
+        if not values:
+            continue
+        try:
+            model.get_layer(node.name).set_weights(values)
+        except Exception as e:  # noqa: BLE001 - shape mismatch or missing layer
+            raise ModelImportError(f"the weights of '{node.name}' do not fit the model: {e}") from None
+
+
+def load_model_file(path: str | Path) -> Any:
+    """Load a ``.keras`` or ``.h5`` model after checking its config (no code runs)."""
+    path = Path(path)
+    kind, config = read_model_config(path)
+    check_model_config(config, path.name)
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="dlstudio-import-") as tmp:
+        copy = Path(tmp) / f"model.{kind}"  # the checked bytes, with the suffix Keras expects
+        shutil.copyfile(path, copy)
+        if read_model_config(copy)[1] != config:
+            raise ModelImportError(f"'{path.name}' changed while it was being read")
+        try:
+            return keras.saving.load_model(str(copy), safe_mode=True, compile=False)
+        except Exception as e:  # noqa: BLE001 - corrupt weights, unknown objects, ...
+            raise ModelImportError(f"could not load '{path.name}': {e}") from None
+
+
+def import_model_file(path: str | Path) -> tuple[Graph, dict[str, list[Any]]]:
+    """Graph and weights of the model in a ``.keras`` or ``.h5`` file."""
+    return graph_from_model(load_model_file(path))
