@@ -1,5 +1,5 @@
-"""``dlstudio`` and ``python -m dlstudio``: the desktop app with no arguments,
-the command line with a command."""
+"""``dlstudio`` and ``python -m dlstudio``: the desktop app with no arguments
+or a project file, the command line with a command."""
 
 from __future__ import annotations
 
@@ -9,15 +9,12 @@ from typing import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from dlstudio.cli import DEFAULT_EXAMPLE, run_cli
+    if not args or (len(args) == 1 and args[0].endswith(".dlsproj")):
+        from dlstudio.qt.app import run_app
 
-    if not args:
-        # The desktop app is its own issue; until it lands, the no-argument
-        # launch runs the headless main job on the default example.
-        print(f"DL Studio: training the default example {DEFAULT_EXAMPLE.name} headlessly "
-              "(the desktop window is not built yet).")
-        code = run_cli(["summary", str(DEFAULT_EXAMPLE)])
-        return code or run_cli(["train", str(DEFAULT_EXAMPLE)])
+        return run_app(args)
+    from dlstudio.cli import run_cli
+
     return run_cli(args)
 
 

@@ -1,0 +1,56 @@
+"""Start the desktop app: the window first, TensorFlow in the background."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+T0 = time.perf_counter()
+
+
+def run_app(argv: Sequence[str] = ()) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from dlstudio.qt.main_window import MainWindow
+    from dlstudio.qt.notifications import install_excepthooks
+    from dlstudio.qt.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setApplicationName("DL Studio")
+    app.setOrganizationName("DLStudio")
+    app.setApplicationDisplayName("DL Studio")
+    _set_icon(app)
+    apply_theme(app)
+    install_excepthooks()
+    path = Path(argv[0]) if argv else _default_project()
+    window = MainWindow(path)
+    window.show()
+    QTimer.singleShot(0, lambda: _report_first_window())
+    QTimer.singleShot(200, window.offer_recovery) if hasattr(window, "offer_recovery") else None
+    return app.exec()
+
+
+def _default_project() -> Path:
+    from dlstudio import RESOURCES
+
+    return RESOURCES / "examples" / "digits_cnn.dlsproj"
+
+
+def _set_icon(app) -> None:
+    from dlstudio import RESOURCES
+
+    icon_path = RESOURCES / "icons" / "dlstudio.svg"
+    if icon_path.is_file():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon_path)))
+
+
+def _report_first_window() -> None:
+    import os
+
+    if os.environ.get("DLSTUDIO_STARTUP_TIMING"):
+        print(f"first_window_s: {time.perf_counter() - T0:.3f}", flush=True)

@@ -1,0 +1,269 @@
+"""The canvas scene: mirrors the Graph with items and turns gestures into
+undo commands.
+
+Graph signal -> item update is the only way items change; a gesture (drag a
+wire, move nodes, delete) pushes a command on the document's undo stack, the
+command calls the Graph API, and the Graph's signals update the items.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
+
+from dlstudio.compile.infer import connection_problem
+from dlstudio.qt.document import Document
+from dlstudio.qt.editor.commands import ConnectCommand, MoveNodesCommand, RemoveItemsCommand
+from dlstudio.qt.editor.items import EdgeItem, NodeItem, PortItem, curve
+from dlstudio.qt.keras_loader import keras_ready
+
+
+class GraphScene(QGraphicsScene):
+    message = Signal(str)  # for the status bar: why a connection was refused, ...
+
+    def __init__(self, document: Document, parent=None):
+        super().__init__(parent)
+        self.document = document
+        self.graph = document.graph
+        self.node_items: dict[str, NodeItem] = {}
+        self.edge_items: dict[str, EdgeItem] = {}
+        self.show_edge_labels = True
+        self.draw_grid = True
+        self.colors: dict[str, QColor] = {}
+        self.update_colors()
+        self._wire: QGraphicsPathItem | None = None
+        self._wire_from: PortItem | None = None
+        self._press_positions: dict[str, tuple[float, float]] = {}
+        self.setSceneRect(QRectF(-20000, -20000, 40000, 40000))
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+
+        g = self.graph
+        for node in g.nodes:
+            self._add_node_item(node)
+        for edge in g.edges:
+            self._add_edge_item(edge)
+        g.node_added.connect(self._add_node_item)
+        g.node_removed.connect(self._remove_node_item)
+        g.edge_added.connect(self._add_edge_item)
+        g.edge_removed.connect(self._remove_edge_item)
+        g.params_changed.connect(self._node_changed)
+        g.node_renamed.connect(lambda nid, _name: self._node_changed(nid))
+        g.node_moved.connect(self._node_moved)
+        g.annotations_changed.connect(self._annotations_changed)
+        document.selection_requested.connect(self.select_nodes)
+        self._annotations_changed()
+
+    # ----------------------------------------------------------------- look
+    def update_colors(self) -> None:
+        from dlstudio.qt.theme import canvas_colors
+
+        colors = canvas_colors(self.palette())
+        shadow = QColor(0, 0, 0, 60 if colors["background"].lightness() < 128 else 28)
+        edge_hover = QColor(colors["selection"])
+        colors.update(shadow=shadow, header_text=QColor("white"), edge_hover=edge_hover,
+                      edge_label_bg=colors["edge_label_background"], port_in=colors["node_body"],
+                      port_out=colors["port"])
+        self.colors = colors
+        self.setBackgroundBrush(self.colors["background"])
+        for item in self.node_items.values():
+            item.update()
+
+    def category_color(self, category: str) -> QColor:
+        from dlstudio.qt.icons import category_color
+
+        return category_color(category)
+
+    def spec_of(self, type_name: str):
+        if not keras_ready():
+            return None
+        from dlstudio.catalog import UnknownLayerError, get_spec
+
+        try:
+            return get_spec(type_name)
+        except UnknownLayerError:
+            return None
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, self.colors["background"])
+        if not self.draw_grid:
+            return
+        scale = painter.worldTransform().m11()
+        for step, key in ((20, "grid_minor"), (100, "grid_major")):
+            if step * scale < 8:
+                continue
+            painter.setPen(QPen(self.colors[key], 0))
+            left = int(rect.left()) - int(rect.left()) % step
+            top = int(rect.top()) - int(rect.top()) % step
+            x = left
+            while x < rect.right():
+                painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+                x += step
+            y = top
+            while y < rect.bottom():
+                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+                y += step
+
+    # ---------------------------------------------------------- graph -> items
+    def _add_node_item(self, node) -> None:
+        item = NodeItem(self, node.id)
+        self.node_items[node.id] = item
+        self.addItem(item)
+        item.refresh()
+
+    def _remove_node_item(self, node) -> None:
+        item = self.node_items.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _add_edge_item(self, edge) -> None:
+        item = EdgeItem(self, edge.id)
+        self.edge_items[edge.id] = item
+        self.addItem(item)
+        item.refresh_label()
+
+    def _remove_edge_item(self, edge) -> None:
+        item = self.edge_items.pop(edge.id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _node_changed(self, node_id: str) -> None:
+        item = self.node_items.get(node_id)
+        if item is not None:
+            item.refresh()
+            self.node_item_moved(node_id)  # port positions may have changed
+
+    def _node_moved(self, node_id: str, x: float, y: float) -> None:
+        item = self.node_items.get(node_id)
+        if item is not None and (item.pos().x(), item.pos().y()) != (x, y):
+            item.setPos(x, y)
+
+    def _annotations_changed(self) -> None:
+        for item in self.node_items.values():
+            item.refresh()
+        for item in self.edge_items.values():
+            item.update_path()
+            item.refresh_label()
+
+    def node_item_moved(self, node_id: str) -> None:
+        for e in self.graph.in_edges(node_id) + self.graph.out_edges(node_id):
+            item = self.edge_items.get(e.id)
+            if item is not None:
+                item.update_path()
+
+    # -------------------------------------------------------------- selection
+    def selected_node_ids(self) -> list[str]:
+        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+
+    def selected_edge_ids(self) -> list[str]:
+        return [i.edge_id for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        self.clearSelection()
+        for nid in node_ids:
+            item = self.node_items.get(nid)
+            if item is not None:
+                item.setSelected(True)
+        for view in self.views():
+            items = [self.node_items[n] for n in node_ids if n in self.node_items]
+            if items:
+                rect = items[0].sceneBoundingRect()
+                for it in items[1:]:
+                    rect = rect.united(it.sceneBoundingRect())
+                view.centerOn(rect.center())
+
+    def delete_selection(self) -> None:
+        nodes, edges = self.selected_node_ids(), self.selected_edge_ids()
+        edges = [e for e in edges if self.graph.has_edge(e)]
+        if nodes or edges:
+            self.document.push(RemoveItemsCommand(self.graph, nodes, edges))
+
+    # ------------------------------------------------------------ interaction
+    def _port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
+                               Qt.SortOrder.DescendingOrder, QTransform()):
+            if isinstance(item, PortItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            port = self._port_at(event.scenePos())
+            if port is not None and port.is_output:
+                self._wire_from = port
+                self._wire = QGraphicsPathItem()
+                self._wire.setPen(QPen(self.colors["selection"], 2, Qt.PenStyle.DashLine))
+                self._wire.setZValue(3)
+                self.addItem(self._wire)
+                self._update_wire(event.scenePos())
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        self._press_positions = {nid: tuple(self.graph.node(nid).pos) for nid in self.selected_node_ids()}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is not None:
+            self._update_wire(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire is not None:
+            self.removeItem(self._wire)
+            self._wire = None
+            src, self._wire_from = self._wire_from, None
+            target = self._port_at(event.scenePos())
+            if target is not None and not target.is_output:
+                self.try_connect(src.node_id, src.index, target.node_id, target.index)
+            elif target is not None:
+                self.message.emit("Connect an output (bottom) to an input (top)")
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        self._commit_moves()
+
+    def _update_wire(self, pos: QPointF) -> None:
+        self._wire.setPath(curve(self._wire_from.scenePos(), pos))
+
+    def _commit_moves(self) -> None:
+        moves = {}
+        for nid, old in self._press_positions.items():
+            item = self.node_items.get(nid)
+            if item is None:
+                continue
+            new = (item.pos().x(), item.pos().y())
+            if new != old:
+                moves[nid] = (old, new)
+        self._press_positions = {}
+        if moves:
+            n = len(moves)
+            self.document.push(MoveNodesCommand(self.graph, moves, f"Move {n} node{'s' if n > 1 else ''}"))
+
+    def try_connect(self, src: str, src_port: int, dst: str, dst_port: int) -> bool:
+        """Connect if the edge is valid; otherwise say why on the status bar."""
+        analysis = self.document.analysis or self.document.analyze_now()
+        if analysis is None:
+            why = self.graph.connection_error(_ref(src, src_port), _ref(dst, dst_port))
+        else:
+            why = connection_problem(self.graph, analysis, src, src_port, dst, dst_port)
+        if why:
+            self.message.emit(f"Cannot connect: {why}")
+            return False
+        self.document.push(ConnectCommand(self.graph, src, src_port, dst, dst_port))
+        self.message.emit(f"Connected {self.graph.node(src).name} → {self.graph.node(dst).name}")
+        return True
+
+    def items_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.node_items.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+
+def _ref(node: str, port: int) -> Any:
+    from dlstudio.graph import PortRef
+
+    return PortRef(node, port)

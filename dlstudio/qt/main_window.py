@@ -1,0 +1,518 @@
+"""The main window: the canvas in the centre, dock panels around it, menus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+    QWidget,
+)
+
+from dlstudio import RESOURCES, __version__
+from dlstudio.project import Project, ProjectError, load_project, new_project
+from dlstudio.qt.document import Document
+from dlstudio.qt.editor.commands import MoveNodesCommand, PasteCommand, RemoveItemsCommand, fragment_of
+from dlstudio.qt.editor.scene import GraphScene
+from dlstudio.qt.editor.view import GraphView
+from dlstudio.qt.keras_loader import keras_ready, loader
+
+FRAGMENT_MIME = "application/x-dlstudio-fragment"
+EXAMPLES = RESOURCES / "examples"
+FILE_FILTER = "DL Studio projects (*.dlsproj)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, path: str | Path | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        from dlstudio.qt.settings import RecentFiles, app_settings
+
+        self.settings = app_settings()
+        self.recent = RecentFiles(self.settings)
+        self.document: Document | None = None
+        self.scene: GraphScene | None = None
+        self.view: GraphView | None = None
+        self.recovery = None
+        self._pending_path = Path(path) if path else None
+        self.setWindowTitle("DL Studio")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self._build_status_bar()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.set_document(Document(new_project("Untitled")))
+        self._restore_layout()
+        loader().ready.connect(self._keras_ready)
+        loader().failed.connect(self._keras_failed)
+        loader().start()
+        if keras_ready():
+            QTimer.singleShot(0, self._keras_ready)
+
+    # ------------------------------------------------------------ building
+    def _build_status_bar(self) -> None:
+        from dlstudio.qt.notifications import NotificationArea
+
+        bar = self.statusBar()
+        self.loading = QWidget()
+        self.loading_label = QLabel("Loading TensorFlow…")
+        spin = QProgressBar()
+        spin.setRange(0, 0)
+        spin.setMaximumWidth(90)
+        spin.setMaximumHeight(12)
+        from PySide6.QtWidgets import QHBoxLayout
+
+        lay = QHBoxLayout(self.loading)
+        lay.setContentsMargins(0, 0, 8, 0)
+        lay.addWidget(self.loading_label)
+        lay.addWidget(spin)
+        bar.addPermanentWidget(self.loading)
+        self.zoom_label = QLabel("100%")
+        self.zoom_label.setMinimumWidth(48)
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        bar.addPermanentWidget(self.zoom_label)
+        self.notification_area = NotificationArea()
+        bar.addPermanentWidget(self.notification_area)
+
+    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.palette_dock = self._dock("Layers", "palette", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspector", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.summary_dock = self._dock("Model summary", "summary", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.problems_dock = self._dock("Problems", "problems", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.summary_dock)
+        self.inspector_dock.raise_()
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 320], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [140], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon: str | None = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        if tip:
+            act.setStatusTip(tip)
+            act.setToolTip(tip)
+        if icon:
+            from PySide6.QtGui import QIcon
+
+            act.setIcon(QIcon.fromTheme(icon))
+        act.triggered.connect(lambda _checked=False: slot())
+        return act
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_project, K.New, "Start a blank project", "document-new")
+        self.act_open = self._action("&Open…", self.open_dialog, K.Open, "Open a project", "document-open")
+        self.act_save = self._action("&Save", self.save, K.Save, "Save the project", "document-save")
+        self.act_save_as = self._action("Save &As…", self.save_as, K.SaveAs, "Save under a new name",
+                                        "document-save-as")
+        self.act_import = self._action("&Import Keras Model…", self.import_dialog, None,
+                                       "Turn a .keras or .h5 model into a graph (safe mode)")
+        self.act_png = self._action("Graph as &PNG…", lambda: self.export_image("png"))
+        self.act_svg = self._action("Graph as S&VG…", lambda: self.export_image("svg"))
+        self.act_close = self._action("&Close", self.close_project, K.Close)
+        self.act_quit = self._action("&Quit", self.close, K.Quit)
+        self.act_cut = self._action("Cu&t", self.cut, K.Cut)
+        self.act_copy = self._action("&Copy", self.copy, K.Copy)
+        self.act_paste = self._action("&Paste", self.paste, K.Paste)
+        self.act_duplicate = self._action("D&uplicate", self.duplicate, QKeySequence("Ctrl+D"))
+        self.act_delete = self._action("&Delete", lambda: self.scene.delete_selection(), K.Delete)
+        self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll)
+        self.act_add = self._action("&Add Layer…", lambda: self.view.open_quick_add(), None,
+                                    "Search and add a layer (Tab or Space over the canvas)")
+        self.act_fit = self._action("&Fit to View", lambda: self.view.fit_all(), QKeySequence("F"))
+        self.act_zoom_in = self._action("Zoom &In", lambda: self.view.set_zoom(self.view.zoom() * 1.25), K.ZoomIn)
+        self.act_zoom_out = self._action("Zoom &Out", lambda: self.view.set_zoom(self.view.zoom() / 1.25), K.ZoomOut)
+        self.act_zoom_reset = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), QKeySequence("Ctrl+0"))
+        self.act_layout = self._action("Auto &Layout", self.auto_layout, QKeySequence("Ctrl+L"),
+                                       "Arrange the graph in layers, top to bottom")
+        self.act_labels = QAction("Shapes on &Edges", self, checkable=True, checked=True)
+        self.act_labels.toggled.connect(self._toggle_labels)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addAction(self.act_new)
+        self.examples_menu = m.addMenu("New from &Example")
+        for path in sorted(EXAMPLES.glob("*.dlsproj")):
+            self.examples_menu.addAction(path.stem.replace("_", " "), lambda p=path: self.open_example(p))
+        m.addAction(self.act_open)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addSeparator()
+        m.addAction(self.act_save)
+        m.addAction(self.act_save_as)
+        m.addSeparator()
+        m.addAction(self.act_import)
+        export = m.addMenu("&Export")
+        export.addAction(self.act_png)
+        export.addAction(self.act_svg)
+        m.addSeparator()
+        m.addAction(self.act_close)
+        m.addAction(self.act_quit)
+
+        self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
+                                   self.act_delete])
+        self.edit_menu.addSeparator()
+        self.edit_menu.addAction(self.act_select_all)
+        self.edit_menu.addAction(self.act_add)
+
+        v = bar.addMenu("&View")
+        v.addActions([self.act_fit, self.act_zoom_in, self.act_zoom_out, self.act_zoom_reset])
+        v.addSeparator()
+        v.addAction(self.act_layout)
+        v.addAction(self.act_labels)
+        v.addSeparator()
+        panels = v.addMenu("&Panels")
+        for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.problems_dock):
+            panels.addAction(dock.toggleViewAction())
+        theme = v.addMenu("&Theme")
+        for mode in ("system", "light", "dark"):
+            theme.addAction(mode.capitalize(), lambda m=mode: self._set_theme(m))
+
+        h = bar.addMenu("&Help")
+        h.addAction("&About DL Studio", self.about)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        tb.addActions([self.act_new, self.act_open, self.act_save])
+        tb.addSeparator()
+        self._undo_tb = tb.addAction("Undo")
+        self._redo_tb = tb.addAction("Redo")
+        tb.addSeparator()
+        tb.addActions([self.act_add, self.act_layout, self.act_fit])
+
+    # ------------------------------------------------------------ document
+    def set_document(self, document: Document) -> None:
+        from dlstudio.qt.panels.inspector import InspectorPanel
+        from dlstudio.qt.panels.palette import PalettePanel
+        from dlstudio.qt.panels.problems import ProblemsPanel
+        from dlstudio.qt.panels.summary import SummaryPanel
+        from dlstudio.qt.recovery import RecoveryManager
+
+        old = self.document
+        if self.recovery is not None:
+            self.recovery.discard()
+            self.recovery.stop()
+        self.document = document
+        self.scene = GraphScene(document, self)
+        self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.view = GraphView(self.scene, self)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.setCentralWidget(self.view)
+
+        self.palette_panel = PalettePanel()
+        self.palette_panel.add_requested.connect(lambda t: self.view.add_layer(t))
+        self.palette_dock.setWidget(self.palette_panel)
+        self.inspector = InspectorPanel(document)
+        self.inspector_dock.setWidget(self.inspector)
+        self.summary = SummaryPanel(document)
+        self.summary_dock.setWidget(self.summary)
+        self.problems = ProblemsPanel(document)
+        self.problems.count_changed.connect(
+            lambda n: self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems"))
+        self.problems_dock.setWidget(self.problems)
+
+        self._rebind_undo(document)
+        document.modified_changed.connect(self.setWindowModified)
+        document.path_changed.connect(lambda _p: self._update_title())
+        self.setWindowModified(False)
+        self._update_title()
+        self.recovery = RecoveryManager(document)
+        if old is not None:
+            old.deleteLater()
+        QTimer.singleShot(0, self.view.fit_all)
+
+    def _rebind_undo(self, document: Document) -> None:
+        for act in getattr(self, "_undo_actions", []):
+            self.edit_menu.removeAction(act)
+        undo = document.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts(QKeySequence.StandardKey.Undo)
+        redo = document.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts(QKeySequence.StandardKey.Redo)
+        first = self.edit_menu.actions()[0] if self.edit_menu.actions() else None
+        self.edit_menu.insertActions(first, [undo, redo])
+        sep = self.edit_menu.insertSeparator(first)
+        self._undo_actions = [undo, redo, sep]
+        for tb_act, act in ((self._undo_tb, undo), (self._redo_tb, redo)):
+            try:
+                tb_act.triggered.disconnect()
+            except (RuntimeError, TypeError):
+                pass
+            tb_act.triggered.connect(act.trigger)
+            tb_act.setEnabled(act.isEnabled())
+            act.changed.connect(lambda a=act, t=tb_act: t.setEnabled(a.isEnabled()))
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.title}[*] — DL Studio")
+
+    def _selection_changed(self) -> None:
+        ids = self.scene.selected_node_ids()
+        self.inspector.set_node(ids[0] if len(ids) == 1 else None)
+        if len(ids) == 1:
+            self.inspector_dock.raise_()
+
+    def _keras_ready(self) -> None:
+        self.loading.hide()
+        self.statusBar().showMessage(f"Ready — Keras on {_backend()}", 4000)
+        if self._pending_path is not None:
+            path, self._pending_path = self._pending_path, None
+            self.open_path(path)
+        self.scene._annotations_changed()
+
+    def _keras_failed(self, message: str) -> None:
+        self.loading_label.setText("TensorFlow failed to load")
+        from dlstudio.qt.notifications import notifications
+
+        notifications().notify(f"Keras could not be loaded: {message}", "error")
+
+    # ----------------------------------------------------------------- files
+    def maybe_save(self) -> bool:
+        """Ask about unsaved changes; False means the user cancelled."""
+        if self.document is None or not self.document.is_modified():
+            return True
+        box = QMessageBox.warning(
+            self, "Unsaved changes", f"Save the changes to “{self.document.title}” before closing?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if box == QMessageBox.StandardButton.Save:
+            return self.save()
+        return box == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.set_document(Document(new_project("Untitled")))
+
+    def open_example(self, path: Path) -> None:
+        """An example opens as a new, untitled copy, so the original stays intact."""
+        if not self.maybe_save():
+            return
+        project = self._load(path)
+        if project is not None:
+            project.path = None
+            self.set_document(Document(project))
+
+    def open_dialog(self) -> None:
+        start = str(self.recent.paths()[0].parent) if self.recent.paths() else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", start, FILE_FILTER)
+        if path and self.maybe_save():
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        if not keras_ready():
+            self._pending_path = Path(path)
+            return False
+        project = self._load(path)
+        if project is None:
+            return False
+        self.set_document(Document(project))
+        self.recent.add(project.path)
+        return True
+
+    def _load(self, path: str | Path) -> Project | None:
+        try:
+            return load_project(path)
+        except ProjectError as exc:
+            QMessageBox.critical(self, "Cannot open project", str(exc))
+            self.recent.remove(Path(path))
+            return None
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = str(self.document.path or Path.home() / f"{self.document.title}.dlsproj")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, FILE_FILTER)
+        if not path:
+            return False
+        if not path.endswith(".dlsproj"):
+            path += ".dlsproj"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.document.save(path)
+        except (ProjectError, OSError) as exc:
+            QMessageBox.critical(self, "Cannot save project", str(exc))
+            return False
+        self.recovery.discard()
+        self.recent.add(saved)
+        self.statusBar().showMessage(f"Saved {saved}", 4000)
+        return True
+
+    def close_project(self) -> None:
+        if self.maybe_save():
+            self.recovery.discard()
+            self.set_document(Document(new_project("Untitled")))
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import Keras model", str(Path.home()),
+                                              "Keras models (*.keras *.h5)")
+        if path and self.maybe_save():
+            self.import_model(path)
+
+    def import_model(self, path: str | Path) -> bool:
+        from dlstudio.compile.importer import ModelImportError, import_model_file
+
+        try:
+            graph, _weights = import_model_file(path)
+        except ModelImportError as exc:
+            QMessageBox.critical(self, "Cannot import model", str(exc))
+            return False
+        project = new_project(Path(path).stem)
+        project.graph = graph
+        project.notes = f"Imported from {Path(path).name}."
+        self.set_document(Document(project))
+        return True
+
+    def export_image(self, kind: str) -> None:
+        from dlstudio.qt.editor.image_export import export_png, export_svg
+
+        suggested = str(Path.home() / f"{self.document.title}.{kind}")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export graph as {kind.upper()}", suggested,
+                                              f"{kind.upper()} image (*.{kind})")
+        if not path:
+            return
+        try:
+            (export_png if kind == "png" else export_svg)(self.scene, path)
+        except OSError as exc:
+            QMessageBox.critical(self, "Cannot export", str(exc))
+            return
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for p in paths:
+            self.recent_menu.addAction(str(p), lambda p=p: self.maybe_save() and self.open_path(p))
+        if not paths:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self.recent.clear)
+
+    # ------------------------------------------------------------------ edit
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return
+        data = QMimeData()
+        text = json.dumps(fragment_of(self.document.graph, ids))
+        data.setData(FRAGMENT_MIME, QByteArray(text.encode()))
+        data.setText(text)
+        QGuiApplication.clipboard().setMimeData(data)
+        self.statusBar().showMessage(f"Copied {len(ids)} layer{'s' if len(ids) > 1 else ''}", 3000)
+
+    def cut(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self.copy()
+            self.document.push(RemoveItemsCommand(self.document.graph, ids))
+
+    def paste(self) -> None:
+        data = QGuiApplication.clipboard().mimeData()
+        if data is None or not data.hasFormat(FRAGMENT_MIME):
+            return
+        try:
+            fragment = json.loads(bytes(data.data(FRAGMENT_MIME)).decode())
+        except ValueError:
+            return
+        self._paste_fragment(fragment, "Paste")
+
+    def duplicate(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self._paste_fragment(fragment_of(self.document.graph, ids), "Duplicate")
+
+    def _paste_fragment(self, fragment: dict, text: str) -> None:
+        from dlstudio.catalog import UnknownLayerError, get_spec
+
+        nodes = fragment.get("nodes") or []
+        try:
+            for n in nodes:
+                get_spec(n["type"])
+        except (UnknownLayerError, KeyError, TypeError):
+            self.statusBar().showMessage("The clipboard holds no layers DL Studio knows", 4000)
+            return
+        if not nodes:
+            return
+        cmd = PasteCommand(self.document.graph, fragment, offset=(40.0, 40.0), text=text)
+        self.document.push(cmd)
+        self.scene.select_nodes(cmd.node_ids)
+
+    def select_all(self) -> None:
+        for item in self.scene.node_items.values():
+            item.setSelected(True)
+
+    def auto_layout(self) -> None:
+        from dlstudio.compile.layout import layered_layout
+
+        graph = self.document.graph
+        copy = graph.copy()
+        layered_layout(copy)
+        moves = {n.id: (tuple(n.pos), tuple(copy.node(n.id).pos)) for n in graph.nodes
+                 if tuple(n.pos) != tuple(copy.node(n.id).pos)}
+        if moves:
+            self.document.push(MoveNodesCommand(graph, moves, "Auto layout"))
+        self.view.fit_all()
+
+    def _toggle_labels(self, on: bool) -> None:
+        self.scene.show_edge_labels = on
+        self.scene.update()
+
+    def _set_theme(self, mode: str) -> None:
+        from dlstudio.qt.theme import apply_theme
+
+        apply_theme(QApplication.instance(), mode)
+        self.scene.update_colors()
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About DL Studio",
+                          f"<h3>DL Studio {__version__}</h3><p>Design, train and understand neural "
+                          f"networks visually.</p><p>Keras on {_backend() if keras_ready() else '…'}</p>")
+
+    # ------------------------------------------------------------ lifecycle
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 880)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        if self.recovery is not None:
+            self.recovery.discard()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        event.accept()
+
+
+def _backend() -> str:
+    from dlstudio.backend import backend_name
+
+    return backend_name()
+
