@@ -1,0 +1,252 @@
+"""The problems list: every error and warning of the current analysis.
+
+Each row shows a severity icon, the message and, below it, the hint. Clicking
+(or pressing Enter on) a problem asks the editor to select its layers.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPalette, QTextOption
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QFrame, QLabel, QListWidget, QListWidgetItem, QStackedWidget,
+    QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget,
+)
+from shiboken6 import isValid
+
+from dlstudio.compile.infer import Analysis
+from dlstudio.graph import Problem
+from dlstudio.qt.icons import severity_icon
+from dlstudio.qt.keras_loader import keras_ready, loader
+
+PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
+HINT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+_PAD = 6
+_ICON = 16
+
+
+class _ProblemDelegate(QStyledItemDelegate):
+    """Two wrapped lines per problem: the message, then the hint in a softer colour."""
+
+    def _layout(self, option: QStyleOptionViewItem, index: QModelIndex, width: int):
+        message = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        hint = index.data(HINT_ROLE) or ""
+        text_w = max(40, width - _ICON - 3 * _PAD)
+        fm = QFontMetrics(option.font)
+        flags = int(Qt.TextFlag.TextWordWrap)
+        msg_rect = fm.boundingRect(QRect(0, 0, text_w, 10_000), flags, message)
+        hint_font = QFont(option.font)
+        hint_rect = QRect()
+        if hint:
+            hint_rect = QFontMetrics(hint_font).boundingRect(QRect(0, 0, text_w, 10_000), flags, hint)
+        return message, hint, hint_font, text_w, msg_rect.height(), hint_rect.height()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        view = self.parent()
+        width = view.viewport().width() if isinstance(view, QAbstractItemView) else option.rect.width()
+        _, hint, _, _, mh, hh = self._layout(option, index, width)
+        h = _PAD + mh + (2 + hh if hint else 0) + _PAD
+        return QSize(width, max(h, _ICON + 2 * _PAD))
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        style = opt.widget.style() if opt.widget is not None else QApplication.style()
+        text_opt = QStyleOptionViewItem(opt)
+        text_opt.text = ""
+        text_opt.icon = type(opt.icon)()
+        text_opt.features &= ~QStyleOptionViewItem.ViewItemFeature.HasDecoration
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, text_opt, painter, opt.widget)
+
+        rect = opt.rect
+        message, hint, hint_font, text_w, mh, hh = self._layout(opt, index, rect.width())
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        group = (QPalette.ColorGroup.Normal if opt.state & QStyle.StateFlag.State_Active
+                 else QPalette.ColorGroup.Inactive)
+        main = opt.palette.color(group, QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        soft = main if selected else opt.palette.color(group, QPalette.ColorRole.PlaceholderText)
+
+        painter.save()
+        icon = index.data(Qt.ItemDataRole.DecorationRole)
+        if icon is not None:
+            icon.paint(painter, QRect(rect.left() + _PAD, rect.top() + _PAD + 1, _ICON, _ICON))
+        x = rect.left() + _ICON + 2 * _PAD
+        topt = QTextOption()
+        topt.setWrapMode(QTextOption.WrapMode.WordWrap)
+        painter.setFont(opt.font)
+        painter.setPen(main)
+        painter.drawText(QRect(x, rect.top() + _PAD, text_w, mh), int(Qt.TextFlag.TextWordWrap), message)
+        if hint:
+            painter.setFont(hint_font)
+            painter.setPen(soft)
+            painter.drawText(QRect(x, rect.top() + _PAD + mh + 2, text_w, hh), int(Qt.TextFlag.TextWordWrap), hint)
+        painter.restore()
+
+
+class _ProblemList(QListWidget):
+    enter_pressed = Signal(QListWidgetItem)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
+            self.enter_pressed.emit(self.currentItem())
+            return
+        super().keyPressEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.scheduleDelayedItemsLayout()  # wrapped rows change height with the width
+
+
+class ProblemsPanel(QWidget):
+    """The current analysis' problems, errors first.
+
+    Signals:
+        problem_activated(list): node ids of a clicked problem (the panel also
+            emits ``document.selection_requested`` with them when there are any).
+        count_changed(int): the number of problems, after every analysis.
+    """
+
+    problem_activated = Signal(list)
+    count_changed = Signal(int)
+
+    def __init__(self, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("ProblemsPanel")
+        self.document = None
+        self._problems: list[Problem] = []
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.stack = QStackedWidget(self)
+        layout.addWidget(self.stack)
+
+        self.list = _ProblemList(self)
+        self.list.setItemDelegate(_ProblemDelegate(self.list))
+        self.list.setFrameShape(QFrame.Shape.NoFrame)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.list.setWordWrap(True)
+        self.list.setMouseTracking(True)
+        self.list.itemClicked.connect(self._activate)
+        self.list.enter_pressed.connect(self._activate)
+
+        self._empty = QWidget(self)
+        empty_layout = QVBoxLayout(self._empty)
+        empty_layout.addStretch(1)
+        self._empty_icon = QLabel(self._empty)
+        self._empty_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_label = QLabel(self._empty)
+        self._empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_label.setWordWrap(True)
+        self._empty_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        empty_layout.addWidget(self._empty_icon)
+        empty_layout.addWidget(self._empty_label)
+        empty_layout.addStretch(2)
+
+        self.stack.addWidget(self._empty)
+        self.stack.addWidget(self.list)
+        loader().ready.connect(self._on_ready)
+        self.set_document(document)
+
+    # ------------------------------------------------------------ public API
+    def set_document(self, document) -> None:
+        if self.document is not None:
+            try:
+                self.document.analysis_changed.disconnect(self.set_analysis)
+            except (RuntimeError, TypeError):
+                pass
+        self.document = document
+        self._show_placeholder()
+        if document is None:
+            return
+        document.analysis_changed.connect(self.set_analysis)
+        if document.analysis is not None:
+            self.set_analysis(document.analysis)
+
+    def problems(self) -> list[Problem]:
+        """The problems shown, in list order."""
+        return list(self._problems)
+
+    def count(self) -> int:
+        return len(self._problems)
+
+    def error_count(self) -> int:
+        return sum(1 for p in self._problems if p.is_error)
+
+    def item_for(self, problem: Problem) -> QListWidgetItem | None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(PROBLEM_ROLE) == problem:
+                return self.list.item(i)
+        return None
+
+    def placeholder_text(self) -> str:
+        """The text shown instead of the list ("No problems", "Loading layers…")."""
+        return self._empty_label.text() if self.stack.currentWidget() is self._empty else ""
+
+    def set_analysis(self, analysis: Analysis | None) -> None:
+        if not isValid(self):
+            return
+        if analysis is None:
+            self._problems = []
+            self._show_placeholder()
+            self.count_changed.emit(0)
+            return
+        # errors first, otherwise in the analysis' order
+        problems = sorted(analysis.problems, key=lambda p: 0 if p.is_error else 1)
+        current = self.list.currentItem().data(PROBLEM_ROLE) if self.list.currentItem() else None
+        self._problems = problems
+        self.list.clear()
+        for p in problems:
+            item = QListWidgetItem(severity_icon(p.severity), sentence(p.message))
+            item.setData(PROBLEM_ROLE, p)
+            item.setData(HINT_ROLE, sentence(p.hint) if p.hint else "")
+            tip = f"{p.severity.capitalize()}: {sentence(p.message)}"
+            if p.hint:
+                tip += f"\nFix: {sentence(p.hint)}"
+            if p.node_ids:
+                tip += "\n\nClick to select the layer" + ("s" if len(p.node_ids) > 1 else "") + " involved."
+            item.setToolTip(tip)
+            self.list.addItem(item)
+            if p == current:
+                self.list.setCurrentItem(item)
+        if problems:
+            self.stack.setCurrentWidget(self.list)
+        else:
+            self._show_placeholder(clean=True)
+        self.count_changed.emit(len(problems))
+
+    # ------------------------------------------------------------- internals
+    def _show_placeholder(self, clean: bool = False) -> None:
+        if clean:
+            self._empty_icon.setPixmap(severity_icon("ok").pixmap(QSize(24, 24), self.devicePixelRatioF()))
+            self._empty_label.setText("No problems")
+        else:
+            self._empty_icon.clear()
+            self._empty_label.setText("Loading layers\u2026" if not keras_ready() else "Not analysed yet")
+        self.stack.setCurrentWidget(self._empty)
+
+    def _on_ready(self) -> None:
+        if isValid(self) and self.document is not None and self.document.analysis is None:
+            self._show_placeholder()
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        problem = item.data(PROBLEM_ROLE)
+        if problem is None:
+            return
+        ids = list(problem.node_ids)
+        if ids and self.document is not None:
+            self.document.selection_requested.emit(ids)
+        self.problem_activated.emit(ids)
+
+
+def sentence(text: str) -> str:
+    """Capitalise the first letter and end with a full stop, for display."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
