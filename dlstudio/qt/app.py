@@ -10,7 +10,21 @@ from typing import Sequence
 T0 = time.perf_counter()
 
 
+def no_display() -> bool:
+    """True on Linux without an X or Wayland display and no headless Qt platform."""
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_app(argv: Sequence[str] = ()) -> int:
+    if no_display():
+        print("DL Studio needs a display for its window, and none was found (DISPLAY is not set).\n"
+              "Headless commands work without one: dlstudio train PROJECT, dlstudio summary PROJECT, "
+              "dlstudio --help.", file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -28,8 +42,7 @@ def run_app(argv: Sequence[str] = ()) -> int:
     path = Path(argv[0]) if argv else _default_project()
     window = MainWindow(path)
     window.show()
-    QTimer.singleShot(0, lambda: _report_first_window())
-    QTimer.singleShot(200, window.offer_recovery) if hasattr(window, "offer_recovery") else None
+    QTimer.singleShot(0, _report_first_window)
     return app.exec()
 
 

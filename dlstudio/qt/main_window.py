@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         m.addAction(self.act_quit)
 
         self.edit_menu = bar.addMenu("&Edit")
+        self.edit_menu.addSeparator()
         self.edit_menu.addActions([self.act_cut, self.act_copy, self.act_paste, self.act_duplicate,
                                    self.act_delete])
         self.edit_menu.addSeparator()
@@ -186,15 +187,13 @@ class MainWindow(QMainWindow):
         h.addAction("&About DL Studio", self.about)
 
     def _build_toolbar(self) -> None:
-        tb = self.addToolBar("Main")
+        tb = self.toolbar = self.addToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setMovable(False)
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         tb.addActions([self.act_new, self.act_open, self.act_save])
         tb.addSeparator()
-        self._undo_tb = tb.addAction("Undo")
-        self._redo_tb = tb.addAction("Redo")
-        tb.addSeparator()
+        self._undo_anchor = tb.addSeparator()
         tb.addActions([self.act_add, self.act_layout, self.act_fit])
 
     # ------------------------------------------------------------ document
@@ -232,7 +231,7 @@ class MainWindow(QMainWindow):
         self._rebind_undo(document)
         document.modified_changed.connect(self.setWindowModified)
         document.path_changed.connect(lambda _p: self._update_title())
-        self.setWindowModified(False)
+        self.setWindowModified(document.is_modified())
         self._update_title()
         self.recovery = RecoveryManager(document)
         if old is not None:
@@ -240,24 +239,19 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit_all)
 
     def _rebind_undo(self, document: Document) -> None:
+        """Undo/Redo actions of the current document's stack, in the menu and tool bar."""
         for act in getattr(self, "_undo_actions", []):
             self.edit_menu.removeAction(act)
+            self.toolbar.removeAction(act)
+            act.deleteLater()
         undo = document.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcuts(QKeySequence.StandardKey.Undo)
         redo = document.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts(QKeySequence.StandardKey.Redo)
-        first = self.edit_menu.actions()[0] if self.edit_menu.actions() else None
+        first = self.edit_menu.actions()[0]
         self.edit_menu.insertActions(first, [undo, redo])
-        sep = self.edit_menu.insertSeparator(first)
-        self._undo_actions = [undo, redo, sep]
-        for tb_act, act in ((self._undo_tb, undo), (self._redo_tb, redo)):
-            try:
-                tb_act.triggered.disconnect()
-            except (RuntimeError, TypeError):
-                pass
-            tb_act.triggered.connect(act.trigger)
-            tb_act.setEnabled(act.isEnabled())
-            act.changed.connect(lambda a=act, t=tb_act: t.setEnabled(a.isEnabled()))
+        self.toolbar.insertActions(self._undo_anchor, [undo, redo])
+        self._undo_actions = [undo, redo]
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.title}[*] — DL Studio")
@@ -275,6 +269,41 @@ class MainWindow(QMainWindow):
             path, self._pending_path = self._pending_path, None
             self.open_path(path)
         self.scene._annotations_changed()
+        QTimer.singleShot(0, self.offer_recovery)
+
+    def offer_recovery(self) -> bool:
+        """After a crash or kill, offer the newest autosaved project back."""
+        from dlstudio.qt.recovery import pending_recoveries
+
+        entries = pending_recoveries()
+        if not entries:
+            return False
+        entry = entries[0]
+        answer = QMessageBox.question(
+            self, "Restore unsaved work?",
+            f"DL Studio closed unexpectedly while “{entry.title}” had unsaved changes.\n\n"
+            f"Restore the version autosaved at {entry.time}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Discard:
+            entry.discard()
+            return False
+        if answer != QMessageBox.StandardButton.Yes:
+            return False  # offered again at the next launch
+        return self.restore(entry)
+
+    def restore(self, entry) -> bool:
+        try:
+            project = entry.load()
+        except ProjectError as exc:
+            QMessageBox.critical(self, "Cannot restore", str(exc))
+            return False
+        document = Document(project)
+        document.undo_stack.resetClean()  # restored work is unsaved work
+        self.set_document(document)
+        self.recovery.adopt(entry)
+        self.statusBar().showMessage(f"Restored “{entry.title}”: save it to keep it", 8000)
+        return True
 
     def _keras_failed(self, message: str) -> None:
         self.loading_label.setText("TensorFlow failed to load")

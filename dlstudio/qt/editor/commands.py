@@ -69,9 +69,7 @@ class ConnectCommand(QUndoCommand):
 
 
 class SetParamCommand(QUndoCommand):
-    """Change one parameter; repeated edits of the same parameter merge."""
-
-    ID = 1001
+    """Change one parameter (each committed edit is its own undo step)."""
 
     def __init__(self, graph: Graph, node_id: str, name: str, value: Any):
         node = graph.node(node_id)
@@ -80,15 +78,6 @@ class SetParamCommand(QUndoCommand):
         self.had = name in node.params
         self.old = copy.deepcopy(node.params.get(name))
         self.new = copy.deepcopy(value)
-
-    def id(self) -> int:
-        return self.ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, SetParamCommand) or (other.node_id, other.name) != (self.node_id, self.name):
-            return False
-        self.new = other.new
-        return True
 
     def redo(self) -> None:
         self.graph.set_param(self.node_id, self.name, copy.deepcopy(self.new))

@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaint
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from dlstudio.compile.infer import fmt_shape
+from dlstudio.qt.panels.summary import format_si
 
 if TYPE_CHECKING:
     from dlstudio.qt.editor.scene import GraphScene
@@ -30,16 +31,6 @@ KEY_PARAMS = ("shape", "units", "filters", "kernel_size", "pool_size", "strides"
               "stddev", "target_shape", "dims", "n", "layer", "num_heads", "key_dim", "output_dim",
               "mode", "factor", "axis", "activation", "padding")
 QUIET_VALUES = {("activation", "linear"), ("padding", "valid"), ("strides", 1), ("axis", -1)}
-
-
-def format_count(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    if n >= 1_000:
-        return f"{n / 1000:.1f}k"
-    return str(n)
 
 
 def _value_text(value: Any) -> str:
@@ -255,7 +246,7 @@ class NodeItem(QGraphicsItem):
                                         NODE_W - 20))
         # output shape and parameter count
         shape_text = "…" if info is None else fmt_shape(info.output_shape) if info.output_shape else "?"
-        count = "" if info is None else f"{format_count(info.params)} params" if info.params else ""
+        count = "" if info is None else f"{format_si(info.params)} params" if info.params else ""
         y = HEADER_H + 40
         painter.setPen(c["error"] if errors else c["text"])
         painter.drawText(QRectF(10, y, NODE_W * 0.62, 18), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,

@@ -217,23 +217,15 @@ class QuickAddPopup(QFrame):
     def refilter(self, text: str) -> None:
         from dlstudio.catalog import catalog
         from dlstudio.qt.icons import layer_icon
-        from dlstudio.qt.panels.palette import fuzzy_score
+        from dlstudio.qt.panels.palette import layer_tooltip, rank_specs
 
-        scored = []
-        for spec in catalog().values():
-            hay = " ".join([spec.type, spec.category, *spec.keywords])
-            score = fuzzy_score(text, spec.type) if text else 0.0
-            if score is None and text:
-                score = fuzzy_score(text, hay)
-                score = None if score is None else score - 1.0
-            if score is not None:
-                scored.append((-score, spec.type, spec))
-        scored.sort(key=lambda t: (t[0], t[1]) if text else (0, 0))
+        specs = list(catalog().values())
+        ranked = [spec for _, spec in rank_specs(text, specs)] if text.strip() else specs
         self.list.clear()
-        for _, name, spec in scored:
-            item = QListWidgetItem(layer_icon(name, spec.category), f"{name}")
-            item.setToolTip(spec.help)
-            item.setData(Qt.ItemDataRole.UserRole, name)
+        for spec in ranked:
+            item = QListWidgetItem(layer_icon(spec.type, spec.category), spec.type)
+            item.setToolTip(layer_tooltip(spec))
+            item.setData(Qt.ItemDataRole.UserRole, spec.type)
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

@@ -1,0 +1,1 @@
+"""Dock panels: palette, inspector, summary, problems (more come with later features)."""

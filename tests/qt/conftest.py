@@ -1,0 +1,26 @@
+"""GUI tests run offscreen; a modal dialog must never block a test run."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """Static QMessageBox calls answer at once (Cancel/No) and are recorded;
+    a test that needs another answer patches the one it uses."""
+    shown: list[tuple[str, tuple]] = []
+
+    def fake(kind):
+        def answer(*args, **kwargs):
+            shown.append((kind, args))
+            if kind in ("warning", "question"):
+                return QMessageBox.StandardButton.Cancel
+            return QMessageBox.StandardButton.Ok
+        return answer
+
+    for kind in ("warning", "question", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, kind, fake(kind))
+    monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: shown.append(("about", a)))
+    return shown

@@ -1,0 +1,168 @@
+"""The main window: files, title, copy/paste across projects, recovery,
+problems focusing nodes. Settings and recovery files live in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from dlstudio import RESOURCES
+from dlstudio.project import load_project, project_to_dict
+from dlstudio.qt.editor.commands import SetParamCommand
+from dlstudio.qt.keras_loader import loader
+
+DIGITS = RESOURCES / "examples" / "digits_cnn.dlsproj"
+RESNET = RESOURCES / "examples" / "resnet_block.dlsproj"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    assert loader().wait(120), loader().error
+    from dlstudio.qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: not w.loading.isVisible())
+    yield w
+    if w.document is not None:
+        w.document.undo_stack.setClean()  # let the window close without asking
+
+
+def open_copy(window, tmp_path, source=DIGITS):
+    path = tmp_path / source.name
+    path.write_text(source.read_text())
+    assert window.open_path(path)
+    return path
+
+
+def test_opens_a_project_and_shows_it(window, tmp_path, qtbot):
+    path = open_copy(window, tmp_path)
+    qtbot.waitUntil(lambda: window.document.analysis is not None)
+    assert window.windowTitle().startswith("digits_cnn")
+    assert len(window.scene.node_items) == len(load_project(path).graph.nodes)
+    assert window.document.analysis is not None and window.document.analysis.ok
+    assert not window.isWindowModified()
+
+
+def test_edit_marks_modified_save_reopen_compare(window, tmp_path):
+    path = open_copy(window, tmp_path)
+    doc = window.document
+    conv = doc.graph.node_by_name("conv1").id
+    doc.push(SetParamCommand(doc.graph, conv, "filters", 12))
+    assert window.isWindowModified()
+    assert window.save()
+    assert not window.isWindowModified()
+    reopened = load_project(path)
+    assert reopened.graph.node(conv).params["filters"] == 12
+    assert project_to_dict(reopened) == project_to_dict(doc.project)
+
+
+def test_copy_paste_across_projects(window, tmp_path):
+    open_copy(window, tmp_path)
+    names = ["conv1", "pool1", "conv2"]
+    window.scene.select_nodes([window.document.graph.node_by_name(n).id for n in names])
+    window.copy()
+    open_copy(window, tmp_path, RESNET)
+    before = len(window.document.graph.nodes)
+    edges_before = len(window.document.graph.edges)
+    window.paste()
+    g = window.document.graph
+    assert len(g.nodes) == before + 3
+    assert len(g.edges) == edges_before + 2  # only the edges inside the selection
+    pasted = [g.node(i) for i in window.scene.selected_node_ids()]
+    assert sorted(n.type for n in pasted) == ["Conv2D", "Conv2D", "MaxPooling2D"]
+    window.document.undo_stack.undo()
+    assert len(g.nodes) == before
+
+
+def test_problem_click_selects_and_centres_the_node(window, tmp_path, qtbot):
+    open_copy(window, tmp_path)
+    doc = window.document
+    fc1 = doc.graph.node_by_name("fc1").id
+    doc.push(SetParamCommand(doc.graph, fc1, "units", -5))
+    qtbot.waitUntil(lambda: doc.analysis is not None and not doc.analysis.ok)
+    problem = next(p for p in doc.analysis.problems if fc1 in p.node_ids)
+    doc.selection_requested.emit(list(problem.node_ids))
+    assert window.scene.selected_node_ids() == [fc1]
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    assert window.scene.node_items[fc1].sceneBoundingRect().adjusted(-5, -5, 5, 5).contains(centre)
+
+
+def test_close_with_unsaved_changes_asks(window, tmp_path, monkeypatch):
+    open_copy(window, tmp_path)
+    doc = window.document
+    doc.push(SetParamCommand(doc.graph, doc.graph.node_by_name("fc1").id, "units", 8))
+    asked = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.Cancel)
+    assert not window.maybe_save()
+    assert asked and window.document is doc
+
+
+def test_recovery_after_a_simulated_crash(window, tmp_path, qtbot, monkeypatch):
+    from dlstudio.qt.recovery import pending_recoveries
+
+    path = open_copy(window, tmp_path)
+    doc = window.document
+    fc1 = doc.graph.node_by_name("fc1").id
+    doc.push(SetParamCommand(doc.graph, fc1, "units", 77))
+    assert window.recovery.write_now()
+    # simulate a crash: the sidecar names a process that no longer exists
+    sidecar = window.recovery.sidecar_path
+    info = json.loads(sidecar.read_text())
+    info["pid"] = _dead_pid()
+    sidecar.write_text(json.dumps(info))
+    entries = pending_recoveries()
+    assert len(entries) == 1 and entries[0].original_path == path
+    # a new window offers it; restoring brings the unsaved edit back, marked unsaved
+    from dlstudio.qt.main_window import MainWindow
+
+    other = MainWindow()
+    qtbot.addWidget(other)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert other.offer_recovery()
+    restored = other.document
+    assert restored.graph.node(fc1).params["units"] == 77
+    assert restored.path == path and other.isWindowModified()
+    assert load_project(path).graph.node(fc1).params["units"] != 77  # the file is untouched until saved
+    restored.undo_stack.setClean()
+    window.document.undo_stack.setClean()
+
+
+def _dead_pid() -> int:
+    pid = os.getpid() + 100000
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid += 1
+
+
+def test_import_keras_model_into_the_editor(window, tmp_path):
+    import keras
+
+    inp = keras.Input((6,), name="x")
+    model = keras.Model(inp, keras.layers.Dense(2, name="y")(keras.layers.Dense(4, name="h")(inp)))
+    model.save(tmp_path / "m.keras")
+    assert window.import_model(tmp_path / "m.keras")
+    assert sorted(n.name for n in window.document.graph.nodes) == ["h", "x", "y"]
+    assert window.document.analyze_now().total_params == model.count_params()
+
+
+def test_auto_layout_is_one_undo_step(window, tmp_path):
+    open_copy(window, tmp_path, RESNET)
+    g = window.document.graph
+    for n in g.nodes:
+        g.move(n.id, 0.0, 0.0)
+    window.auto_layout()
+    positions = {tuple(n.pos) for n in g.nodes}
+    assert len(positions) == len(g.nodes)
+    window.document.undo_stack.undo()
+    assert {tuple(n.pos) for n in g.nodes} == {(0.0, 0.0)}
