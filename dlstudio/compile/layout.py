@@ -122,7 +122,7 @@ def _sweep(order: list[list[Slot]], nbrs: dict[Slot, list[Slot]], rows: range) -
         order[r] = [s for _, s in sorted(enumerate(row), key=key)]
 
 
-def layered_layout(graph: Graph, dx: float = 220, dy: float = 120, *,
+def layered_layout(graph: Graph, dx: float = 260, dy: float = 150, *,
                    align_sinks: bool = False, sweeps: int = 4) -> None:
     """Place every node of ``graph`` (through ``graph.move``) in layers.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget,
     QWidget,
 )
 
@@ -39,6 +39,9 @@ class MainWindow(QMainWindow):
         self._pending_path = Path(path) if path else None
         self.setWindowTitle("DL Studio")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.canvas_stack = QStackedWidget(self)
+        self.canvas_stack.setMinimumSize(360, 260)
+        self.setCentralWidget(self.canvas_stack)
         self._build_status_bar()
         self._build_docks()
         self._build_actions()
@@ -87,14 +90,38 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self) -> None:
+        """The panels are made once and follow whichever document is open."""
+        from dlstudio.qt.panels.inspector import InspectorPanel
+        from dlstudio.qt.panels.palette import PalettePanel
+        from dlstudio.qt.panels.problems import ProblemsPanel
+        from dlstudio.qt.panels.summary import SummaryPanel
+
         self.palette_dock = self._dock("Layers", "palette", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspector", Qt.DockWidgetArea.RightDockWidgetArea)
         self.summary_dock = self._dock("Model summary", "summary", Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", "problems", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.palette_panel = PalettePanel()
+        self.palette_panel.add_requested.connect(lambda t: self.view.add_layer(t))
+        self.palette_dock.setWidget(self.palette_panel)
+        self.inspector = InspectorPanel(None)
+        self.inspector_dock.setWidget(self.inspector)
+        self.summary = SummaryPanel(None)
+        self.summary_dock.setWidget(self.summary)
+        self.problems = ProblemsPanel(None)
+        self.problems.count_changed.connect(
+            lambda n: self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems"))
+        self.problems_dock.setWidget(self.problems)
         self.tabifyDockWidget(self.inspector_dock, self.summary_dock)
         self.inspector_dock.raise_()
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 320], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [140], Qt.Orientation.Vertical)
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+        QTimer.singleShot(0, self.show_whole_graph)
+
+    def show_whole_graph(self) -> None:
+        """Fit the graph to the view, but keep its text readable."""
+        self.view.fit_all(readable=0.6)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", icon: str | None = None) -> QAction:
         act = QAction(text, self)
@@ -198,10 +225,6 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ document
     def set_document(self, document: Document) -> None:
-        from dlstudio.qt.panels.inspector import InspectorPanel
-        from dlstudio.qt.panels.palette import PalettePanel
-        from dlstudio.qt.panels.problems import ProblemsPanel
-        from dlstudio.qt.panels.summary import SummaryPanel
         from dlstudio.qt.recovery import RecoveryManager
 
         old = self.document
@@ -212,21 +235,18 @@ class MainWindow(QMainWindow):
         self.scene = GraphScene(document, self)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.selectionChanged.connect(self._selection_changed)
+        old_view = self.view
         self.view = GraphView(self.scene, self)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
-        self.setCentralWidget(self.view)
+        # swap the view inside a fixed central container, so the docks keep their sizes
+        self.canvas_stack.addWidget(self.view)
+        self.canvas_stack.setCurrentWidget(self.view)
+        if old_view is not None:
+            self.canvas_stack.removeWidget(old_view)
+            old_view.deleteLater()
 
-        self.palette_panel = PalettePanel()
-        self.palette_panel.add_requested.connect(lambda t: self.view.add_layer(t))
-        self.palette_dock.setWidget(self.palette_panel)
-        self.inspector = InspectorPanel(document)
-        self.inspector_dock.setWidget(self.inspector)
-        self.summary = SummaryPanel(document)
-        self.summary_dock.setWidget(self.summary)
-        self.problems = ProblemsPanel(document)
-        self.problems.count_changed.connect(
-            lambda n: self.problems_dock.setWindowTitle(f"Problems ({n})" if n else "Problems"))
-        self.problems_dock.setWidget(self.problems)
+        for panel in (self.inspector, self.summary, self.problems):
+            panel.set_document(document)
 
         self._rebind_undo(document)
         document.modified_changed.connect(self.setWindowModified)
@@ -236,7 +256,7 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryManager(document)
         if old is not None:
             old.deleteLater()
-        QTimer.singleShot(0, self.view.fit_all)
+        QTimer.singleShot(0, self.show_whole_graph)
 
     def _rebind_undo(self, document: Document) -> None:
         """Undo/Redo actions of the current document's stack, in the menu and tool bar."""
@@ -526,8 +546,8 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 880)
-        if state is not None:
-            self.restoreState(state)
+        if state is None or not self.restoreState(state):
+            QTimer.singleShot(0, self._default_dock_sizes)  # once the window has its size
 
     def closeEvent(self, event) -> None:
         if not self.maybe_save():

@@ -244,16 +244,19 @@ class NodeItem(QGraphicsItem):
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                          fms.elidedText(key_params_text(node.params, spec), Qt.TextElideMode.ElideRight,
                                         NODE_W - 20))
-        # output shape and parameter count
+        # output shape (left) and parameter count (right, never cut)
         shape_text = "…" if info is None else fmt_shape(info.output_shape) if info.output_shape else "?"
-        count = "" if info is None else f"{format_si(info.params)} params" if info.params else ""
+        count = "" if info is None or not info.params else f"{format_si(info.params)} params"
         y = HEADER_H + 40
+        count_w = fms.horizontalAdvance(count) + 2 if count else 0.0
+        shape_w = NODE_W - 20 - count_w - (8 if count else 0)
         painter.setPen(c["error"] if errors else c["text"])
-        painter.drawText(QRectF(10, y, NODE_W * 0.62, 18), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                         fms.elidedText(shape_text, Qt.TextElideMode.ElideRight, NODE_W * 0.62))
-        painter.setPen(c["muted_text"])
-        painter.drawText(QRectF(NODE_W * 0.6, y, NODE_W * 0.4 - 10, 18),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, count)
+        painter.drawText(QRectF(10, y, shape_w, 18), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                         fms.elidedText(shape_text, Qt.TextElideMode.ElideRight, shape_w))
+        if count:
+            painter.setPen(c["muted_text"])
+            painter.drawText(QRectF(NODE_W - 10 - count_w, y, count_w, 18),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, count)
 
         # problem badge
         if errors or warnings:
@@ -339,7 +342,10 @@ class EdgeItem(QGraphicsPathItem):
             font.setPointSizeF(max(font.pointSizeF() - 1.5, 7.0))
             painter.setFont(font)
             fm = QFontMetricsF(font)
-            mid = self.path().pointAtPercent(0.5)
+            path = self.path()
+            # near the input it feeds: every label has its own spot, even on long skip edges
+            length = path.length()
+            mid = path.pointAtPercent(path.percentAtLength(max(length / 2, length - 34)))
             w = fm.horizontalAdvance(self.label) + 12
             h = fm.height() + 4
             rect = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)

@@ -52,15 +52,22 @@ class GraphView(QGraphicsView):
             self.set_zoom(self.zoom() * (1.15 ** steps))
         event.accept()
 
-    def fit_all(self) -> None:
+    def fit_all(self, readable: float = 0.0) -> None:
+        """Show the whole graph; with ``readable``, never zoom below it and
+        show the top of a graph too tall to fit instead (text stays legible)."""
         rect = self.graph_scene.items_rect()
         if rect.isNull():
             self.resetTransform()
             self.centerOn(0, 0)
         else:
-            self.fitInView(rect.adjusted(-60, -60, 60, 60), Qt.AspectRatioMode.KeepAspectRatio)
-            if self.zoom() > 1.2:
-                self.set_zoom(1.2)
+            rect = rect.adjusted(-60, -60, 60, 60)
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+            if self.zoom() > 1.0:
+                self.set_zoom(1.0)
+            elif self.zoom() < readable:
+                self.set_zoom(readable)
+                half_h = self.viewport().height() / self.zoom() / 2
+                self.centerOn(rect.center().x(), rect.top() + half_h)
         self.zoom_changed.emit(self.zoom())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
