@@ -26,7 +26,8 @@ FILE_FILTER = "DL Studio projects (*.dlsproj)"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, path: str | Path | None = None, parent: QWidget | None = None):
+    def __init__(self, path: str | Path | None = None, parent: QWidget | None = None, *,
+                 as_copy: bool = False):
         super().__init__(parent)
         from dlstudio.qt.settings import RecentFiles, app_settings
 
@@ -37,6 +38,7 @@ class MainWindow(QMainWindow):
         self.view: GraphView | None = None
         self.recovery = None
         self._pending_path = Path(path) if path else None
+        self._pending_as_copy = as_copy  # examples open as untitled copies
         self.setWindowTitle("DL Studio")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.canvas_stack = QStackedWidget(self)
@@ -287,7 +289,10 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Ready — Keras on {_backend()}", 4000)
         if self._pending_path is not None:
             path, self._pending_path = self._pending_path, None
-            self.open_path(path)
+            if self._pending_as_copy:
+                self._open_copy(path)
+            else:
+                self.open_path(path)
         self.scene._annotations_changed()
         QTimer.singleShot(0, self.offer_recovery)
 
@@ -349,9 +354,11 @@ class MainWindow(QMainWindow):
             self.set_document(Document(new_project("Untitled")))
 
     def open_example(self, path: Path) -> None:
+        if self.maybe_save():
+            self._open_copy(path)
+
+    def _open_copy(self, path: Path) -> None:
         """An example opens as a new, untitled copy, so the original stays intact."""
-        if not self.maybe_save():
-            return
         project = self._load(path)
         if project is not None:
             project.path = None
