@@ -122,7 +122,11 @@ def _sweep(order: list[list[Slot]], nbrs: dict[Slot, list[Slot]], rows: range) -
         order[r] = [s for _, s in sorted(enumerate(row), key=key)]
 
 
-def layered_layout(graph: Graph, dx: float = 260, dy: float = 150, *,
+#: Default spacing between layer columns and rows (a node is about 210 x 84).
+DX, DY = 260.0, 150.0
+
+
+def layered_layout(graph: Graph, dx: float = DX, dy: float = DY, *,
                    align_sinks: bool = False, sweeps: int = 4) -> None:
     """Place every node of ``graph`` (through ``graph.move``) in layers.
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dlstudio.compile.layout import layered_layout
+from dlstudio.compile.layout import DX, DY, layered_layout
 from dlstudio.graph import Graph
 
 
@@ -47,7 +47,7 @@ def _inception() -> Graph:
     return g
 
 
-def _check(g: Graph, dx: float = 220, dy: float = 120) -> None:
+def _check(g: Graph, dx: float = DX, dy: float = DY) -> None:
     pos = {n.id: n.pos for n in g.nodes}
     for e in g.edges:
         assert pos[e.dst][1] > pos[e.src][1], f"edge {e.src}->{e.dst} does not go down"
@@ -96,7 +96,7 @@ def test_inception_branches_are_side_by_side():
     layered_layout(g)
     ys = {g.node(f"{b}1").pos[1] for b in "abcd"}
     assert len(ys) == 1
-    assert g.node("cat").pos[1] == 3 * 120
+    assert g.node("cat").pos[1] == 3 * DY
 
 
 def test_align_sinks_and_cycles_and_empty():
