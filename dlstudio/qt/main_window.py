@@ -270,6 +270,8 @@ class MainWindow(QMainWindow):
         undo.setShortcuts(QKeySequence.StandardKey.Undo)
         redo = document.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcuts(QKeySequence.StandardKey.Redo)
+        undo.setIconText("Undo")  # the tool bar keeps a steady width; menus say what is undone
+        redo.setIconText("Redo")
         first = self.edit_menu.actions()[0]
         self.edit_menu.insertActions(first, [undo, redo])
         self.toolbar.insertActions(self._undo_anchor, [undo, redo])
