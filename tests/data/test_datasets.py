@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dlstudio.data import DATASETS, DatasetError, load_dataset
+from dlstudio.data import DatasetError, list_datasets, load_dataset
 
 
 def test_digits_images_scaled_and_split_with_seed():
@@ -53,4 +53,4 @@ def test_bad_options_name_the_option(name, options, match):
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(DatasetError, match="unknown dataset 'mnistt'.*digits"):
         load_dataset("mnistt")
-    assert {"digits", "spirals", "xor"} <= set(DATASETS)
+    assert {"digits", "spirals", "xor"} <= {s.name for s in list_datasets()}
