@@ -24,3 +24,11 @@ def no_modal_dialogs(monkeypatch):
         monkeypatch.setattr(QMessageBox, kind, fake(kind))
     monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: shown.append(("about", a)))
     return shown
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clear_clipboard_at_exit(qapp):
+    """Qt's offscreen platform crashes at interpreter exit while its clipboard
+    still owns mime data (a Qt bug; xcb is fine): empty it after the session."""
+    yield
+    qapp.clipboard().clear()
