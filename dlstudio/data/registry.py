@@ -92,7 +92,8 @@ def register(name: str, title: str, category: str, description: str,
 
 def _ensure_loaded() -> None:
     # importing the modules registers their datasets
-    from dlstudio.data import images, toy  # noqa: F401
+    # (in listing order: offline sets first, downloads last)
+    from dlstudio.data import images, toy, tabular, sequences, text, downloads  # noqa: F401
 
 
 def list_datasets() -> list[DatasetSpec]:
