@@ -19,8 +19,9 @@ class DatasetError(ValueError):
 class Dataset:
     """Features and targets, already split into train and test (seeded).
 
-    ``task`` is "classification" (integer labels 0..n-1 in ``y``) or
-    "regression" (float targets). ``kind`` says how to show a sample:
+    ``task`` is "classification" (int64 labels 0..n-1, shape (N,)) or
+    "regression" (float32 targets, shape (N, 1) or (N, horizon)); features are
+    float32 (int64 token ids for text). ``kind`` says how to show a sample:
     "image" (H, W, C floats), "points" (2 features), "table", "series",
     "text" (integer token ids, ``vocabulary`` maps them back).
     """

@@ -96,9 +96,16 @@ def _ensure_loaded() -> None:
     from dlstudio.data import images, toy, tabular, sequences, text, downloads  # noqa: F401
 
 
+#: Listing order of categories (for ``dlstudio data list`` and the data panel).
+CATEGORY_ORDER = ("images", "toy", "regression", "tabular", "sequences", "text", "files", "downloads")
+
+
 def list_datasets() -> list[DatasetSpec]:
+    """Every dataset, grouped by category in a fixed order, whatever was imported first."""
     _ensure_loaded()
-    return list(REGISTRY.values())
+    rank = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    names = list(REGISTRY)
+    return sorted(REGISTRY.values(), key=lambda s: (rank.get(s.category, len(rank)), names.index(s.name)))
 
 
 def get_dataset_spec(name: str) -> DatasetSpec:
