@@ -25,6 +25,9 @@ NODE_H = 84.0
 HEADER_H = 22.0
 PORT_R = 6.0
 RADIUS = 7.0
+# Below this level of detail (about 40 % zoom) text is unreadable: nodes are drawn
+# as plain boxes, edges without labels, ports not at all (big graphs pan smoothly).
+LOD_SIMPLE = 0.4
 
 # Parameters worth showing on the node face, in order of preference.
 KEY_PARAMS = ("shape", "units", "filters", "kernel_size", "pool_size", "strides", "size", "rate",
@@ -87,6 +90,8 @@ class PortItem(QGraphicsItem):
         return p
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOD_SIMPLE:
+            return
         colors = self.node_item.colors()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = PORT_R + (2 if self.hovered else 0)
@@ -199,6 +204,9 @@ class NodeItem(QGraphicsItem):
         accent = self._scene.category_color(spec.category if spec else "")
         errors = [p for p in (info.problems if info else ()) if p.is_error]
         warnings = [p for p in (info.problems if info else ()) if not p.is_error]
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < LOD_SIMPLE:
+            self._paint_simple(painter, c, accent, errors, warnings)
+            return
 
         # shadow, body, header band
         painter.setPen(Qt.PenStyle.NoPen)
@@ -269,6 +277,20 @@ class NodeItem(QGraphicsItem):
             painter.setFont(bold)
             painter.drawText(QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
 
+    def _paint_simple(self, painter: QPainter, c: dict[str, QColor], accent: QColor, errors: list,
+                      warnings: list) -> None:
+        """Zoomed far out: body, header band and border only (no text, no shadow)."""
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(c["node_body"])
+        painter.drawRect(QRectF(0, HEADER_H, NODE_W, NODE_H - HEADER_H))
+        painter.setBrush(c["error"] if errors else c["warning"] if warnings else accent)
+        painter.drawRect(QRectF(0, 0, NODE_W, HEADER_H))
+        selected = self.isSelected()
+        border = c["selection"] if selected else (c["error"] if errors else c["node_border"])
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(border, 6.0 if selected or errors else 0))  # 0: one device pixel
+        painter.drawRect(QRectF(0, 0, NODE_W, NODE_H))
+
     # ---------------------------------------------------------------- events
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
@@ -337,7 +359,8 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, 2.4 if self.isSelected() or self.hovered else 1.8))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
-        if self.label and self._scene.show_edge_labels:
+        if (self.label and self._scene.show_edge_labels
+                and option.levelOfDetailFromTransform(painter.worldTransform()) >= LOD_SIMPLE):
             font = QFont(self._scene.font())
             font.setPointSizeF(max(font.pointSizeF() - 1.5, 7.0))
             painter.setFont(font)
