@@ -160,12 +160,15 @@ class GraphScene(QGraphicsScene):
     def selected_edge_ids(self) -> list[str]:
         return [i.edge_id for i in self.selectedItems() if isinstance(i, EdgeItem)]
 
-    def select_nodes(self, node_ids: list[str]) -> None:
+    def select_nodes(self, node_ids: list[str], center: bool = True) -> None:
+        """Select these nodes; with ``center``, bring them to the middle of the view."""
         self.clearSelection()
         for nid in node_ids:
             item = self.node_items.get(nid)
             if item is not None:
                 item.setSelected(True)
+        if not center:
+            return
         for view in self.views():
             items = [self.node_items[n] for n in node_ids if n in self.node_items]
             if items:

@@ -64,8 +64,8 @@ class GraphView(QGraphicsView):
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
             if self.zoom() > 1.0:
                 self.set_zoom(1.0)
-            elif self.zoom() < readable:
-                self.set_zoom(readable)
+            elif self.zoom() < max(readable, MIN_ZOOM):
+                self.set_zoom(max(readable, MIN_ZOOM))
                 half_h = self.viewport().height() / self.zoom() / 2
                 self.centerOn(rect.center().x(), rect.top() + half_h)
         self.zoom_changed.emit(self.zoom())
@@ -153,7 +153,10 @@ class GraphView(QGraphicsView):
             if why is None:
                 doc.push(ConnectCommand(doc.graph, connect_from, 0, add.node_id, 0))
             doc.undo_stack.endMacro()
-        self.graph_scene.select_nodes([add.node_id])
+        self.graph_scene.select_nodes([add.node_id], center=False)  # it lands where it was dropped
+        item = self.graph_scene.node_items.get(add.node_id)
+        if item is not None:
+            self.ensureVisible(item, 20, 20)
         return add.node_id
 
     def dragEnterEvent(self, event) -> None:
