@@ -50,3 +50,45 @@ def load_keras():
 
 def backend_name() -> str:
     return load_keras().backend.backend()
+
+
+def list_devices() -> list[str]:
+    """Device names a user can pick: "cpu" and "gpu:0", "gpu:1", ..."""
+    keras = load_keras()
+    names = ["cpu"]
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        names += [f"gpu:{i}" for i, _ in enumerate(tf.config.list_physical_devices("GPU"))]
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        try:
+            names += [f"gpu:{i}" for i, _ in enumerate(jax.devices("gpu"))]
+        except RuntimeError:  # no GPU backend
+            pass
+    return names
+
+
+@contextlib.contextmanager
+def device_scope(device: str = "auto") -> Iterator[None]:
+    """Run Keras work on ``device`` ("auto", "cpu", "gpu:N"); auto lets the backend choose."""
+    if device in ("auto", "", None):
+        yield
+        return
+    if device not in list_devices():
+        raise ValueError(f"device {device!r} is not available here; available: {', '.join(list_devices())}")
+    keras = load_keras()
+    kind, _, index = device.partition(":")
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.device(f"/{kind.upper()}:{index or 0}"):
+            yield
+    elif keras.backend.backend() == "jax":
+        import jax
+
+        with jax.default_device(jax.devices(kind)[int(index or 0)]):
+            yield
+    else:
+        yield

@@ -124,6 +124,12 @@ class TrainingSettings(_Model):
     validation_split: Annotated[float, Field(ge=0, le=0.9, allow_inf_nan=False)] = 0.1
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     early_stopping_patience: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    restore_best_weights: bool = True
+    lr_schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
+    lr_step_epochs: Annotated[int, Field(ge=1, le=100_000)] = 10  # step: decay every N epochs
+    lr_decay: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.5  # step and plateau factor
+    mixed_precision: bool = False
+    device: Annotated[str, Field(min_length=1, max_length=100)] = "auto"  # auto, cpu, gpu:0, ...
 
 
 class ProjectModel(_Model):

@@ -177,62 +177,160 @@ def check_trainable(graph: Graph, dataset: Dataset):
     return analysis
 
 
+def _is_out_of_memory(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when"))
+
+
+def _schedule_callbacks(settings: Any, base_lr: float) -> list:
+    kind = _setting(settings, "lr_schedule", "constant")
+    decay = float(_setting(settings, "lr_decay", 0.5))
+    if kind == "step":
+        every = int(_setting(settings, "lr_step_epochs", 10))
+        return [keras.callbacks.LearningRateScheduler(lambda epoch, lr: base_lr * decay ** (epoch // every))]
+    if kind == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(factor=decay, patience=3, min_lr=base_lr * 1e-4)]
+    return []
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Writes the history and the last weights after every epoch, so a run
+    killed mid-way keeps everything up to its last completed epoch."""
+
+    def __init__(self, run: Any, history: dict[str, list[float]]):
+        super().__init__()
+        self.run, self.history = run, history
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        if not all(math.isfinite(v) for v in logs.values()):
+            return  # the NaN guard reports it; keep the last good epoch on disk
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+        self.model.save_weights(self.run.weights_path)
+        self.run.write_history(self.history)
+        self.run.update(epochs_done=epoch + 1)
+
+
 def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: None,
           should_stop: Callable[[], bool] = lambda: False, run_base: str | Path | None = None,
-          run_info: dict[str, Any] | None = None) -> TrainResult:
+          run_info: dict[str, Any] | None = None, start_from: str | Path | None = None,
+          resume: str | Path | None = None) -> TrainResult:
     """Train ``graph`` on ``dataset``. Emits Started, BatchEnd, EpochEnd, then
-    Finished or Failed. Raises TrainingError when it cannot start or fails."""
-    from dlstudio.project.runs import create_run
+    Finished or Failed. Raises TrainingError when it cannot start or fails.
+
+    ``start_from``: a run folder whose weights and epoch count this training
+    continues from (a new run; ``settings.epochs`` more epochs).
+    ``resume``: a run folder killed mid-way; it goes on from its last completed
+    epoch in the same folder (Keras BackupAndRestore).
+    """
+    from dlstudio.backend import device_scope
+    from dlstudio.project.runs import create_run, open_run
 
     try:
         analysis = check_trainable(graph, dataset)
     except TrainingError as exc:
         emit(Failed(str(exc), tuple(exc.problems)))
         raise
+    from dlstudio.backend import list_devices
+
+    device = _setting(settings, "device", "auto")
+    if device not in ("auto", "") and device not in list_devices():
+        message = f"device {device!r} is not available here; choose one of: auto, {', '.join(list_devices())}"
+        emit(Failed(message))
+        raise TrainingError(message)
     seed = int(_setting(settings, "seed", 0))
     keras.utils.set_random_seed(seed)
-    model = build_model(graph, analysis)
-    out_id = analysis.outputs[0]
-    loss, metrics = choose_loss(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
-                                _setting(settings, "loss", "auto"))
-    model.compile(optimizer=make_optimizer(settings), loss=loss, metrics=metrics)
-
     epochs = int(_setting(settings, "epochs", 10))
     batch_size = int(_setting(settings, "batch_size", 32))
     val_split = float(_setting(settings, "validation_split", 0.0) or 0.0)
-    n_fit = len(dataset.x_train) - int(len(dataset.x_train) * val_split)
-    run = None
-    if run_base is not None:
+    base_lr = float(_setting(settings, "learning_rate", 1e-3))
+    previous = open_run(start_from) if start_from else None
+    initial_epoch = int(previous.info.get("epochs_done", 0)) if previous else 0
+    history: dict[str, list[float]] = previous.history() if previous else {}
+
+    policy = keras.mixed_precision.global_policy().name
+    if _setting(settings, "mixed_precision", False):
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        with device_scope(device):
+            model = build_model(graph, analysis)
+            out_id = analysis.outputs[0]
+            loss, metrics = choose_loss(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
+                                        _setting(settings, "loss", "auto"))
+            total_steps = max(1, (epochs + initial_epoch) * math.ceil(len(dataset.x_train) / batch_size))
+            optimizer = make_optimizer(settings)
+            if _setting(settings, "lr_schedule", "constant") == "cosine":
+                optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(base_lr, total_steps)
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            if previous is not None:
+                model.load_weights(previous.weights_path)
+            return _fit(model, graph, dataset, settings, emit, should_stop, run_base, run_info, resume,
+                        previous, history, initial_epoch, epochs, batch_size, val_split, base_lr,
+                        create_run, open_run)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+
+
+def _fit(model, graph, dataset, settings, emit, should_stop, run_base, run_info, resume, previous,
+         history, initial_epoch, epochs, batch_size, val_split, base_lr, create_run, open_run) -> TrainResult:
+    n_val = int(len(dataset.x_train) * val_split)
+    n_fit = len(dataset.x_train) - n_val
+    x_fit, y_fit = dataset.x_train[:n_fit], dataset.y_train[:n_fit]
+    validation = (dataset.x_train[n_fit:], dataset.y_train[n_fit:]) if n_val else None
+    if resume is not None:
+        run = open_run(resume)
+        run.update(status="running")
+        history = run.history()
+    elif run_base is not None:
         run = create_run(run_base, {
             "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
-            "graph": graph.to_dict(), "backend": keras.backend.backend(), **(run_info or {}),
+            "graph": graph.to_dict(), "backend": keras.backend.backend(),
+            **({"continued_from": previous.id} if previous else {}), **(run_info or {}),
         })
-    callback = EventCallback(emit, should_stop, epochs, n_fit, batch_size)
-    callbacks = [callback]
+    else:
+        run = None
+    callback = EventCallback(emit, should_stop, initial_epoch + epochs, n_fit, batch_size)
+    callbacks: list = [callback, *_schedule_callbacks(settings, base_lr)]
+    monitor = "val_loss" if n_val else "loss"
     patience = _setting(settings, "early_stopping_patience", None)
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss" if val_split > 0 else "loss", patience=int(patience), restore_best_weights=True))
-    emit(Started(epochs, math.ceil(n_fit / batch_size), n_fit, keras.backend.backend(),
+            monitor=monitor, patience=int(patience),
+            restore_best_weights=bool(_setting(settings, "restore_best_weights", True))))
+    if run is not None:
+        callbacks += [
+            RunRecorder(run, history),
+            keras.callbacks.ModelCheckpoint(str(run.path / "best.weights.h5"), monitor=monitor,
+                                            save_best_only=True, save_weights_only=True),
+            keras.callbacks.BackupAndRestore(str(run.path / "backup")),
+        ]
+    emit(Started(initial_epoch + epochs, math.ceil(n_fit / batch_size), n_fit, keras.backend.backend(),
                  str(run.path) if run else None))
     try:
-        hist = model.fit(dataset.x_train, dataset.y_train, batch_size=batch_size, epochs=epochs,
-                         validation_split=val_split, shuffle=True, verbose=0, callbacks=callbacks)
+        hist = model.fit(x_fit, y_fit, batch_size=batch_size, epochs=initial_epoch + epochs,
+                         initial_epoch=initial_epoch, validation_data=validation, shuffle=True,
+                         verbose=0, callbacks=callbacks)
     except Exception as exc:
-        message = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if _is_out_of_memory(exc):
+            message = (f"ran out of memory while training with batch size {batch_size}: "
+                       "lower the batch size or make the model smaller")
+            keras.backend.clear_session()
+        else:
+            message = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         if run:
             run.update(status="failed", error=message)
         emit(Failed(message))
         raise TrainingError(message) from exc
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    if run is None:
+        for k, vals in hist.history.items():
+            history.setdefault(k, []).extend(float(v) for v in vals)
     if callback.nan_message:
         if callback.good_weights is not None:
             model.set_weights(callback.good_weights)
-        history = {k: v[:callback.epochs_done] for k, v in history.items()}
         if run:
             model.save_weights(run.weights_path)
-            run.write_history(history)
-            run.update(status="failed", error=callback.nan_message, epochs_done=callback.epochs_done)
+            run.update(status="failed", error=callback.nan_message)
         emit(Failed(callback.nan_message))
         raise TrainingError(callback.nan_message)
 
@@ -240,9 +338,10 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
                              verbose=0, return_dict=True)
     metrics_out = {f"test_{k}": float(v) for k, v in results.items()}
     for k, v in history.items():
-        metrics_out[k] = v[-1]
+        if v:
+            metrics_out[k] = v[-1]
     epochs_done = len(history.get("loss", []))
-    stopped = callback.user_stopped or epochs_done < epochs
+    stopped = callback.user_stopped or epochs_done < initial_epoch + epochs
     if run:
         model.save_weights(run.weights_path)
         run.write_history(history)

@@ -131,3 +131,75 @@ def test_same_seed_same_result(xor_data):
     a = train(mlp(), xor_data, {"epochs": 2, "seed": 7}).history["loss"]
     b = train(mlp(), xor_data, {"epochs": 2, "seed": 7}).history["loss"]
     assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_resume_after_a_kill_goes_on_from_the_last_completed_epoch(xor_data, tmp_path):
+    """A run killed mid-way (simulated: an exception after epoch 2) resumes in
+    the same folder from epoch 3, keeping the history of epochs 1-2."""
+    class Killed(Exception):
+        pass
+
+    def emit(event):
+        if isinstance(event, EpochEnd) and event.epoch == 2:
+            raise Killed()
+
+    settings = {"epochs": 4, "batch_size": 32}
+    with pytest.raises((Killed, TrainingError)):
+        train(mlp(), xor_data, settings, emit=emit, run_base=tmp_path)
+    run = open_run(next(tmp_path.iterdir()))
+    assert run.info["epochs_done"] >= 1
+    done = run.info["epochs_done"]
+    epochs_seen = []
+    result = train(mlp(), xor_data, settings, emit=lambda e: isinstance(e, EpochEnd) and epochs_seen.append(e.epoch),
+                   resume=run.path)
+    assert epochs_seen[0] == done + 1 and epochs_seen[-1] == 4
+    assert len(result.history["loss"]) == 4
+    assert open_run(run.path).status == "finished"
+
+
+def test_continue_from_a_run_starts_from_its_weights_and_epochs(xor_data, tmp_path):
+    first = train(mlp(), xor_data, {"epochs": 3, "learning_rate": 0.05}, run_base=tmp_path)
+    epochs_seen = []
+    second = train(mlp(), xor_data, {"epochs": 2, "learning_rate": 0.05}, run_base=tmp_path,
+                   start_from=first.run.path,
+                   emit=lambda e: isinstance(e, EpochEnd) and epochs_seen.append(e.epoch))
+    assert epochs_seen == [4, 5]
+    assert len(second.history["loss"]) == 5
+    assert second.history["loss"][:3] == pytest.approx(first.history["loss"])
+    assert second.run.info["continued_from"] == first.run.id
+    # the continued model starts where the first stopped: its first loss is near the last one
+    assert second.history["loss"][3] < first.history["loss"][0]
+
+
+def test_early_stopping_restores_the_best_weights(xor_data, tmp_path):
+    settings = {"epochs": 40, "batch_size": 16, "learning_rate": 0.05, "validation_split": 0.3,
+                "early_stopping_patience": 2}
+    result = train(mlp(hidden=32), xor_data, settings, run_base=tmp_path)
+    val = result.history["val_loss"]
+    assert len(val) < 40 or min(val) == val[-1]
+    n_val = int(len(xor_data.x_train) * 0.3)
+    x_val, y_val = xor_data.x_train[-n_val:], xor_data.y_train[-n_val:]
+    restored = result.model.evaluate(x_val, y_val, verbose=0, return_dict=True)["loss"]
+    assert restored == pytest.approx(min(val), rel=1e-3)
+    assert (result.run.path / "best.weights.h5").is_file()
+
+
+def test_step_schedule_lowers_the_learning_rate(xor_data):
+    rates = []
+    train(mlp(), xor_data, {"epochs": 4, "learning_rate": 0.1, "lr_schedule": "step", "lr_step_epochs": 2,
+                            "lr_decay": 0.5},
+          emit=lambda e: isinstance(e, EpochEnd) and rates.append(e.learning_rate))
+    assert rates == pytest.approx([0.1, 0.1, 0.05, 0.05])
+
+
+def test_unknown_device_is_refused_with_the_choices(xor_data):
+    with pytest.raises(TrainingError, match="device 'gpu:7' is not available.*cpu"):
+        train(mlp(), xor_data, {"epochs": 1, "device": "gpu:7"})
+
+
+def test_cpu_device_and_mixed_precision_run_and_restore_the_policy(xor_data):
+    import keras
+
+    result = train(mlp(), xor_data, {"epochs": 1, "device": "cpu", "mixed_precision": True})
+    assert result.metrics["test_accuracy"] >= 0.0
+    assert keras.mixed_precision.global_policy().name == "float32"
