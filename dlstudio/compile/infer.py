@@ -210,7 +210,7 @@ class ShapeInference:
             path = " -> ".join(nodes[c].name for c in cycle + cycle[:1])
             graph_problems.append(Problem(f"the graph has a cycle: {path}", tuple(cycle),
                                           hint="remove one of the edges in the loop"))
-        order = _acyclic_order(graph)
+        order = graph.acyclic_order()
         result.order = order
 
         inputs = [n.id for n in nodes.values() if n.type == "Input"]
@@ -347,25 +347,6 @@ class ShapeInference:
                             hint="use padding='same', a smaller window, or less downsampling before it")
         macs = multiply_accumulates(node.type, res, shapes)
         return NodeInfo(res.output_shapes, res.params, res.trainable_params, macs, res.weights)
-
-
-def _acyclic_order(graph: Graph) -> list[str]:
-    """Topological order of the nodes not on or after a cycle."""
-    indeg = {n.id: 0 for n in graph.nodes}
-    succ: dict[str, list[str]] = {nid: [] for nid in indeg}
-    for e in graph.edges:
-        indeg[e.dst] += 1
-        succ[e.src].append(e.dst)
-    ready = [nid for nid, d in indeg.items() if d == 0]
-    order = []
-    while ready:
-        nid = ready.pop(0)
-        order.append(nid)
-        for nxt in succ[nid]:
-            indeg[nxt] -= 1
-            if indeg[nxt] == 0:
-                ready.append(nxt)
-    return order
 
 
 _default = ShapeInference()

@@ -185,11 +185,9 @@ class Graph:
                     path.append(nxt)
         return None
 
-    def topological_order(self) -> list[str]:
-        """Node ids so that every edge goes forward (Kahn's algorithm, stable).
-
-        Raises GraphError naming the cycle when there is one.
-        """
+    def acyclic_order(self) -> list[str]:
+        """Node ids in topological order (Kahn's algorithm, stable), leaving out
+        the nodes on a cycle and everything after one."""
         indeg = dict.fromkeys(self._nodes, 0)
         succ: dict[str, list[str]] = defaultdict(list)
         for e in self._edges.values():
@@ -204,6 +202,14 @@ class Graph:
                 indeg[nxt] -= 1
                 if indeg[nxt] == 0:
                     ready.append(nxt)
+        return order
+
+    def topological_order(self) -> list[str]:
+        """Node ids so that every edge goes forward.
+
+        Raises GraphError naming the cycle when there is one.
+        """
+        order = self.acyclic_order()
         if len(order) != len(self._nodes):
             cycle = self.find_cycle() or []
             names = " -> ".join(self._nodes[c].name for c in cycle)
