@@ -212,6 +212,26 @@ class RunRecorder(keras.callbacks.Callback):
         self.run.update(epochs_done=epoch + 1)
 
 
+@dataclass
+class _Job:
+    """What one call of :func:`train` works with, derived once from its arguments."""
+
+    settings: Any
+    emit: Emit
+    should_stop: Callable[[], bool]
+    run: Any  # a Run, or None for a run-less training (tests, previews)
+    history: dict[str, list[float]]
+    initial_epoch: int
+    epochs: int
+    batch_size: int
+    val_split: float
+    base_lr: float
+
+    @property
+    def last_epoch(self) -> int:
+        return self.initial_epoch + self.epochs
+
+
 def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: None,
           should_stop: Callable[[], bool] = lambda: False, run_base: str | Path | None = None,
           run_info: dict[str, Any] | None = None, start_from: str | Path | None = None,
@@ -224,7 +244,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
     ``resume``: a run folder killed mid-way; it goes on from its last completed
     epoch in the same folder (Keras BackupAndRestore).
     """
-    from dlstudio.backend import device_scope
+    from dlstudio.backend import device_scope, list_devices
     from dlstudio.project.runs import create_run, open_run
 
     try:
@@ -232,22 +252,28 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
     except TrainingError as exc:
         emit(Failed(str(exc), tuple(exc.problems)))
         raise
-    from dlstudio.backend import list_devices
-
     device = _setting(settings, "device", "auto")
     if device not in ("auto", "") and device not in list_devices():
         message = f"device {device!r} is not available here; choose one of: auto, {', '.join(list_devices())}"
         emit(Failed(message))
         raise TrainingError(message)
-    seed = int(_setting(settings, "seed", 0))
-    keras.utils.set_random_seed(seed)
-    epochs = int(_setting(settings, "epochs", 10))
-    batch_size = int(_setting(settings, "batch_size", 32))
-    val_split = float(_setting(settings, "validation_split", 0.0) or 0.0)
-    base_lr = float(_setting(settings, "learning_rate", 1e-3))
+    keras.utils.set_random_seed(int(_setting(settings, "seed", 0)))
     previous = open_run(start_from) if start_from else None
-    initial_epoch = int(previous.info.get("epochs_done", 0)) if previous else 0
-    history: dict[str, list[float]] = previous.history() if previous else {}
+    job = _Job(settings, emit, should_stop, None, previous.history() if previous else {},
+               int(previous.info.get("epochs_done", 0)) if previous else 0,
+               int(_setting(settings, "epochs", 10)), int(_setting(settings, "batch_size", 32)),
+               float(_setting(settings, "validation_split", 0.0) or 0.0),
+               float(_setting(settings, "learning_rate", 1e-3)))
+    if resume is not None:
+        job.run = open_run(resume)
+        job.run.update(status="running")
+        job.history = job.run.history()
+    elif run_base is not None:
+        job.run = create_run(run_base, {
+            "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
+            "graph": graph.to_dict(), "backend": keras.backend.backend(),
+            **({"continued_from": previous.id} if previous else {}), **(run_info or {}),
+        })
 
     policy = keras.mixed_precision.global_policy().name
     if _setting(settings, "mixed_precision", False):
@@ -258,94 +284,82 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
             out_id = analysis.outputs[0]
             loss, metrics = choose_loss(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
                                         _setting(settings, "loss", "auto"))
-            total_steps = max(1, (epochs + initial_epoch) * math.ceil(len(dataset.x_train) / batch_size))
             optimizer = make_optimizer(settings)
             if _setting(settings, "lr_schedule", "constant") == "cosine":
-                optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(base_lr, total_steps)
+                total_steps = max(1, job.last_epoch * math.ceil(len(dataset.x_train) / job.batch_size))
+                optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(job.base_lr, total_steps)
             model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
             if previous is not None:
                 model.load_weights(previous.weights_path)
-            return _fit(model, graph, dataset, settings, emit, should_stop, run_base, run_info, resume,
-                        previous, history, initial_epoch, epochs, batch_size, val_split, base_lr,
-                        create_run, open_run)
+            return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
 
-def _fit(model, graph, dataset, settings, emit, should_stop, run_base, run_info, resume, previous,
-         history, initial_epoch, epochs, batch_size, val_split, base_lr, create_run, open_run) -> TrainResult:
-    n_val = int(len(dataset.x_train) * val_split)
-    n_fit = len(dataset.x_train) - n_val
-    x_fit, y_fit = dataset.x_train[:n_fit], dataset.y_train[:n_fit]
-    validation = (dataset.x_train[n_fit:], dataset.y_train[n_fit:]) if n_val else None
-    if resume is not None:
-        run = open_run(resume)
-        run.update(status="running")
-        history = run.history()
-    elif run_base is not None:
-        run = create_run(run_base, {
-            "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
-            "graph": graph.to_dict(), "backend": keras.backend.backend(),
-            **({"continued_from": previous.id} if previous else {}), **(run_info or {}),
-        })
-    else:
-        run = None
-    callback = EventCallback(emit, should_stop, initial_epoch + epochs, n_fit, batch_size)
-    callbacks: list = [callback, *_schedule_callbacks(settings, base_lr)]
-    monitor = "val_loss" if n_val else "loss"
-    patience = _setting(settings, "early_stopping_patience", None)
+def _callbacks(job: _Job, n_fit: int, monitor: str) -> tuple[EventCallback, list]:
+    events = EventCallback(job.emit, job.should_stop, job.last_epoch, n_fit, job.batch_size)
+    callbacks: list = [events, *_schedule_callbacks(job.settings, job.base_lr)]
+    patience = _setting(job.settings, "early_stopping_patience", None)
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor=monitor, patience=int(patience),
-            restore_best_weights=bool(_setting(settings, "restore_best_weights", True))))
-    if run is not None:
+            restore_best_weights=bool(_setting(job.settings, "restore_best_weights", True))))
+    if job.run is not None:
         callbacks += [
-            RunRecorder(run, history),
-            keras.callbacks.ModelCheckpoint(str(run.path / "best.weights.h5"), monitor=monitor,
+            RunRecorder(job.run, job.history),
+            keras.callbacks.ModelCheckpoint(str(job.run.path / "best.weights.h5"), monitor=monitor,
                                             save_best_only=True, save_weights_only=True),
-            keras.callbacks.BackupAndRestore(str(run.path / "backup")),
+            keras.callbacks.BackupAndRestore(str(job.run.path / "backup")),
         ]
-    emit(Started(initial_epoch + epochs, math.ceil(n_fit / batch_size), n_fit, keras.backend.backend(),
-                 str(run.path) if run else None))
+    return events, callbacks
+
+
+def _fail(job: _Job, message: str) -> TrainingError:
+    if job.run:
+        job.run.update(status="failed", error=message)
+    job.emit(Failed(message))
+    return TrainingError(message)
+
+
+def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
+    run = job.run
+    n_val = int(len(dataset.x_train) * job.val_split)
+    n_fit = len(dataset.x_train) - n_val
+    validation = (dataset.x_train[n_fit:], dataset.y_train[n_fit:]) if n_val else None
+    events, callbacks = _callbacks(job, n_fit, "val_loss" if n_val else "loss")
+    job.emit(Started(job.last_epoch, math.ceil(n_fit / job.batch_size), n_fit, keras.backend.backend(),
+                     str(run.path) if run else None))
     try:
-        hist = model.fit(x_fit, y_fit, batch_size=batch_size, epochs=initial_epoch + epochs,
-                         initial_epoch=initial_epoch, validation_data=validation, shuffle=True,
-                         verbose=0, callbacks=callbacks)
+        hist = model.fit(dataset.x_train[:n_fit], dataset.y_train[:n_fit], batch_size=job.batch_size,
+                         epochs=job.last_epoch, initial_epoch=job.initial_epoch, validation_data=validation,
+                         shuffle=True, verbose=0, callbacks=callbacks)
     except Exception as exc:
         if _is_out_of_memory(exc):
-            message = (f"ran out of memory while training with batch size {batch_size}: "
-                       "lower the batch size or make the model smaller")
             keras.backend.clear_session()
-        else:
-            message = f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        if run:
-            run.update(status="failed", error=message)
-        emit(Failed(message))
-        raise TrainingError(message) from exc
-    if run is None:
+            raise _fail(job, f"ran out of memory while training with batch size {job.batch_size}: "
+                             "lower the batch size or make the model smaller") from exc
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        raise _fail(job, f"training failed: {type(exc).__name__}: {first_line}") from exc
+    if run is None:  # with a run, RunRecorder kept the history epoch by epoch
         for k, vals in hist.history.items():
-            history.setdefault(k, []).extend(float(v) for v in vals)
-    if callback.nan_message:
-        if callback.good_weights is not None:
-            model.set_weights(callback.good_weights)
+            job.history.setdefault(k, []).extend(float(v) for v in vals)
+    if events.nan_message:
+        if events.good_weights is not None:
+            model.set_weights(events.good_weights)
         if run:
             model.save_weights(run.weights_path)
-            run.update(status="failed", error=callback.nan_message)
-        emit(Failed(callback.nan_message))
-        raise TrainingError(callback.nan_message)
+        raise _fail(job, events.nan_message)
 
-    results = model.evaluate(dataset.x_test, dataset.y_test, batch_size=max(batch_size, 256),
+    results = model.evaluate(dataset.x_test, dataset.y_test, batch_size=max(job.batch_size, 256),
                              verbose=0, return_dict=True)
-    metrics_out = {f"test_{k}": float(v) for k, v in results.items()}
-    for k, v in history.items():
-        if v:
-            metrics_out[k] = v[-1]
-    epochs_done = len(history.get("loss", []))
-    stopped = callback.user_stopped or epochs_done < initial_epoch + epochs
+    metrics = {f"test_{k}": float(v) for k, v in results.items()}
+    metrics.update({k: v[-1] for k, v in job.history.items() if v})
+    epochs_done = len(job.history.get("loss", []))
+    stopped = events.user_stopped or epochs_done < job.last_epoch
     if run:
         model.save_weights(run.weights_path)
-        run.write_history(history)
-        run.update(status="stopped" if callback.user_stopped else "finished",
-                   epochs_done=epochs_done, metrics=metrics_out)
-    emit(Finished(metrics_out, epochs_done, stopped, str(run.path) if run else None, history))
-    return TrainResult(model, history, metrics_out, run, stopped)
+        run.write_history(job.history)
+        run.update(status="stopped" if events.user_stopped else "finished",
+                   epochs_done=epochs_done, metrics=metrics)
+    job.emit(Finished(metrics, epochs_done, stopped, str(run.path) if run else None, job.history))
+    return TrainResult(model, job.history, metrics, run, stopped)
