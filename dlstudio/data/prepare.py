@@ -1,0 +1,182 @@
+"""Preparing a Dataset for a model: normalization fitted on the train split,
+labels in the form a loss expects, and the Input node's shape.
+
+Numpy in, numpy out; no Keras import (the graph functions only read and set
+node parameters).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+
+from dlstudio.data.dataset import Dataset, DatasetError
+
+METHODS = ("none", "minmax", "standard")
+ONE_HOT_LOSSES = frozenset({"categorical_crossentropy", "categorical_focal_crossentropy",
+                            "categorical_hinge", "kl_divergence", "kullback_leibler_divergence"})
+SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
+
+
+# --------------------------------------------------------------------------- normalization
+
+
+def normalize(dataset: Dataset, method: str = "none") -> Dataset:
+    """A new Dataset with features scaled by statistics of the train split only.
+
+    ``minmax`` maps the train range to [0, 1], ``standard`` to mean 0 and
+    deviation 1. Statistics are per feature (the last axis: per channel for
+    images), recorded in ``meta["normalize"]`` so new samples can be scaled the
+    same way with ``apply_normalization``. The given dataset is not changed.
+    """
+    if method not in METHODS:
+        raise DatasetError(f"unknown normalization {method!r}; choose one of {', '.join(METHODS)}")
+    if method == "none":
+        return dataclasses.replace(dataset, meta={**dataset.meta, "normalize": {"method": "none"}})
+    if dataset.kind == "text":
+        raise DatasetError(f"{dataset.name} holds token ids, which cannot be normalized: use method 'none'")
+    x = np.asarray(dataset.x_train, dtype=np.float32)
+    if len(x) == 0:
+        raise DatasetError(f"{dataset.name}: no training samples to normalize")
+    axes = tuple(range(x.ndim - 1)) if x.ndim > 1 else (0,)
+    if method == "minmax":
+        lo, hi = x.min(axis=axes), x.max(axis=axes)
+        stats = {"method": "minmax", "min": np.atleast_1d(lo).tolist(), "max": np.atleast_1d(hi).tolist()}
+        shift, scale = lo, np.where(hi - lo > 0, hi - lo, 1.0).astype(np.float32)
+    else:
+        mean, std = x.mean(axis=axes, dtype=np.float64), x.std(axis=axes, dtype=np.float64)
+        stats = {"method": "standard", "mean": np.atleast_1d(mean).tolist(), "std": np.atleast_1d(std).tolist()}
+        shift, scale = mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
+    return dataclasses.replace(
+        dataset, x_train=_scaled(dataset.x_train, shift, scale), x_test=_scaled(dataset.x_test, shift, scale),
+        meta={**dataset.meta, "normalize": stats})
+
+
+def _scaled(x: np.ndarray, shift: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    out = np.subtract(x, shift, dtype=np.float32)
+    out /= scale
+    return out
+
+
+def apply_normalization(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
+    """Scale new samples (to predict on) with the statistics ``normalize`` recorded."""
+    method = stats.get("method", "none")
+    if method == "none":
+        return np.asarray(x, dtype=np.float32)
+    if method == "minmax":
+        lo, hi = np.asarray(stats["min"], np.float32), np.asarray(stats["max"], np.float32)
+        return _scaled(x, lo, np.where(hi - lo > 0, hi - lo, 1.0).astype(np.float32))
+    if method == "standard":
+        std = np.asarray(stats["std"], np.float32)
+        return _scaled(x, np.asarray(stats["mean"], np.float32), np.where(std > 0, std, 1.0).astype(np.float32))
+    raise DatasetError(f"unknown normalization {method!r}; choose one of {', '.join(METHODS)}")
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def loss_name(loss: Any) -> str:
+    """snake_case name of a loss given as a string, a Keras loss object or a function."""
+    if isinstance(loss, str):
+        return loss.strip().lower()
+    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
+    if any(c.isupper() for c in name):
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", name)
+    return name.lower()
+
+
+def labels_for_loss(y: np.ndarray, loss: Any, num_classes: int) -> np.ndarray:
+    """Labels as ``loss`` expects them: one-hot float32 rows for categorical
+    losses, integer ids for sparse ones, unchanged for every other loss."""
+    name = loss_name(loss)
+    y = np.asarray(y)
+    if name not in ONE_HOT_LOSSES and name not in SPARSE_LOSSES:
+        return y
+    if y.ndim == 2 and y.shape[1] == num_classes and y.shape[1] > 1:  # already one-hot
+        ids = y.argmax(axis=1)
+    else:
+        ids = y.reshape(len(y)) if y.ndim == 2 and y.shape[1] == 1 else y
+        if ids.ndim != 1:
+            raise DatasetError(f"labels of shape {y.shape[1:]} per sample cannot be used with {name}")
+        if ids.dtype.kind == "f" and len(ids) and not np.all(ids == np.round(ids)):
+            raise DatasetError(f"{name} needs class ids 0..{num_classes - 1}, but the labels are not whole numbers")
+    ids = ids.astype(np.int64)
+    if len(ids) and (ids.min() < 0 or ids.max() >= num_classes):
+        raise DatasetError(f"labels run from {int(ids.min())} to {int(ids.max())} but there are "
+                           f"{num_classes} classes (0..{num_classes - 1})")
+    if name in SPARSE_LOSSES:
+        return ids
+    onehot = np.zeros((len(ids), num_classes), np.float32)
+    onehot[np.arange(len(ids)), ids] = 1.0
+    return onehot
+
+
+# --------------------------------------------------------------------------- the Input node
+
+
+def _single_input(graph: Any):
+    inputs = [n for n in graph.nodes if n.type == "Input"]
+    return inputs[0] if len(inputs) == 1 else None
+
+
+def _input_params(node: Any) -> dict[str, Any]:
+    """The node's parameters with the catalog's defaults filled in."""
+    from dlstudio.catalog import check_params
+
+    return check_params("Input", node.params)[0]
+
+
+def input_changes(graph: Any, dataset: Dataset) -> dict[str, Any]:
+    """Parameters of the single Input node that must change to fit ``dataset``
+    (empty when it fits, or when there is not exactly one Input). The app can
+    wrap these in an undo command."""
+    node = _single_input(graph)
+    if node is None:
+        return {}
+    params = _input_params(node)
+    changes: dict[str, Any] = {}
+    shape = list(dataset.input_shape)
+    current = params.get("shape")
+    if not isinstance(current, (list, tuple)) or list(current) != shape:
+        changes["shape"] = shape
+    dtype = "int32" if dataset.kind == "text" else "float32"
+    if params.get("dtype") != dtype:
+        changes["dtype"] = dtype
+    return changes
+
+
+def input_shape_problem(graph: Any, dataset: Dataset):
+    """A Problem on the Input node whose shape (or dtype, as a warning) does
+    not fit ``dataset``; None when it fits or there is not exactly one Input."""
+    from dlstudio.compile.infer import fmt_shape
+    from dlstudio.graph import Problem
+
+    node = _single_input(graph)
+    if node is None:
+        return None
+    changes = input_changes(graph, dataset)
+    if "shape" in changes:
+        current = _input_params(node).get("shape")
+        got = fmt_shape((None, *current)) if isinstance(current, (list, tuple)) else "(batch, ?)"
+        return Problem(f"Input '{node.name}' has shape {got} but {dataset.name} gives "
+                       f"{fmt_shape((None, *dataset.input_shape))}", (node.id,),
+                       hint=f"set its shape to {list(dataset.input_shape)}")
+    if "dtype" in changes:
+        what = "character ids (int32)" if changes["dtype"] == "int32" else "float32 features"
+        return Problem(f"Input '{node.name}' has dtype {_input_params(node).get('dtype')} but "
+                       f"{dataset.name} gives {what}", (node.id,),
+                       hint=f"set its dtype to {changes['dtype']}", severity="warning")
+    return None
+
+
+def apply_input_shape(graph: Any, dataset: Dataset) -> dict[str, Any]:
+    """Set the single Input node's shape (and dtype: int32 for text) to fit
+    ``dataset`` through ``graph.set_param``; returns what changed."""
+    node = _single_input(graph)
+    changes = input_changes(graph, dataset)
+    for name, value in changes.items():
+        graph.set_param(node.id, name, value)
+    return changes
