@@ -19,6 +19,7 @@ import numpy as np
 
 from dlstudio.compile import analyze, build_model, fmt_shape
 from dlstudio.data import Dataset
+from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
 from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
 
@@ -325,14 +326,18 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
     run = job.run
     n_val = int(len(dataset.x_train) * job.val_split)
     n_fit = len(dataset.x_train) - n_val
-    validation = (dataset.x_train[n_fit:], dataset.y_train[n_fit:]) if n_val else None
+    seed = int(_setting(job.settings, "seed", 0))
+    batches = make_dataset(dataset.x_train[:n_fit], dataset.y_train[:n_fit], job.batch_size, shuffle=True,
+                           seed=seed)
+    validation = make_dataset(dataset.x_train[n_fit:], dataset.y_train[n_fit:], max(job.batch_size, 256),
+                              shuffle=False) if n_val else None
     events, callbacks = _callbacks(job, n_fit, "val_loss" if n_val else "loss")
     job.emit(Started(job.last_epoch, math.ceil(n_fit / job.batch_size), n_fit, keras.backend.backend(),
                      str(run.path) if run else None))
     try:
-        hist = model.fit(dataset.x_train[:n_fit], dataset.y_train[:n_fit], batch_size=job.batch_size,
-                         epochs=job.last_epoch, initial_epoch=job.initial_epoch, validation_data=validation,
-                         shuffle=True, verbose=0, callbacks=callbacks)
+        hist = model.fit(batches, epochs=job.last_epoch, initial_epoch=job.initial_epoch,
+                         validation_data=validation, verbose=0, callbacks=callbacks,
+                         shuffle=False)  # the batches shuffle themselves, seeded, every epoch
     except Exception as exc:
         if _is_out_of_memory(exc):
             keras.backend.clear_session()
