@@ -30,6 +30,9 @@ class Document(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.analysis: Analysis | None = None
+        #: The loaded dataset (set by the data panel), so the shape pass can say
+        #: when the Input does not fit it.
+        self.dataset = None
         self._inference = ShapeInference()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -70,6 +73,20 @@ class Document(QObject):
             self.path_changed.emit(saved)
         return saved
 
+    def _add_dataset_problem(self, analysis: Analysis) -> None:
+        from dataclasses import replace
+
+        from dlstudio.data.prepare import input_shape_problem
+
+        problem = input_shape_problem(self.graph, self.dataset)
+        if problem is None:
+            return
+        node_id = problem.node_ids[0]
+        info = analysis.nodes.get(node_id)
+        if info is not None:
+            analysis.nodes[node_id] = replace(info, problems=info.problems + (problem,))
+        analysis.problems.append(problem)
+
     def _clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
 
@@ -81,10 +98,17 @@ class Document(QObject):
         if keras_ready():
             self._timer.start()
 
+    def set_dataset(self, dataset) -> None:
+        """The dataset the model will train on (None: unknown yet)."""
+        self.dataset = dataset
+        self.schedule_analysis()
+
     def analyze_now(self) -> Analysis | None:
         if not keras_ready():
             return None
         self.analysis = self._inference.analyze(self.graph)
+        if self.dataset is not None:
+            self._add_dataset_problem(self.analysis)
         self.graph.set_annotations(self.analysis.nodes)
         self.analysis_changed.emit(self.analysis)
         return self.analysis

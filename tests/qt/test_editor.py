@@ -246,3 +246,17 @@ def test_export_png_and_svg(editor, tmp_path):
     assert image.width() > 300 and image.height() > 300
     svg = export_svg(scene, tmp_path / "g.svg").read_text()
     assert "<svg" in svg and "conv" in svg
+
+
+def test_input_that_does_not_fit_the_dataset_is_a_problem_on_the_input(editor):
+    from dlstudio.data import load_dataset
+
+    doc, scene, _ = editor
+    doc.set_dataset(load_dataset("digits"))
+    analysis = doc.analyze_now()
+    image = ids(doc, "image")
+    problem = next(p for p in analysis.problems if image in p.node_ids)
+    assert "digits gives (batch, 8, 8, 1)" in problem.message and "[8, 8, 1]" in problem.hint
+    assert problem in doc.graph.annotations[image].problems
+    doc.graph.set_param(image, "shape", [8, 8, 1])
+    assert not any(image in p.node_ids for p in doc.analyze_now().problems)
