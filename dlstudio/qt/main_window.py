@@ -115,10 +115,39 @@ class MainWindow(QMainWindow):
         self.problems_dock.setWidget(self.problems)
         self.tabifyDockWidget(self.inspector_dock, self.summary_dock)
         self.inspector_dock.raise_()
+        self._build_data_dock()
+
+    def _build_data_dock(self) -> None:
+        """The dataset panel, a tab beside Problems at the bottom."""
+        from dlstudio.qt.panels.data_panel import DataPanel
+
+        self.data_dock = self._dock("Data", "data", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.data_panel = DataPanel(None)
+        self.data_dock.setWidget(self.data_panel)
+        self.tabifyDockWidget(self.problems_dock, self.data_dock)
+        self.problems_dock.raise_()
+
+    def _hide_stray_tab_bars(self) -> None:
+        """Work around Qt 6.11: with two tabbed dock groups, QMainWindow leaves a stale
+        copy of a dock tab bar where it first laid the group out (over another panel).
+        A real dock tab bar sits right against a visible dock; hide those that do not."""
+        from PySide6.QtWidgets import QTabBar
+
+        docks = [d.geometry() for d in self.findChildren(QDockWidget) if d.isVisible() and not d.isFloating()]
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            g = bar.geometry()
+            if bar.isVisible() and not any(
+                    min(abs(g.top() - d.bottom()), abs(g.bottom() - d.top())) <= 3
+                    and g.left() < d.right() and d.left() < g.right() for d in docks):
+                bar.hide()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._hide_stray_tab_bars)
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [190], Qt.Orientation.Vertical)  # room for the Data tab
         QTimer.singleShot(0, self.show_whole_graph)
 
     def show_whole_graph(self) -> None:
@@ -206,7 +235,8 @@ class MainWindow(QMainWindow):
         v.addAction(self.act_labels)
         v.addSeparator()
         panels = v.addMenu("&Panels")
-        for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.problems_dock):
+        for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.problems_dock,
+                     self.data_dock):
             panels.addAction(dock.toggleViewAction())
         theme = v.addMenu("&Theme")
         for mode in ("system", "light", "dark"):
@@ -247,7 +277,7 @@ class MainWindow(QMainWindow):
             self.canvas_stack.removeWidget(old_view)
             old_view.deleteLater()
 
-        for panel in (self.inspector, self.summary, self.problems):
+        for panel in (self.inspector, self.summary, self.problems, self.data_panel):
             panel.set_document(document)
 
         self._rebind_undo(document)
