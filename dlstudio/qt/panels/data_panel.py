@@ -954,6 +954,9 @@ class DataPanel(QWidget):
         self._update_status()
         self._update_augmentation()
         self.loaded.emit(dataset)
+        ref = self.document.project.dataset if self.document is not None else None
+        if ref is not None and ref.name == self.current_name() and self._same_options(ref):
+            self.document.set_dataset(dataset)  # the shape pass checks the Input against it
         if self._apply_after_load:
             self._apply_after_load = False
             if key == self._key():
@@ -988,6 +991,7 @@ class DataPanel(QWidget):
             self.status_label.setText("\u2713 The project already trains on this dataset.")
             return
         self.document.push(cmd)
+        self.document.set_dataset(dataset)
         text = f"\u2713 The project trains on {spec.title}."
         if cmd.changes_input:
             text += f"\nInput shape set to {shape_text(dataset.input_shape)}."
