@@ -285,6 +285,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
             out_id = analysis.outputs[0]
             loss, metrics = choose_loss(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
                                         _setting(settings, "loss", "auto"))
+            dataset = _labels_for(dataset, loss, job)
             optimizer = make_optimizer(settings)
             if _setting(settings, "lr_schedule", "constant") == "cosine":
                 total_steps = max(1, job.last_epoch * math.ceil(len(dataset.x_train) / job.batch_size))
@@ -295,6 +296,22 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
             return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
+
+
+def _labels_for(dataset: Dataset, loss: Any, job: _Job) -> Dataset:
+    """Integer labels become one-hot rows when the loss wants them (and back)."""
+    from dataclasses import replace
+
+    from dlstudio.data import DatasetError
+    from dlstudio.data.prepare import labels_for_loss
+
+    if dataset.task != "classification":
+        return dataset
+    try:
+        return replace(dataset, y_train=labels_for_loss(dataset.y_train, loss, dataset.num_classes),
+                       y_test=labels_for_loss(dataset.y_test, loss, dataset.num_classes))
+    except DatasetError as exc:
+        raise _fail(job, f"the labels of {dataset.name} do not suit the loss: {exc}") from None
 
 
 def _callbacks(job: _Job, n_fit: int, monitor: str) -> tuple[EventCallback, list]:

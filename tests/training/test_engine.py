@@ -203,3 +203,10 @@ def test_cpu_device_and_mixed_precision_run_and_restore_the_policy(xor_data):
     result = train(mlp(), xor_data, {"epochs": 1, "device": "cpu", "mixed_precision": True})
     assert result.metrics["test_accuracy"] >= 0.0
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_categorical_crossentropy_gets_one_hot_labels(xor_data):
+    result = train(mlp(out_units=2, out_act="softmax"), xor_data,
+                   {"epochs": 2, "loss": "categorical_crossentropy", "learning_rate": 0.05})
+    assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
+    assert np.isfinite(result.metrics["test_loss"])
