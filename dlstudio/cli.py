@@ -133,14 +133,87 @@ def _save_imported_weights(project_path: Path, graph, weights, source: str) -> s
     return run.id
 
 
-def _printer(as_json: bool) -> Callable[[object], None]:
-    from dlstudio.training.events import EpochEnd, Failed, Started
+class _ProgressBar:
+    """One self-overwriting terminal line: epoch, batch, loss, samples/s, ETA (redrawn <= 10x a second).
+
+    Rates are timed from the first batch of each epoch (and the ETA from the first batch of
+    the run), so graph tracing and validation do not distort them."""
+
+    def __init__(self, out, started) -> None:
+        import time
+
+        self.out, self.clock = out, time.perf_counter
+        self.epochs, self.steps, self.samples = started.epochs, max(1, started.steps_per_epoch), started.samples
+        self.batch_size = max(1, -(-self.samples // self.steps))
+        self.run_t0 = self.epoch_t0 = self.last_draw = 0.0
+        self.done = self.epoch = 0
+        self.loss_sum = self.seen = self.timed = 0.0
+        self.shown = False
+
+    def batch(self, event) -> None:
+        now = self.clock()
+        n = min(self.batch_size, self.samples - event.batch * self.batch_size) or self.batch_size
+        if event.epoch != self.epoch:
+            self.epoch, self.epoch_t0, self.loss_sum, self.seen, self.timed = event.epoch, now, 0.0, 0, 0
+        else:
+            self.timed += n
+        if not self.done:
+            self.run_t0 = now
+        self.loss_sum += event.loss * n
+        self.seen += n
+        self.done += 1
+        if now - self.last_draw < 0.1 and event.batch + 1 < self.steps:
+            return
+        self.last_draw = now
+        rate = f"{self.timed / (now - self.epoch_t0):,.0f} samples/s" if self.timed else "\u2026 samples/s"
+        left = (self.epochs - event.epoch) * self.steps + self.steps - event.batch - 1
+        eta = _fmt_duration(left * (now - self.run_t0) / (self.done - 1)) if self.done > 1 else "\u2026"
+        width = 20
+        filled = int(width * (event.batch + 1) / self.steps)
+        line = (f"epoch {event.epoch}/{self.epochs} [{'=' * filled}{'.' * (width - filled)}] "
+                f"{event.batch + 1}/{self.steps}  loss {self.loss_sum / self.seen:.4f}  {rate}  ETA {eta}")
+        import shutil
+
+        self.out.write("\r\033[K" + line[: shutil.get_terminal_size((100, 20)).columns - 1])
+        self.out.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.out.write("\r\033[K")
+            self.out.flush()
+            self.shown = False
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _printer(as_json: bool, progress: bool | None = None) -> Callable[[object], None]:
+    """Prints training events; with ``progress`` (default: stdout is a terminal and not
+    ``--json``) a live progress bar above the plain per-epoch lines."""
+    from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
+
+    if progress is None:
+        progress = not as_json and sys.stdout.isatty()
+    bar: list[_ProgressBar] = []
 
     def emit(event: object) -> None:
         out = sys.stderr if as_json else sys.stdout
+        if isinstance(event, BatchEnd):
+            if bar:
+                bar[0].batch(event)
+            return
+        if bar and isinstance(event, (EpochEnd, Finished, Failed)):
+            bar[0].clear()
         if isinstance(event, Started):
             print(f"training {event.epochs} epochs of {event.steps_per_epoch} batches "
-                  f"({event.samples} samples) on {event.backend}", file=out)
+                  f"({event.samples} samples) on {event.backend}", file=out, flush=True)
+            if progress:
+                bar[:] = [_ProgressBar(out, event)]
         elif isinstance(event, EpochEnd):
             keys = sorted(event.logs, key=lambda k: (k.startswith("val_"), not k.endswith("loss"), k))
             metrics = "  ".join(f"{k} {event.logs[k]:.4f}" for k in keys)
@@ -462,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", help="folder for the run (default: NAME.runs beside the project)")
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON line last")
     p.set_defaults(func=cmd_train)
+    _add_evaluate_commands(sub)
 
     data = sub.add_parser("data", help="list the datasets, describe one or draw its samples")
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
