@@ -33,8 +33,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dlstudio import RESOURCES  # noqa: E402
-from dlstudio.backend import load_keras  # noqa: E402
+from dlstudio import RESOURCES
+from dlstudio.backend import load_keras
 
 EXAMPLE = RESOURCES / "examples" / "digits_cnn.dlsproj"
 

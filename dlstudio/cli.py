@@ -186,7 +186,7 @@ class _ProgressBar:
 
 
 def _fmt_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
@@ -477,7 +477,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{head}: {name} ({p:.1%})")
             width = max(len(n) for n, _ in pred.top[i])
             for n, q in pred.top[i]:
-                print(f"  {n.ljust(width)}  {q:7.2%}  " + "\u2588" * int(round(20 * q)))
+                print(f"  {n.ljust(width)}  {q:7.2%}  " + "\u2588" * round(20 * q))
         else:
             print(f"{head}: " + "  ".join(f"{n} {v:.4g}" for n, v in zip(pred.output_names, pred.values[i])))
     return 0

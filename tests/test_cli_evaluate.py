@@ -67,14 +67,14 @@ def test_predict_csv_text_and_json(capsys, xor_project, tmp_path):
 def test_bad_input_is_exit_1_with_a_message(capsys, xor_project, tmp_path, args, message):
     (tmp_path / "bad.csv").write_text("1,2,3\n")
     argv = [a.format(p=xor_project, tmp=tmp_path) for a in args]
-    code, out, err = cli(capsys, *argv)
+    code, _, err = cli(capsys, *argv)
     assert code == 1 and message in err and "Traceback" not in err
 
 
 def test_project_without_runs(capsys, tmp_path):
     project = tmp_path / "fresh.dlsproj"
     shutil.copy(RESOURCES / "examples" / "xor_mlp.dlsproj", project)
-    code, out, err = cli(capsys, "evaluate", project)
+    code, _, err = cli(capsys, "evaluate", project)
     assert code == 1 and "no runs yet" in err
 
 

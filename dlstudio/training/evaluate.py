@@ -13,9 +13,10 @@ import csv
 import io
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def run_graph(run: Any) -> Any:
                               "rebuilt")
     try:
         return Graph.from_dict(data)
-    except Exception as exc:  # a hand-edited or damaged run.json
+    except Exception as exc:  # noqa: BLE001 - a hand-edited or damaged run.json
         raise EvaluationError(f"run {run.id}: the graph snapshot in run.json is damaged ({exc})") from None
 
 
@@ -274,7 +275,7 @@ class Evaluation:
         """Plain JSON: metrics, confusion matrix, per-class report (no per-sample arrays)."""
         return {
             "run": self.run_id, "weights": self.which, "dataset": self.dataset_name, "task": self.task,
-            "samples": int(len(self.y_true)), "metrics": dict(self.metrics),
+            "samples": len(self.y_true), "metrics": dict(self.metrics),
             "class_names": list(self.class_names),
             "confusion_matrix": self.confusion_matrix.tolist() if self.confusion_matrix is not None else None,
             "per_class": [asdict(r) for r in self.per_class],
@@ -284,7 +285,12 @@ class Evaluation:
 def _compile_for_evaluation(model: Any, graph: Any, dataset: Dataset, settings: dict[str, Any]) -> tuple[Any, bool]:
     """Compile with the loss and metrics training used; returns (loss, whether the output
     layer gives probabilities rather than logits) by the engine's own rules."""
-    from dlstudio.training.engine import TrainingError, _output_is_probability, check_trainable, choose_loss
+    from dlstudio.training.engine import (
+        TrainingError,
+        _output_is_probability,
+        check_trainable,
+        choose_loss,
+    )
 
     try:
         analysis = check_trainable(graph, dataset)
@@ -322,8 +328,8 @@ def evaluate_run(project: Any, run: Any = "last", which: str = "last", dataset: 
     results = model.evaluate(x, y_fit, batch_size=batch_size, verbose=0, return_dict=True)
     metrics = {f"test_{k}": float(v) for k, v in results.items()}
     outputs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
-    common = dict(run_id=run.id, which=which, dataset_name=dataset.name, x=x, kind=dataset.kind, model=model,
-                  class_names=list(dataset.class_names))
+    common = {"run_id": run.id, "which": which, "dataset_name": dataset.name, "x": x, "kind": dataset.kind,
+              "model": model, "class_names": list(dataset.class_names)}
     if dataset.task != "classification":
         predicted = outputs.reshape(np.shape(y)) if outputs.size == np.size(y) else outputs
         metrics.update(regression_metrics(y, predicted))
@@ -538,7 +544,7 @@ def _read_npy(p: Path, label: str, shape: tuple) -> np.ndarray:
         raise DatasetError(f"{label}: not a readable .npy array ({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise DatasetError(f"{label}: holds {arr.dtype} values, expected numbers")
-    fits = lambda a: a.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, a.shape))  # noqa: E731
+    fits = lambda a: a.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, a.shape))
     if fits(arr):
         arr = arr[None]
     elif not (arr.ndim == len(shape) + 1 and fits(arr[0])):

@@ -15,7 +15,8 @@ function per backend (``_tf_gradient_function``, ``_jax_gradient_function``,
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np

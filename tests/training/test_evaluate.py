@@ -8,17 +8,21 @@ import json
 import numpy as np
 import pytest
 
+from dlstudio import RESOURCES
 from dlstudio.data import DatasetError, load_dataset
 from dlstudio.graph import Graph
 from dlstudio.project import load_project, new_project, save_project
 from dlstudio.project.runs import runs_dir
 from dlstudio.training.engine import train
 from dlstudio.training.evaluate import (
-    EvaluationError, boundary_image, decision_boundary, evaluate_run, load_run_model, predict_file,
+    EvaluationError,
+    boundary_image,
+    decision_boundary,
+    evaluate_run,
+    load_run_model,
+    predict_file,
 )
 from dlstudio.training.gradient_events import GradientFlow as GradientFlowEvent
-
-from dlstudio import RESOURCES
 
 
 def chain(*layers: tuple[str, dict]) -> Graph:
