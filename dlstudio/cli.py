@@ -245,7 +245,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     base = Path(args.run_dir) if args.run_dir else runs_dir(project.path)
     try:
         result = train(project.graph, dataset, settings, emit=_printer(args.json), run_base=base,
-                       run_info={"project": str(Path(args.project).resolve())})
+                       run_info={"project": str(Path(args.project).resolve()),
+                                 "dataset_options": dict(project.dataset.options)})
     except TrainingError:
         return 1  # the Failed event already printed the message
     out = sys.stderr if args.json else sys.stdout

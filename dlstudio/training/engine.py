@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
@@ -194,23 +194,46 @@ def _schedule_callbacks(settings: Any, base_lr: float) -> list:
     return []
 
 
-class RunRecorder(keras.callbacks.Callback):
-    """Writes the history and the last weights after every epoch, so a run
-    killed mid-way keeps everything up to its last completed epoch."""
+class RunRecorder(keras.callbacks.BackupAndRestore):
+    """Keeps a run folder up to date: the history after every epoch; the last
+    weights, the best weights and the resume backup together, at most every
+    ``every_seconds`` (and after the first epoch), so that h5 writes do not
+    slow small models down and a run killed mid-way resumes from the epoch
+    that ``run.json`` names."""
 
-    def __init__(self, run: Any, history: dict[str, list[float]]):
-        super().__init__()
-        self.run, self.history = run, history
+    def __init__(self, run: Any, history: dict[str, list[float]], monitor: str, every_seconds: float):
+        super().__init__(str(run.path / "backup"))
+        self.run, self.history, self.monitor, self.every = run, history, monitor, every_seconds
+        self.best_value = math.inf
+        self.best_weights = None
+        self.last_save = -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {k: float(v) for k, v in (logs or {}).items()}
         if not all(math.isfinite(v) for v in logs.values()):
-            return  # the NaN guard reports it; keep the last good epoch on disk
+            return  # the NaN guard reports it; the last good state stays on disk
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
-        self.model.save_weights(self.run.weights_path)
         self.run.write_history(self.history)
+        if logs.get(self.monitor, math.inf) < self.best_value:
+            self.best_value = logs[self.monitor]
+            self.best_weights = self.model.get_weights()
+        if time.monotonic() - self.last_save >= self.every or epoch == 0:
+            self.save(epoch, logs)
+
+    def save(self, epoch: int, logs: dict[str, float]) -> None:
+        super().on_epoch_end(epoch, logs)  # the resume backup
+        self.save_weights()
         self.run.update(epochs_done=epoch + 1)
+        self.last_save = time.monotonic()
+
+    def save_weights(self) -> None:
+        self.model.save_weights(self.run.weights_path)
+        if self.best_weights is not None:
+            current = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            self.model.save_weights(self.run.path / "best.weights.h5")
+            self.model.set_weights(current)
 
 
 @dataclass
@@ -227,6 +250,8 @@ class _Job:
     batch_size: int
     val_split: float
     base_lr: float
+    checkpoint_seconds: float = 30.0
+    extra_callbacks: tuple = ()
 
     @property
     def last_epoch(self) -> int:
@@ -236,7 +261,8 @@ class _Job:
 def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: None,
           should_stop: Callable[[], bool] = lambda: False, run_base: str | Path | None = None,
           run_info: dict[str, Any] | None = None, start_from: str | Path | None = None,
-          resume: str | Path | None = None) -> TrainResult:
+          resume: str | Path | None = None, callbacks: Sequence[Any] = (),
+          checkpoint_seconds: float = 30.0) -> TrainResult:
     """Train ``graph`` on ``dataset``. Emits Started, BatchEnd, EpochEnd, then
     Finished or Failed. Raises TrainingError when it cannot start or fails.
 
@@ -244,6 +270,9 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
     continues from (a new run; ``settings.epochs`` more epochs).
     ``resume``: a run folder killed mid-way; it goes on from its last completed
     epoch in the same folder (Keras BackupAndRestore).
+    ``callbacks``: extra Keras callbacks (the GUI's gradient-flow probe, ...).
+    ``checkpoint_seconds``: the run folder's weights and resume backup are
+    written at most this often (and after the first and the last epoch).
     """
     from dlstudio.backend import device_scope, list_devices
     from dlstudio.project.runs import create_run, open_run
@@ -264,11 +293,12 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
                int(previous.info.get("epochs_done", 0)) if previous else 0,
                int(_setting(settings, "epochs", 10)), int(_setting(settings, "batch_size", 32)),
                float(_setting(settings, "validation_split", 0.0) or 0.0),
-               float(_setting(settings, "learning_rate", 1e-3)))
+               float(_setting(settings, "learning_rate", 1e-3)), float(checkpoint_seconds), tuple(callbacks))
     if resume is not None:
         job.run = open_run(resume)
         job.run.update(status="running")
-        job.history = job.run.history()
+        done = int(job.run.info.get("epochs_done", 0))  # the epoch the backup holds
+        job.history = {k: v[:done] for k, v in job.run.history().items()}
     elif run_base is not None:
         job.run = create_run(run_base, {
             "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
@@ -291,11 +321,31 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
                 total_steps = max(1, job.last_epoch * math.ceil(len(dataset.x_train) / job.batch_size))
                 optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(job.base_lr, total_steps)
             model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            _adversarial_training(model, dataset, job)
             if previous is not None:
                 model.load_weights(previous.weights_path)
             return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
+
+
+def _adversarial_training(model: Any, dataset: Dataset, job: _Job) -> None:
+    """The ``adversarial`` option: FGSM / PGD examples mixed into every batch
+    (the hook lives in :func:`dlstudio.insight.attacks.install_adversarial_training`)."""
+    method = _setting(job.settings, "adversarial", "none") or "none"
+    if method == "none":
+        return
+    from dlstudio.insight.attacks import AttackError, install_adversarial_training, valid_range
+
+    if dataset.task != "classification" or not np.issubdtype(dataset.x_train.dtype, np.floating):
+        raise _fail(job, f"adversarial training needs a classifier with real-valued inputs; "
+                         f"{dataset.name} is {dataset.task} on {dataset.x_train.dtype} inputs")
+    try:
+        install_adversarial_training(model, method, float(_setting(job.settings, "adversarial_eps", 0.1)),
+                                     float(_setting(job.settings, "adversarial_ratio", 0.5)),
+                                     clip=valid_range(dataset.x_train))
+    except AttackError as exc:
+        raise _fail(job, f"adversarial training: {exc}") from None
 
 
 def _labels_for(dataset: Dataset, loss: Any, job: _Job) -> Dataset:
@@ -323,13 +373,8 @@ def _callbacks(job: _Job, n_fit: int, monitor: str) -> tuple[EventCallback, list
             monitor=monitor, patience=int(patience),
             restore_best_weights=bool(_setting(job.settings, "restore_best_weights", True))))
     if job.run is not None:
-        callbacks += [
-            RunRecorder(job.run, job.history),
-            keras.callbacks.ModelCheckpoint(str(job.run.path / "best.weights.h5"), monitor=monitor,
-                                            save_best_only=True, save_weights_only=True),
-            keras.callbacks.BackupAndRestore(str(job.run.path / "backup")),
-        ]
-    return events, callbacks
+        callbacks.append(RunRecorder(job.run, job.history, monitor, job.checkpoint_seconds))
+    return events, [*callbacks, *job.extra_callbacks]
 
 
 def _fail(job: _Job, message: str) -> TrainingError:
@@ -365,11 +410,13 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
     if run is None:  # with a run, RunRecorder kept the history epoch by epoch
         for k, vals in hist.history.items():
             job.history.setdefault(k, []).extend(float(v) for v in vals)
+    recorder = next((c for c in callbacks if isinstance(c, RunRecorder)), None)
     if events.nan_message:
         if events.good_weights is not None:
             model.set_weights(events.good_weights)
-        if run:
-            model.save_weights(run.weights_path)
+        if recorder is not None:
+            recorder.save_weights()
+            run.update(epochs_done=events.epochs_done)
         raise _fail(job, events.nan_message)
 
     results = model.evaluate(dataset.x_test, dataset.y_test, batch_size=max(job.batch_size, 256),
@@ -378,8 +425,8 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
     metrics.update({k: v[-1] for k, v in job.history.items() if v})
     epochs_done = len(job.history.get("loss", []))
     stopped = events.user_stopped or epochs_done < job.last_epoch
-    if run:
-        model.save_weights(run.weights_path)
+    if recorder is not None:
+        recorder.save_weights()
         run.write_history(job.history)
         run.update(status="stopped" if events.user_stopped else "finished",
                    epochs_done=epochs_done, metrics=metrics)

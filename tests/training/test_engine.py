@@ -144,8 +144,8 @@ def test_resume_after_a_kill_goes_on_from_the_last_completed_epoch(xor_data, tmp
             raise Killed()
 
     settings = {"epochs": 4, "batch_size": 32}
-    with pytest.raises((Killed, TrainingError)):
-        train(mlp(), xor_data, settings, emit=emit, run_base=tmp_path)
+    with pytest.raises((Killed, TrainingError)):  # checkpoint every epoch, as a long epoch would
+        train(mlp(), xor_data, settings, emit=emit, run_base=tmp_path, checkpoint_seconds=0)
     run = open_run(next(tmp_path.iterdir()))
     assert run.info["epochs_done"] >= 1
     done = run.info["epochs_done"]
@@ -210,3 +210,21 @@ def test_categorical_crossentropy_gets_one_hot_labels(xor_data):
                    {"epochs": 2, "loss": "categorical_crossentropy", "learning_rate": 0.05})
     assert 0.0 <= result.metrics["test_accuracy"] <= 1.0
     assert np.isfinite(result.metrics["test_loss"])
+
+
+def test_extra_callbacks_see_the_training(xor_data):
+    import keras
+
+    seen = []
+    probe = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    train(mlp(), xor_data, {"epochs": 3}, callbacks=[probe])
+    assert seen == [0, 1, 2]
+
+
+def test_run_folder_throttles_weight_writes_but_ends_complete(xor_data, tmp_path):
+    result = train(mlp(), xor_data, {"epochs": 5, "validation_split": 0.2}, run_base=tmp_path,
+                   checkpoint_seconds=3600)
+    run = open_run(result.run.path)
+    assert run.info["epochs_done"] == 5 and len(run.history()["loss"]) == 5
+    assert run.weights_path.is_file() and (run.path / "best.weights.h5").is_file()
+    assert not (run.path / "backup").exists(), "the resume backup is removed when a run completes"
