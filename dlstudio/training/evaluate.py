@@ -106,13 +106,15 @@ def load_run_model(run: Any, which: str = "last") -> Any:
 
 
 def dataset_for_run(project: Any, run: Any) -> Dataset:
-    """The project's dataset split with the seed the run was trained with."""
+    """The project's dataset, with the options (when the run recorded them) and
+    the seed the run was trained with, so the test split is the same."""
     from dlstudio.data import load_dataset
 
     project = _project(project)
     settings = run.info.get("settings") or {}
     seed = int(settings.get("seed", getattr(project.training, "seed", 0)))
-    dataset = load_dataset(project.dataset.name, project.dataset.options, seed=seed)
+    options = run.info.get("dataset_options", project.dataset.options)
+    dataset = load_dataset(project.dataset.name, options, seed=seed)
     trained_on = run.info.get("dataset")
     if trained_on and trained_on != dataset.name:
         raise EvaluationError(f"run {run.id} was trained on {trained_on!r} but the project now uses "
