@@ -542,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     p = data_sub.add_parser("list", help="every dataset: name, category, offline or download, title")
     p.add_argument("--json", action="store_true", help="print one JSON list")
-    p.set_defaults(func=cmd_data_list)
+    p.set_defaults(func=cmd_data_list, needs_keras=False)
     p = data_sub.add_parser("show", help="sizes, shapes, classes and class balance; -o draws samples")
     p.add_argument("name", help="a dataset name (see `dlstudio data list`)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
@@ -575,9 +575,10 @@ def run_cli(argv: Sequence[str]) -> int:
         parser.print_help()
         return 2
     try:
-        from dlstudio.backend import load_keras
+        if getattr(args, "needs_keras", True):  # quietly, before a command imports it
+            from dlstudio.backend import load_keras
 
-        load_keras()
+            load_keras()
         return args.func(args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
