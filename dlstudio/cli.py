@@ -586,6 +586,9 @@ def run_cli(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (dlstudio data list | head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug: say so plainly, keep the traceback for reports
         if os.environ.get("DLSTUDIO_DEBUG"):
             raise
