@@ -1,0 +1,30 @@
+"""Smoke test on Keras' JAX backend: the same engine, CLI and shape pass."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from dlstudio import RESOURCES
+
+
+def run_jax(*args: str, cwd) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "dlstudio", *args], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=cwd)
+
+
+def test_train_and_summary_on_jax(tmp_path):
+    project = str(RESOURCES / "examples" / "digits_cnn.dlsproj")
+    proc = run_jax("summary", project, "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])["total_params"] > 0
+    proc = run_jax("train", project, "--epochs", "2", "--run-dir", str(tmp_path / "runs"), "--json",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["epochs"] == 2 and result["test_accuracy"] > 0.5
+    run = json.loads((next((tmp_path / "runs").iterdir()) / "run.json").read_text())
+    assert run["backend"] == "jax" and run["status"] == "finished"
