@@ -537,6 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON line last")
     p.set_defaults(func=cmd_train)
     _add_evaluate_commands(sub)
+    from dlstudio.insight.cli import register as add_insight_commands  # featuremaps, saliency
+
+    add_insight_commands(sub)
 
     data = sub.add_parser("data", help="list the datasets, describe one or draw its samples")
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")

@@ -1,0 +1,12 @@
+"""Looking inside networks, numpy in and numpy out (no Qt; Keras is imported lazily).
+
+- ``activations``: feature maps of every layer (ActivationProbe), channel tiles,
+  first-layer filters, weight histograms, colour lookup tables.
+- ``saliency``: |d score / d input| and Grad-CAM, with overlays.
+- ``convolution``: the lecture kernels (blur, sharpen, edge, Sobel, ...), convolution
+  as Keras computes it, and kernels written into Conv2D nodes.
+- ``gradients``: the one backend-specific module (input gradients).
+- ``attacks``, ``robustness``: adversarial examples.
+- ``models``: which model (a run's or the untrained graph) and which sample to look at.
+- ``cli``: ``dlstudio featuremaps`` and ``dlstudio saliency``.
+"""

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.inspector_dock, self.summary_dock)
         self.inspector_dock.raise_()
         self._build_data_dock()
+        self._build_insight_dock()
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
@@ -126,6 +127,26 @@ class MainWindow(QMainWindow):
         self.data_dock.setWidget(self.data_panel)
         self.tabifyDockWidget(self.problems_dock, self.data_dock)
         self.problems_dock.raise_()
+
+    def _build_insight_dock(self) -> None:
+        """Feature maps, filters, saliency and the convolution playground, a tab beside the Inspector."""
+        from dlstudio.qt.panels.insight_panel import InsightPanel
+
+        self.insight_dock = self._dock("Insight", "insight", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.insight_panel = InsightPanel(None)
+        self.insight_dock.setWidget(self.insight_panel)
+        self.tabifyDockWidget(self.summary_dock, self.insight_dock)
+        self.inspector_dock.raise_()
+
+    def _insight_selection(self) -> None:
+        """A layer selected on the canvas is shown in the Insight panel (kept in front if it was)."""
+        ids = self.scene.selected_node_ids()
+        if len(ids) != 1:
+            return
+        in_front = not self.insight_dock.visibleRegion().isEmpty()
+        self.insight_panel.show_layer(self.document.graph.node(ids[0]).name)
+        if in_front:  # the Inspector raises itself on a selection; keep the panel being looked at
+            QTimer.singleShot(0, self.insight_dock.raise_)
 
     def _hide_stray_tab_bars(self) -> None:
         """Work around Qt 6.11: with two tabbed dock groups, QMainWindow leaves a stale
@@ -236,7 +257,7 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         panels = v.addMenu("&Panels")
         for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.problems_dock,
-                     self.data_dock):
+                     self.data_dock, self.insight_dock):
             panels.addAction(dock.toggleViewAction())
         theme = v.addMenu("&Theme")
         for mode in ("system", "light", "dark"):
@@ -266,6 +287,7 @@ class MainWindow(QMainWindow):
         self.document = document
         self.scene = GraphScene(document, self)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.scene.selectionChanged.connect(self._insight_selection)  # before the Inspector raises itself
         self.scene.selectionChanged.connect(self._selection_changed)
         old_view = self.view
         self.view = GraphView(self.scene, self)
@@ -277,7 +299,7 @@ class MainWindow(QMainWindow):
             self.canvas_stack.removeWidget(old_view)
             old_view.deleteLater()
 
-        for panel in (self.inspector, self.summary, self.problems, self.data_panel):
+        for panel in (self.inspector, self.summary, self.problems, self.data_panel, self.insight_panel):
             panel.set_document(document)
 
         self._rebind_undo(document)

@@ -1,0 +1,532 @@
+"""The insight panel: look inside a CNN, layer by layer.
+
+At the top, the model (a trained run of the project, or the graph untrained)
+and the input (a sample of the dataset's test or train split with prev/next, or
+an image file dropped on the panel). Four tabs:
+
+- **Feature maps**: for every convolution and pooling layer a grid of small
+  colour-mapped tiles, one per channel, each stretched to its own range, under
+  the layer's name and shape; click a tile to enlarge it next to the input.
+  Dense layers show their activations as bars.
+- **Filters & weights**: the first convolution's kernels as images and a
+  histogram of each layer's weights (kernel, bias, ...).
+- **Saliency**: the input, |d score / d input| and the Grad-CAM overlay for the
+  predicted (or chosen) class, and the top probabilities.
+- **Convolution**: the convolution playground (:mod:`conv_playground`).
+
+Everything is computed by :func:`dlstudio.insight.models.look_inside` on a
+worker thread, one computation at a time (the latest request wins); results are
+cached per (model, dataset, input, class), models per run (or per graph state,
+for the untrained graph). ``show_layer(name)`` scrolls to a layer's maps (the
+canvas selection calls it). The views that draw live in :mod:`insight_views`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from dlstudio.qt.icons import severity_color
+from dlstudio.qt.panels.conv_playground import ConvPlayground
+from dlstudio.qt.panels.data_widgets import _muted
+from dlstudio.qt.panels.insight_views import (
+    FeatureMapsView,
+    SaliencyView,
+    WeightsView,
+    scroll_area,
+)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+CACHE_SIZE = 32  # results kept (model, dataset, input, class)
+MODELS_KEPT = 3
+
+
+def _compute(job: dict) -> tuple:
+    """On the worker thread: load what is missing (model, dataset), read the input and
+    look inside. Returns (model, dataset, x, caption, insight, split size)."""
+    from dlstudio.backend import load_keras
+    from dlstudio.insight.models import (
+        check_fits,
+        look_inside,
+        project_dataset,
+        sample,
+        split_arrays,
+        untrained_model,
+    )
+
+    load_keras()
+    project, run = job["project"], job["run"]
+    model, dataset = job["model"], job["dataset"]
+    if dataset is None:
+        if run is not None:
+            from dlstudio.training.evaluate import dataset_for_run
+
+            dataset = dataset_for_run(project, run)
+        else:
+            dataset = project_dataset(project)
+    if model is None:
+        if run is not None:
+            from dlstudio.training.evaluate import load_run_model
+
+            model = load_run_model(run, "last")
+        else:
+            model = untrained_model(job["graph"])
+    check_fits(model, dataset)
+    kind, *rest = job["input_key"]
+    split = job["split"]
+    count = len(split_arrays(dataset, split)[0])
+    if kind == "file":
+        from dlstudio.training.evaluate import read_input_file
+
+        x = read_input_file(rest[0], tuple(model.inputs[0].shape[1:]), dataset)[0]
+        caption = Path(rest[0]).name
+    else:
+        x, caption = sample(dataset, min(rest[1], max(0, count - 1)), split)
+    return model, dataset, x, caption, look_inside(model, x, job["class"]), count
+
+
+class _RunsCombo(QComboBox):
+    """The model choice; the runs are re-read each time its list opens (a training may have ended)."""
+
+    opening = Signal()
+
+    def showPopup(self) -> None:
+        self.opening.emit()
+        super().showPopup()
+
+
+class InsightPanel(QWidget):
+    """Feature maps, filters, weights, saliency and the convolution playground.
+
+    Signals: ``computed(object)`` an Insight is shown; ``failed(str)`` a model
+    or an input could not be looked into (the message is shown too).
+    """
+
+    computed = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("InsightPanel")
+        self.setAcceptDrops(True)
+        self.document = None
+        self.insight = None  # the Insight shown
+        self.sample: np.ndarray | None = None  # the input shown
+        self.caption = ""
+        self.dataset = None
+        self._models: dict[tuple, Any] = {}
+        self._datasets: dict[tuple, Any] = {}
+        self._cache: dict[tuple, tuple] = {}
+        self._file: str | None = None
+        self._busy = False
+        self._pending = False
+        self._stale = True
+        self._request = 0
+        self._shown_key: tuple | None = None
+        self._wanted_layer: str | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(350)
+        self._timer.timeout.connect(self.refresh)
+        self._build()
+        self.set_document(document)
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 4)
+        outer.setSpacing(4)
+        top = QGridLayout()
+        top.setHorizontalSpacing(4)
+        top.setVerticalSpacing(4)
+        self.model_combo = _RunsCombo(self)
+        self.model_combo.opening.connect(self.refresh_runs)
+        self.model_combo.setToolTip("A trained run of this project, or the graph with fresh random weights")
+        self.model_combo.setMinimumContentsLength(12)
+        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.currentIndexChanged.connect(lambda _i: self.schedule(0))
+        self.reload_button = QToolButton(self)
+        self.reload_button.setText("\u21bb")
+        self.reload_button.setToolTip("Reload the runs and recompute")
+        self.reload_button.clicked.connect(self.reload)
+        top.addWidget(QLabel("Model", self), 0, 0)
+        top.addWidget(self.model_combo, 0, 1, 1, 4)
+        top.addWidget(self.reload_button, 0, 5)
+        self.split_combo = QComboBox(self)
+        self.split_combo.addItems(["test", "train"])
+        self.split_combo.setToolTip("Take the sample from the test or the training split")
+        self.split_combo.currentIndexChanged.connect(lambda _i: self._use_dataset_input())
+        self.prev_button = QToolButton(self)
+        self.prev_button.setText("\u25c0")
+        self.prev_button.setToolTip("Previous sample")
+        self.prev_button.clicked.connect(lambda: self.set_sample(self.index.value() - 1))
+        self.index = QSpinBox(self)
+        self.index.setRange(0, 10**7)
+        self.index.setPrefix("#")
+        self.index.setKeyboardTracking(False)
+        self.index.setToolTip("Sample number in the split")
+        self.index.valueChanged.connect(lambda _v: self._use_dataset_input())
+        self.next_button = QToolButton(self)
+        self.next_button.setText("\u25b6")
+        self.next_button.setToolTip("Next sample")
+        self.next_button.clicked.connect(lambda: self.set_sample(self.index.value() + 1))
+        self.file_button = QPushButton("Image\u2026", self)
+        self.file_button.setToolTip("Look at an image file instead (or drop one on the panel)")
+        self.file_button.clicked.connect(self._open_file)
+        top.addWidget(QLabel("Input", self), 1, 0)
+        for col, w in enumerate((self.split_combo, self.prev_button, self.index, self.next_button), start=1):
+            top.addWidget(w, 1, col)
+        top.addWidget(self.file_button, 1, 5)
+        top.setColumnStretch(3, 1)
+        outer.addLayout(top)
+        self.status = _muted("", self)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.status)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        outer.addWidget(self.tabs, 1)
+        self.maps = FeatureMapsView(self)
+        self.maps_scroll = scroll_area(self.maps, self)
+        self.tabs.addTab(self.maps_scroll, "Feature maps")
+        self.weights = WeightsView(self)
+        self.tabs.addTab(scroll_area(self.weights, self), "Weights")
+        self.saliency = SaliencyView(self)
+        self.saliency.class_changed.connect(lambda: self.schedule(0))
+        self.tabs.addTab(scroll_area(self.saliency, self), "Saliency")
+        self.playground = ConvPlayground(None, self)
+        self.tabs.addTab(scroll_area(self.playground, self), "Convolution")
+        self.weights.restyle()
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self.weights.restyle()
+            self.maps._mark_selected()
+        super().changeEvent(event)
+
+    def sizeHint(self) -> QSize:
+        return QSize(380, 640)
+
+    # ------------------------------------------------------------------ document
+    def set_document(self, document) -> None:
+        """Follow another document (its graph, runs and dataset)."""
+        if self.document is not None and isValid(self.document):
+            try:
+                self.document.undo_stack.indexChanged.disconnect(self._document_changed)
+            except (RuntimeError, TypeError):
+                pass
+        self.document = document
+        self._models.clear()
+        self._cache.clear()
+        self._datasets.clear()
+        self._file = None
+        self.insight = None
+        self.playground.set_document(document)
+        if document is not None:
+            document.undo_stack.indexChanged.connect(self._document_changed)
+        self.model_combo.clear()  # a new project: its newest run again
+        self._fill_runs()
+        self._clear("Pick a model and an input." if document is not None else "No project.")
+        self.schedule(0)
+
+    def _document_changed(self, *_args) -> None:
+        self.schedule()
+
+    def _fill_runs(self) -> None:
+        from dlstudio.project.runs import list_runs
+
+        keep = self.model_combo.currentData() if self.model_combo.count() else "newest"
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItem("Untrained graph (random weights)", None)
+        path = self.document.path if self.document is not None else None
+        runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []
+        for r in reversed(runs):  # newest first
+            acc = r.metrics.get("test_accuracy")
+            extra = f" \u00b7 accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
+            self.model_combo.addItem(f"Run {r.id} \u00b7 {r.status}{extra}", r.id)
+        i = self.model_combo.findData(keep) if keep != "newest" else -1
+        self.model_combo.setCurrentIndex(i if i >= 0 else (1 if runs else 0))  # by default the newest run
+        self.model_combo.blockSignals(False)
+
+    def refresh_runs(self) -> None:
+        """Re-read the project's runs (after a training); the choice is kept."""
+        before = self.model_combo.currentData()
+        self._fill_runs()
+        if self.model_combo.currentData() != before:
+            self.schedule(0)
+
+    def run_ids(self) -> list[str]:
+        return [self.model_combo.itemData(i) for i in range(1, self.model_combo.count())]
+
+    def set_model(self, run_id: str | None) -> None:
+        """Look at run ``run_id`` (None: the untrained graph)."""
+        i = self.model_combo.findData(run_id)
+        if i < 0:
+            raise KeyError(run_id)
+        self.model_combo.setCurrentIndex(i)
+        self.schedule(0)
+
+    def reload(self) -> None:
+        self._fill_runs()
+        self._models.clear()
+        self._cache.clear()
+        self.schedule(0)
+
+    # ------------------------------------------------------------------ input
+    def set_sample(self, index: int, split: str | None = None) -> None:
+        """Look at sample ``index`` of the dataset split (test by default)."""
+        if split is not None:
+            self.split_combo.setCurrentText(split)
+        self._file = None
+        self.index.setValue(max(0, min(int(index), self.index.maximum())))
+        self.schedule(0)
+
+    def set_input_file(self, path: str | Path) -> None:
+        """Look at an image (or .npy) file, prepared as the dataset's samples."""
+        self._file = str(path)
+        self.schedule(0)
+
+    def _use_dataset_input(self) -> None:
+        self._file = None
+        self.schedule(0)
+
+    def _open_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Look at an image", "", "Images (*.png *.jpg *.jpeg *.bmp "
+                                              "*.gif *.tif *.tiff *.webp);;NumPy arrays (*.npy)")
+        if path:
+            self.set_input_file(path)
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_path(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_path(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.set_input_file(path)
+
+    @staticmethod
+    def _dropped_path(mime) -> str | None:
+        if mime is None or not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and Path(url.toLocalFile()).suffix.lower() in IMAGE_SUFFIXES + (".npy",):
+                return url.toLocalFile()
+        return None
+
+    # ------------------------------------------------------------------ keys
+    def _graph_key(self) -> str:
+        g = self.document.graph.to_dict()
+        core = {"nodes": [{k: n[k] for k in ("id", "type", "name", "params")} for n in g["nodes"]],
+                "edges": g["edges"]}
+        return hashlib.sha1(json.dumps(core, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _job(self) -> dict:
+        project = self.document.project
+        run_id = self.model_combo.currentData()
+        run = None
+        seed = int(getattr(project.training, "seed", 0) or 0)
+        if run_id is not None:
+            from dlstudio.project.runs import find_run
+
+            run = find_run(project.path, run_id)
+            seed = int((run.info.get("settings") or {}).get("seed", seed))
+        model_key = ("run", run_id) if run_id is not None else ("graph", self._graph_key())
+        ds_key = (project.dataset.name, json.dumps(project.dataset.options, sort_keys=True, default=str), seed)
+        if self._file is not None:
+            p = Path(self._file)
+            input_key = ("file", str(p), p.stat().st_mtime if p.exists() else 0)
+        else:
+            input_key = ("data", self.split_combo.currentText(), self.index.value())
+        return {"model_key": model_key, "ds_key": ds_key, "input_key": input_key, "run": run,
+                "split": self.split_combo.currentText(), "class": self.saliency.class_index(), "project": project,
+                "graph": self.document.graph.copy() if run is None else None,
+                "model": self._models.get(model_key), "dataset": self._datasets.get(ds_key)}
+
+    # ------------------------------------------------------------------ computing
+    def schedule(self, delay: int | None = None) -> None:
+        """Recompute soon (now when ``delay`` is 0), or when the panel is next shown."""
+        if self.document is None:
+            return
+        if not self.isVisible():
+            self._stale = True
+            return
+        if delay == 0:
+            self._timer.stop()
+            self.refresh()
+        else:
+            self._timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.document is not None:
+            self.refresh_runs()
+        if self._stale:
+            self._stale = False
+            QTimer.singleShot(0, self.refresh)
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def refresh(self) -> None:
+        """Compute (or take from the cache) the insight for the chosen model and input."""
+        from dlstudio.qt.keras_loader import keras_ready
+
+        if self.document is None:
+            return
+        if self._busy:
+            self._pending = True
+            return
+        if not keras_ready():
+            self._stale = True
+            self.status.setText("Keras is loading\u2026")
+            QTimer.singleShot(500, lambda: isValid(self) and self.schedule(0))
+            return
+        try:
+            job = self._job()
+        except FileNotFoundError as exc:
+            self._fail(str(exc))
+            self._fill_runs()
+            return
+        key = (job["model_key"], job["ds_key"], job["input_key"], job["class"])
+        if key == self._shown_key:
+            return
+        if key in self._cache:
+            self._show(job, *self._cache[key])
+            return
+        from superqt.utils import create_worker
+
+        self._busy = True
+        self._request += 1
+        request = self._request
+        self.status.setText("Computing\u2026")
+        worker = create_worker(_compute, job, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda r, k=key, j=job, n=request: self._done(n, k, j, r))
+        worker.errored.connect(lambda e, n=request: self._errored(n, e))
+        worker.finished.connect(lambda n=request: self._finished(n))
+        self._worker = worker
+        worker.start()
+
+    def _done(self, request: int, key: tuple, job: dict, result: tuple) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        model, dataset, x, caption, insight, count = result
+        self._models[job["model_key"]] = model
+        while len(self._models) > 3:
+            self._models.pop(next(iter(self._models)))
+        self._datasets[job["ds_key"]] = dataset
+        self._cache[key] = (dataset, x, caption, insight, count)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._show(job, dataset, x, caption, insight, count)
+
+    def _errored(self, request: int, exc: BaseException) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        known = ("InsightError", "DatasetError", "EvaluationError", "CompileError", "FileNotFoundError")
+        name = type(exc).__name__
+        self._fail(str(exc) if name in known else f"Unexpected {name}: {exc}")
+
+    def _finished(self, request: int) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        self._busy = False
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    def _fail(self, message: str) -> None:
+        message = message[:1].upper() + message[1:]
+        self._shown_key = None
+        self.status.setText(message)
+        self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
+        self.failed.emit(message)
+
+    def _clear(self, text: str) -> None:
+        self._set_status(text)
+        self.insight, self.sample, self._shown_key = None, None, None
+        self.maps.set_input(None, "")
+        self.maps.show_insight(None)
+        self.weights.show_insight(None)
+        self.saliency.show_insight(None, None)
+
+    def _set_status(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("")
+
+    # ------------------------------------------------------------------ showing
+    def _show(self, job: dict, dataset, x: np.ndarray, caption: str, insight, count: int) -> None:
+        self.dataset, self.sample, self.caption, self.insight = dataset, x, caption, insight
+        self._shown_key = (job["model_key"], job["ds_key"], job["input_key"], job["class"])
+        names = list(dataset.class_names or []) if dataset.task == "classification" else []
+        self.index.blockSignals(True)
+        self.index.setMaximum(max(0, count - 1))
+        self.index.blockSignals(False)
+        file_input = job["input_key"][0] == "file"
+        self.split_combo.setEnabled(True)
+        self.saliency.set_classes(names)
+        self.maps.set_input(x, caption)
+        self.maps.show_insight(insight, names)
+        self.weights.show_insight(insight)
+        self.saliency.show_insight(insight, x)
+        self.playground.set_sample(x if np.ndim(x) >= 2 else None)
+        what = self.model_combo.currentText().split(" \u00b7 ")[0]
+        text = f"{what} \u00b7 {'file ' if file_input else ''}{caption}"
+        e = insight.explanation
+        if e is not None:
+            p = np.asarray(e.probabilities)
+            best = int(np.argmax(p))
+            text += f" \u00b7 predicted {names[best] if best < len(names) else best} ({p[best]:.0%})"
+        self._set_status(text)
+        if self._wanted_layer is not None:
+            QTimer.singleShot(0, lambda n=self._wanted_layer: isValid(self) and self._scroll_to(n))
+        self.computed.emit(insight)
+
+    def show_layer(self, name: str | None) -> bool:
+        """Show layer ``name`` (a node name): mark and scroll to its maps, pick its
+        weights, and let the playground write into it when it is a Conv2D.
+        Returns whether the layer has maps or bars shown now."""
+        self._wanted_layer = name
+        graph = self.document.graph if self.document is not None else None
+        node = graph.node_by_name(name) if graph is not None and name else None
+        self.playground.set_target_node(node.id if node is not None else None)
+        if not name:
+            return False
+        self.weights.select_layer(name)
+        return self._scroll_to(name)
+
+    def _scroll_to(self, name: str) -> bool:
+        """Mark the layer; scroll to it now if the maps tab is showing, else when it is shown."""
+        visible = self.tabs.currentWidget() is self.maps_scroll
+        return self.maps.show_layer(name, self.maps_scroll if visible else None)
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.maps_scroll and self._wanted_layer:
+            QTimer.singleShot(0, lambda n=self._wanted_layer: isValid(self) and self._scroll_to(n))
+
+    def selected_layer(self) -> str | None:
+        return self.maps.selected_layer
