@@ -18,7 +18,7 @@ from dlstudio.catalog.registry import catalog, check_params, get_spec, keras_kwa
 #: Config keys of hidden arguments that may differ without changing what the
 #: layer computes (names, training-only settings): dropped on import.
 IGNORABLE = {
-    "name", "trainable", "seed", "dtype", "activity_regularizer", "quantization_config",
+    "name", "seed", "dtype", "activity_regularizer", "quantization_config",
     "zero_output_for_mask", "unroll", "synchronized",
 }
 

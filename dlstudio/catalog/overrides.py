@@ -66,7 +66,7 @@ HIDDEN = {
     "stateful", "unroll", "use_cudnn", "go_backwards", "renorm", "renorm_clipping",
     "renorm_momentum", "synchronized", "mean", "variance", "sliding_window",
     "flash_attention", "output_shape", "attention_axes", "input_length", "sparse",
-    "ragged", "batch_size", "trainable", "autocast", "use_gate",
+    "ragged", "batch_size", "autocast", "use_gate",
 }
 
 _ACT = dict(kind="choice", choices=ACTIVATIONS, default="linear")

@@ -124,6 +124,16 @@ def _input_spec() -> LayerSpec:
     )
 
 
+def _takes_kwargs(cls: Any) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls.__init__).parameters.values())
+
+
+#: Every layer can be frozen (a Keras base-layer argument, so not in the signatures).
+TRAINABLE = ParamSpec("trainable", "bool", default=True,
+                      help="Whether training updates this layer's weights; untick to freeze it "
+                           "(for example a hand-set edge-detector kernel).")
+
+
 def _wrapper_params(type_name: str, inner_types: tuple[str, ...]) -> tuple[ParamSpec, ...]:
     return (
         ParamSpec("layer", "layer", default=inner_types[0], choices=inner_types, keras=False,
@@ -160,6 +170,8 @@ def catalog() -> dict[str, LayerSpec]:
                 params = _wrapper_params(name, ov.RNN_TYPES) + params
             elif name == "TimeDistributed":
                 params = _wrapper_params(name, ov.TIME_DISTRIBUTED_TYPES) + params
+            if _takes_kwargs(cls):
+                params = params + (TRAINABLE,)
             ports = ov.PORTS.get(name, (PortSpec("input"),))
             out[name] = LayerSpec(
                 type=name, category=category, help=_summary(cls.__doc__), cls=cls,

@@ -161,3 +161,19 @@ def test_mlp_trains_one_step():
     assert np.isfinite(history.history["loss"][0])
     after = model.get_weights()
     assert any(not np.allclose(b, a) for b, a in zip(before, after))  # one step changed the weights
+
+
+def test_a_frozen_layer_keeps_its_weights_out_of_training():
+    from dlstudio.compile import analyze, build_model
+    from dlstudio.graph import Graph
+
+    g = Graph()
+    inp = g.add_node("Input", {"shape": [6, 6, 1]})
+    conv = g.add_node("Conv2D", {"filters": 1, "kernel_size": 3, "use_bias": False, "trainable": False,
+                                 "kernel_initializer": {"class_name": "Constant", "config": {"value": 1.0}}})
+    g.connect(inp.id, conv.id)
+    analysis = analyze(g)
+    assert analysis.total_params == 9 and analysis.trainable_params == 0
+    model = build_model(g, analysis)
+    assert model.get_layer(conv.name).trainable is False
+    assert model.count_params() == 9 and not model.trainable_weights
