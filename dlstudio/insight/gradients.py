@@ -27,8 +27,7 @@ PyTorch ``torch.autograd.grad``.
 from __future__ import annotations
 
 import functools
-import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -68,9 +67,14 @@ def cross_entropy(from_logits: bool = False) -> LossFn:
             p = ops.clip(z, _EPS, 1.0 - _EPS)
             return -(tf_ * ops.log(p) + (1.0 - tf_) * ops.log(1.0 - p))
         if from_logits:
-            y_pred = ops.log_softmax(y_pred, axis=-1)
-        else:
-            y_pred = ops.log(ops.clip(y_pred, _EPS, 1.0))
+            # -log softmax(z)_y written as softplus(logsumexp_{k != y}(z_k - z_y)): the same value, but
+            # its gradient has no 1 - p_y cancellation, so its sign stays exact for confident samples
+            # (where float32 p_y rounds to 1 and log_softmax's gradient turns to rounding noise)
+            onehot = ops.one_hot(t, y_pred.shape[-1], dtype="float32")
+            z_y = ops.sum(y_pred * onehot, axis=-1, keepdims=True)
+            others = ops.where(onehot > 0, -1e30, y_pred - z_y)
+            return ops.softplus(ops.logsumexp(others, axis=-1))
+        y_pred = ops.log(ops.clip(y_pred, _EPS, 1.0))
         return -ops.squeeze(ops.take_along_axis(y_pred, ops.expand_dims(t, -1), axis=-1), -1)
 
     loss.__name__ = f"cross_entropy_{'logits' if from_logits else 'probabilities'}"
@@ -136,87 +140,204 @@ def _backend_gradient(model: Any, loss_fn: LossFn, training: bool) -> Callable:
     return _BACKENDS[backend](model, loss_fn, training)
 
 
+# ------------------------------------------------------------------ logits
+
+
+class _View:
+    """The model to differentiate and where its variable values come from: the model
+    itself, or its logits view (the output layer without its softmax / sigmoid)."""
+
+    def __init__(self, model: Any, trainable_index: list[int], non_trainable_index: list[int]):
+        self.model, self.trainable_index, self.non_trainable_index = model, trainable_index, non_trainable_index
+
+    def values(self, trainable: Sequence[Any], non_trainable: Sequence[Any]) -> tuple[list, list]:
+        return [trainable[i] for i in self.trainable_index], [non_trainable[i] for i in self.non_trainable_index]
+
+
+def _model_cache(model: Any, name: str) -> dict:
+    """A dict kept on the model itself (so it lives and dies with it), outside Keras' tracking."""
+    cache = model.__dict__.get(name)
+    if cache is None:
+        cache = {}
+        object.__setattr__(model, name, cache)
+    return cache
+
+
+def _output_layer(model: Any) -> Any:
+    history = getattr(model.outputs[0], "_keras_history", None) if getattr(model, "outputs", None) else None
+    return history[0] if history else (model.layers[-1] if model.layers else None)
+
+
+def _logits_view(model: Any) -> _View | None:
+    """A functional model from the same inputs to the output layer's pre-activation
+    values, or None when the output is no softmax / sigmoid (already logits). Its
+    own output layer copy reads the original layer's variables (by index)."""
+    import keras
+
+    layer = _output_layer(model)
+    if layer is None or len(getattr(model, "outputs", ()) or ()) != 1 or not getattr(model, "inputs", None):
+        return None
+    name = type(layer).__name__
+    act = getattr(getattr(layer, "activation", None), "__name__", None)
+    if name == "Softmax":
+        outputs, twin = layer.input, None
+    elif act in ("softmax", "sigmoid"):
+        twin = type(layer).from_config({**layer.get_config(), "activation": "linear",
+                                        "name": f"{layer.name}_logits"})
+        outputs = twin(layer.input)
+    else:
+        return None
+    view = keras.Model(model.inputs, outputs)
+    trainable = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    non_trainable = {id(v): i for i, v in enumerate(model.non_trainable_variables)}
+    if twin is not None:  # the copy's variables read the original layer's
+        for mine, theirs in zip(twin.weights, layer.weights):
+            trainable.setdefault(id(mine), trainable.get(id(theirs)))
+            non_trainable.setdefault(id(mine), non_trainable.get(id(theirs)))
+    try:
+        return _View(view, [trainable[id(v)] for v in view.trainable_variables],
+                     [non_trainable[id(v)] for v in view.non_trainable_variables])
+    except KeyError:  # a variable we cannot map (a frozen output layer copy): no view
+        return None
+
+
+def _view(model: Any, logits: bool) -> _View:
+    per_model = _model_cache(model, "_dlstudio_views")
+    if logits not in per_model:
+        view = _logits_view(model) if logits else None
+        per_model[logits] = view or _View(model, list(range(len(model.trainable_variables))),
+                                          list(range(len(model.non_trainable_variables))))
+    return per_model[logits]
+
+
+def has_logits(model: Any) -> bool:
+    """Whether ``logits=True`` gives pre-activation values (the output is softmax / sigmoid
+    and can be looked behind), rather than the outputs themselves."""
+    return _view(model, True).model is not model
+
+
+def model_logits(model: Any, x: Any, batch_size: int = 256) -> np.ndarray:
+    """The output layer's values before its softmax / sigmoid (the outputs themselves
+    when it has none), in inference mode, as numpy."""
+    import keras
+
+    view = _view(model, True)
+    x = np.asarray(x, np.float32)
+    out = []
+    for i in range(0, len(x), batch_size):
+        values = view.values([v.value for v in model.trainable_variables],
+                             [v.value for v in model.non_trainable_variables])
+        y, _ = view.model.stateless_call(*values, keras.ops.convert_to_tensor(x[i:i + batch_size]), training=False)
+        out.append(np.asarray(keras.ops.convert_to_numpy(y), np.float32))
+    return np.concatenate(out) if out else np.zeros((0,), np.float32)
+
+
 def tensor_input_gradient(model: Any, x: Any, target: Any, loss_fn: LossFn, trainable: Any = None,
-                          non_trainable: Any = None, training: bool = False) -> Any:
+                          non_trainable: Any = None, training: bool = False, logits: bool = False) -> Any:
     """d sum(loss_fn(model(x), target)) / d x on backend tensors, for use inside a
-    traced step. ``trainable`` / ``non_trainable``: the variable values to use
-    (a JAX train step passes its state); default: the model's current values."""
+    traced step. ``trainable`` / ``non_trainable``: the values of the model's
+    variables to use (a JAX train step passes its state); default: the current
+    values. ``logits=True``: ``loss_fn`` sees the output layer's pre-activation values."""
     if trainable is None:
         trainable = [v.value for v in model.trainable_variables]
     if non_trainable is None:
         non_trainable = [v.value for v in model.non_trainable_variables]
-    return _backend_gradient(model, loss_fn, training)(trainable, non_trainable, x, target)
+    view = _view(model, logits)
+    return _backend_gradient(view.model, loss_fn, training)(*view.values(trainable, non_trainable), x, target)
 
 
 # ------------------------------------------------------------------ numpy in, numpy out
 
 GradientFunction = Callable[[Any, Any], np.ndarray]
-_CACHE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 _CACHE_PER_MODEL = 16
 
 
-def _compiled(model: Any, loss_fn: LossFn, training: bool) -> GradientFunction:
+def _compiled(model: Any, loss_fn: LossFn, training: bool, logits: bool) -> GradientFunction:
     import keras
 
     backend = keras.backend.backend()
-    grad = _backend_gradient(model, loss_fn, training)
+    view = _view(model, logits)
+    grad = _backend_gradient(view.model, loss_fn, training)
     if backend == "tensorflow":
         import tensorflow as tf
 
-        traced = tf.function(grad, reduce_retracing=True)
-
-        def run(x, target):
-            return traced([v.value for v in model.trainable_variables],
-                          [v.value for v in model.non_trainable_variables], x, target)
+        grad = tf.function(grad, reduce_retracing=True)
     elif backend == "jax":
         import jax
 
-        traced = jax.jit(grad)
-
-        def run(x, target):
-            return traced([v.value for v in model.trainable_variables],
-                          [v.value for v in model.non_trainable_variables], x, target)
-    else:
-        def run(x, target):
-            return grad([v.value for v in model.trainable_variables],
-                        [v.value for v in model.non_trainable_variables], x, target)
+        grad = jax.jit(grad)
 
     def f(x: Any, target: Any) -> np.ndarray:
         x = keras.ops.convert_to_tensor(np.asarray(x, np.float32))
         target = keras.ops.convert_to_tensor(np.asarray(target))
-        return np.asarray(keras.ops.convert_to_numpy(run(x, target)), np.float32)
+        values = view.values([v.value for v in model.trainable_variables],
+                             [v.value for v in model.non_trainable_variables])
+        return np.asarray(keras.ops.convert_to_numpy(grad(*values, x, target)), np.float32)
 
     return f
 
 
-def input_gradient_function(model: Any, loss_fn: LossFn | None = None, training: bool = False) -> GradientFunction:
+def input_gradient_function(model: Any, loss_fn: LossFn | None = None, training: bool = False,
+                            logits: bool = False) -> GradientFunction:
     """``f(x, target) -> d sum(loss_fn(model(x), target)) / d x`` (numpy), traced once
     per model and loss function and reading the current weights on every call.
-    ``loss_fn=None``: the output for class ``target`` (None: the predicted class)."""
+    ``loss_fn=None``: the output for class ``target``. ``logits=True``: ``loss_fn``
+    sees the pre-softmax / pre-sigmoid values (see :func:`has_logits`)."""
     loss_fn = loss_fn or class_score
-    per_model = _CACHE.setdefault(model, {})
-    key = (loss_fn, bool(training))
+    per_model = _model_cache(model, "_dlstudio_input_gradients")
+    key = (loss_fn, bool(training), bool(logits))
     if key not in per_model:
         if len(per_model) >= _CACHE_PER_MODEL:
             per_model.pop(next(iter(per_model)))
-        per_model[key] = _compiled(model, loss_fn, bool(training))
+        per_model[key] = _compiled(model, loss_fn, bool(training), bool(logits))
     return per_model[key]
 
 
 def input_gradient(model: Any, x: Any, target: Any = None, loss_fn: LossFn | None = None,
-                   training: bool = False) -> np.ndarray:
+                   training: bool = False, logits: bool = False) -> np.ndarray:
     """d loss / d x as a float32 numpy array shaped like ``x``.
 
     ``loss_fn(y_pred, target)``: a per-sample (or scalar) loss in ``keras.ops``,
     summed over the batch, e.g. ``cross_entropy()`` for attacks. Without it the
     loss is the output for class ``target`` (an int or one int per sample; None:
-    each sample's predicted class), i.e. a saliency map."""
+    each sample's predicted class), i.e. a saliency map.
+
+    ``logits=True`` differentiates the output layer's values *before* its softmax
+    or sigmoid (when it has one): saturated probabilities have gradients that
+    underflow to exactly zero in float32, logits do not. Use it with
+    ``cross_entropy(from_logits=True)`` or for saliency of class scores."""
     x = np.asarray(x, np.float32)
     if loss_fn is None and target is None:
-        return input_gradient_function(model, _predicted_class_score, training)(x, np.zeros(len(x), np.int32))
+        return input_gradient_function(model, _predicted_class_score, training, logits)(
+            x, np.zeros(len(x), np.int32))
     if target is None:
         raise ValueError("a loss function needs a target (the labels, or the classes to aim for)")
     target = np.asarray(target)
     if target.ndim == 0:
         target = np.full(len(x), target, dtype=target.dtype)
-    return input_gradient_function(model, loss_fn, training)(x, target)
+    return input_gradient_function(model, loss_fn, training, logits)(x, target)
+
+
+# ------------------------------------------------------------------ training-step hook
+
+
+def transform_training_batches(model: Any, transform: Callable[[Any, Any, Any, Any], Any]) -> None:
+    """Make ``model.fit`` train on ``transform(x, y, trainable, non_trainable)``
+    instead of each batch's ``x`` (adversarial training). The transform gets
+    backend tensors and the current variable values (JAX: the step's state), so
+    it can take :func:`tensor_input_gradient`; everything else (loss, metrics,
+    optimizer, callbacks) is Keras' own ``train_step``. Call before ``fit``."""
+    import keras
+
+    unpack, pack = keras.utils.unpack_x_y_sample_weight, keras.utils.pack_x_y_sample_weight
+    original = model.train_step
+    if keras.backend.backend() == "jax":
+        def train_step(state, data):
+            x, y, sample_weight = unpack(data)
+            return original(state, pack(transform(x, y, state[0], state[1]), y, sample_weight))
+    else:
+        def train_step(data):
+            x, y, sample_weight = unpack(data)
+            return original(pack(transform(x, y, None, None), y, sample_weight))
+    model.train_step = train_step
+    model.train_function = None  # traced again with the new step
