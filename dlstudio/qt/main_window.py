@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.problems_dock.setWidget(self.problems)
         self.tabifyDockWidget(self.inspector_dock, self.summary_dock)
         self.inspector_dock.raise_()
+        self._build_training()
         self._build_data_dock()
         self._build_insight_dock()
 
@@ -259,10 +260,13 @@ class MainWindow(QMainWindow):
         for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.problems_dock,
                      self.data_dock, self.insight_dock):
             panels.addAction(dock.toggleViewAction())
+        for dock in self._training_docks():
+            panels.addAction(dock.toggleViewAction())
         theme = v.addMenu("&Theme")
         for mode in ("system", "light", "dark"):
             theme.addAction(mode.capitalize(), lambda m=mode: self._set_theme(m))
 
+        self._build_model_menu(bar)
         h = bar.addMenu("&Help")
         h.addAction("&About DL Studio", self.about)
 
@@ -275,6 +279,8 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         self._undo_anchor = tb.addSeparator()
         tb.addActions([self.act_add, self.act_layout, self.act_fit])
+        tb.addSeparator()
+        tb.addActions([self.act_train, self.act_stop_training])
 
     # ------------------------------------------------------------ document
     def set_document(self, document: Document) -> None:
@@ -301,6 +307,7 @@ class MainWindow(QMainWindow):
 
         for panel in (self.inspector, self.summary, self.problems, self.data_panel, self.insight_panel):
             panel.set_document(document)
+        self._training_set_document(document)
 
         self._rebind_undo(document)
         document.modified_changed.connect(self.setWindowModified)
@@ -611,14 +618,126 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._default_dock_sizes)  # once the window has its size
 
     def closeEvent(self, event) -> None:
+        if not self._training_may_close():
+            event.ignore()
+            return
         if not self.maybe_save():
             event.ignore()
             return
+        self._stop_training_for_close()
         if self.recovery is not None:
             self.recovery.discard()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         event.accept()
+
+    # ------------------------------------------------------------- training
+    # The Training, Training settings and Runs docks, the Model menu (Train F5,
+    # Stop, Continue) and stopping a training cleanly when the window closes.
+    def _build_training(self) -> None:
+        from dlstudio.qt.panels.runs_panel import RunsPanel
+        from dlstudio.qt.panels.training_panel import TrainingPanel
+        from dlstudio.qt.panels.training_settings import TrainingSettingsForm
+
+        self.training_dock = self._dock("Training", "training", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.runs_dock = self._dock("Runs", "runs", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.training_settings_dock = self._dock("Training settings", "training_settings",
+                                                 Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_panel = TrainingPanel(None)
+        self.training_panel.save_handler = self.save
+        self.training_dock.setWidget(self.training_panel)
+        self.runs_panel = RunsPanel(None)
+        self.runs_dock.setWidget(self.runs_panel)
+        self.training_settings = TrainingSettingsForm(None)
+        self.training_settings_dock.setWidget(self.training_settings)
+        self.tabifyDockWidget(self.problems_dock, self.training_dock)
+        self.tabifyDockWidget(self.training_dock, self.runs_dock)
+        self.tabifyDockWidget(self.summary_dock, self.training_settings_dock)
+        self.problems_dock.raise_()
+        self.inspector_dock.raise_()
+
+        tp, runs = self.training_panel, self.runs_panel
+        tp.running_changed.connect(self._training_running_changed)
+        tp.settings_requested.connect(lambda: self._raise_dock(self.training_settings_dock))
+        tp.run_started.connect(self._runs_busy)
+        tp.run_saved.connect(lambda _path: runs.refresh())
+        runs.runs_changed.connect(tp.refresh_runs)
+        runs.continue_requested.connect(lambda path: self.continue_training(path))
+
+        self.act_train = self._action("&Train", self.train, QKeySequence("F5"),
+                                      "Train the model on the project's dataset (F5)")
+        self.act_stop_training = self._action("&Stop Training", self.stop_training, QKeySequence("Shift+F5"),
+                                              "Stop after the current batch; the run is saved")
+        self.act_continue_training = self._action("&Continue Training", lambda: self.continue_training(),
+                                                  QKeySequence("Ctrl+F5"),
+                                                  "Train more epochs from the last run's weights")
+        self.act_stop_training.setEnabled(False)
+
+    def _training_docks(self) -> list[QDockWidget]:
+        return [self.training_dock, self.runs_dock, self.training_settings_dock]
+
+    def _raise_dock(self, dock: QDockWidget) -> None:
+        dock.show()
+        dock.raise_()
+
+    def _build_model_menu(self, bar) -> None:
+        m = self.model_menu = bar.addMenu("&Model")
+        m.addActions([self.act_train, self.act_stop_training, self.act_continue_training])
+        m.addSeparator()
+        m.addAction("Training &Settings…", lambda: self._raise_dock(self.training_settings_dock))
+        m.addAction("&Runs", lambda: self._raise_dock(self.runs_dock))
+
+    def _training_set_document(self, document: Document) -> None:
+        self.training_panel.set_document(document)
+        self.training_settings.set_document(document)
+        self.runs_panel.set_document(document)
+
+    def _show_training(self) -> None:
+        dock = self.training_dock
+        self._raise_dock(dock)
+        if not dock.isFloating() and dock.height() < 360:  # room for the plots
+            self.resizeDocks([dock], [400], Qt.Orientation.Vertical)
+
+    def train(self) -> bool:
+        self._show_training()
+        return self.training_panel.train()
+
+    def continue_training(self, run_path=None) -> bool:
+        self._show_training()
+        return self.training_panel.continue_training(run_path)
+
+    def stop_training(self) -> None:
+        self.training_panel.stop()
+
+    def _training_running_changed(self, running: bool) -> None:
+        self.act_train.setEnabled(not running)
+        self.act_continue_training.setEnabled(not running)
+        self.act_stop_training.setEnabled(running)
+        if not running:
+            self.runs_panel.busy_run = None
+            self.runs_panel.refresh()
+
+    def _runs_busy(self, path: str) -> None:
+        self.runs_panel.busy_run = Path(path)
+        self.runs_panel.refresh()
+
+    def _training_may_close(self) -> bool:
+        if not self.training_panel.is_running():
+            return True
+        answer = QMessageBox.question(
+            self, "Training is running",
+            "A training is running. Stop it and close?\n\nThe run is saved with the epochs done so far.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _stop_training_for_close(self) -> None:
+        if self.training_panel.is_running():
+            self.statusBar().showMessage("Stopping the training…")
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.training_panel.stop_and_wait(120_000)
+            finally:
+                QApplication.restoreOverrideCursor()
 
 
 def _backend() -> str:

@@ -231,3 +231,24 @@ def _unique(name: str, taken: set[str]) -> str:
     while f"{base}_{i}" in taken:
         i += 1
     return f"{base}_{i}"
+
+
+class SetTrainingSettingsCommand(QUndoCommand):
+    """Change training settings: ``project.training`` becomes a validated copy
+    with ``changes`` applied. Raises pydantic's ValidationError (nothing is
+    changed) when the result is not a valid TrainingSettings."""
+
+    def __init__(self, document: Any, changes: dict[str, Any], text: str | None = None):
+        from dlstudio.project.schema import TrainingSettings
+
+        names = ", ".join(changes)
+        super().__init__(text or f"Set training {names}")
+        self.project = document.project
+        self.old = self.project.training.model_copy(deep=True)
+        self.new = TrainingSettings.model_validate({**self.old.model_dump(), **copy.deepcopy(changes)})
+
+    def redo(self) -> None:
+        self.project.training = self.new.model_copy(deep=True)
+
+    def undo(self) -> None:
+        self.project.training = self.old.model_copy(deep=True)

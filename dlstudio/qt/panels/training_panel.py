@@ -1,0 +1,1174 @@
+"""The training panel: Train / Stop / Continue, progress and live plots.
+
+A :class:`~dlstudio.qt.workers.TrainingWorker` runs the engine on its own
+thread; its events arrive here on the GUI thread and are only *appended* to
+numpy buffers (:class:`Series`). A 50 ms timer redraws whatever changed, so
+the plots update at most 20 times a second however fast batches come, and
+the curves are created once and fed with ``setData``.
+
+Plots share one x axis in epochs: a batch ``b`` of epoch ``e`` sits at
+``e - 1 + (b + 1) / steps_per_epoch``, the per-epoch values at ``e``. So the
+raw batch losses line up with the epoch curves, and a continued run (whose
+epoch numbers go on from the run it continues) extends the same curves.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import (
+    QApplication, QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QStackedWidget,
+    QStyle, QToolButton, QVBoxLayout, QWidget,
+)
+
+from dlstudio.qt.keras_loader import keras_ready
+from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
+
+REDRAW_MS = 50  # at most 20 redraws a second
+EMA_BETA = 0.9  # smoothing of the batch loss (debiased, as TensorBoard does)
+SYMBOLS_UP_TO = 60  # epoch curves show their points while they have at most this many
+SPARE = "_metric"  # the name of the metric plot before the first metric arrives
+
+_live_workers: set = set()  # workers whose thread still runs after their panel went away
+
+pg: Any = None  # pyqtgraph, imported with the first plots (not at start-up: it takes ~0.5 s)
+
+
+def _import_pyqtgraph() -> Any:
+    global pg
+    if pg is None:
+        import pyqtgraph
+
+        pg = pyqtgraph
+    return pg
+
+
+# ------------------------------------------------------------------ buffers
+class Series:
+    """Append-only x/y float64 buffers that grow by doubling; ``x``/``y`` are views."""
+
+    def __init__(self, capacity: int = 256):
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, x: float, y: float) -> None:
+        if self._n == len(self._x):
+            self._grow(self._n * 2)
+        self._x[self._n] = x
+        self._y[self._n] = y
+        self._n += 1
+
+    def extend(self, xs, ys) -> None:
+        xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+        need = self._n + len(xs)
+        if need > len(self._x):
+            self._grow(max(need, self._n * 2))
+        self._x[self._n:need] = xs
+        self._y[self._n:need] = ys
+        self._n = need
+
+    def _grow(self, capacity: int) -> None:
+        for name in ("_x", "_y"):
+            old = getattr(self, name)
+            new = np.empty(max(capacity, 16), dtype=np.float64)
+            new[: self._n] = old[: self._n]
+            setattr(self, name, new)
+
+    def clear(self) -> None:
+        self._n = 0
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self._n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self._n]
+
+    def last(self) -> float | None:
+        return float(self._y[self._n - 1]) if self._n else None
+
+
+# ---------------------------------------------------------------- helpers
+def runs_location(document) -> tuple[Path, Path, bool]:
+    """(project key for ``list_runs``, runs folder, whether it is the fallback
+    folder under the config dir because the project has no file yet)."""
+    from dlstudio.project.runs import runs_dir
+
+    if document is not None and document.path is not None:
+        return Path(document.path), runs_dir(document.path), False
+    from dlstudio.qt.settings import config_dir
+
+    title = (document.title if document is not None else "Untitled") or "Untitled"
+    safe = "".join(c if c.isalnum() or c in "-_ ." else "_" for c in title).strip() or "Untitled"
+    key = config_dir() / "unsaved-runs" / f"{safe}.dlsproj"
+    return key, runs_dir(key), True
+
+
+def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_metric(name: str, value: float) -> str:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return str(value)
+    if "acc" in name and 0 <= value <= 1:
+        return f"{value * 100:.2f}%"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.3e}"
+    return f"{value:.4f}"
+
+
+def metric_title(name: str) -> str:
+    return {"loss": "loss", "accuracy": "accuracy", "mae": "mean abs. error", "mse": "mean sq. error",
+            "learning_rate": "learning rate"}.get(name, name.replace("_", " "))
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor.fromRgbF(a.redF() + (b.redF() - a.redF()) * t, a.greenF() + (b.greenF() - a.greenF()) * t,
+                           a.blueF() + (b.blueF() - a.blueF()) * t)
+
+
+def plot_colors(palette: QPalette) -> dict[str, QColor]:
+    from dlstudio.qt.theme import is_dark
+
+    dark = is_dark(palette)
+    base = palette.color(QPalette.ColorRole.Base)
+    text = palette.color(QPalette.ColorRole.Text)
+    return {
+        "background": QColor(base),
+        "axis": _mix(base, text, 0.55),
+        "text": _mix(base, text, 0.85),
+        "grid": _mix(base, text, 0.5),
+        "train": QColor("#5b9cf6" if dark else "#1f6feb"),
+        "val": QColor("#ffa657" if dark else "#e8710a"),
+        "raw": QColor("#5b9cf6" if dark else "#1f6feb"),
+        "lr": QColor("#c297ff" if dark else "#8250df"),
+    }
+
+
+# ------------------------------------------------------------------- plots
+class TrainingPlots(QWidget):
+    """The live plots: batch loss, epoch loss, one plot per metric, learning rate,
+    in one pyqtgraph ``GraphicsLayoutWidget`` (``view``), as many side by side as fit.
+
+    ``plot(name)`` and ``curve(name)`` give the PlotItem / PlotDataItem.
+    Plot names: ``batch``, ``loss``, ``lr`` and each metric's base name;
+    curve names: ``batch_raw``, ``batch_smooth``, ``lr``, and ``NAME`` /
+    ``val_NAME`` for every per-epoch metric (``loss`` included).
+    """
+
+    MIN_PLOT_WIDTH = 260
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        _import_pyqtgraph()
+        self.setObjectName("TrainingPlots")
+        self.setMinimumHeight(150)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.view = pg.GraphicsLayoutWidget(self)
+        self.view.installEventFilter(self)  # re-flow the plots before the view fits its layout
+        lay.addWidget(self.view)
+        self.ci = self.view.ci
+        self.ci.setContentsMargins(4, 4, 4, 4)
+        self.ci.setSpacing(6)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._order: list[str] = []
+        self._columns = 0
+        self._x_max = 1.0
+        self._colors = plot_colors(self.palette())
+        self._add_plot("batch", "loss per batch")
+        self._add_curve("batch", "batch_raw", "raw", "raw", width=1, alpha=0.35)
+        self._add_curve("batch", "batch_smooth", "smoothed", "train", width=2)
+        self._add_plot("loss", "loss per epoch")
+        self._add_curve("loss", "loss", "train", "train", width=2, antialias=True)
+        self._add_curve("loss", "val_loss", "validation", "val", width=2, antialias=True)
+        self._add_spare()
+        self._add_plot("lr", "learning rate")
+        self._add_curve("lr", "lr", None, "lr", width=2, antialias=True)
+        self._relayout()
+
+    # --------------------------------------------------------------- build
+    def _add_plot(self, name: str, title: str, index: int | None = None) -> pg.PlotItem:
+        plot = pg.PlotItem()
+        plot.setDownsampling(auto=True, mode="peak")
+        plot.setClipToView(True)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setLabel("bottom", "epoch")
+        plot.getAxis("left").setWidth(46)
+        plot.setProperty("title_text", title)
+        plot.setProperty("legend", [])  # (label, curve name): drawn in the title, never over the data
+        plot.vb.setLimits(xMin=0)
+        # The x range is the whole run (set_epochs), fixed: a growing curve then changes
+        # no x axis, and with the axes linked one plot's update does not repaint the others.
+        plot.enableAutoRange(x=False)
+        plot.setXRange(0, self._x_max, padding=0.02)
+        if name in ("lr", "batch"):  # y ranges set by the panel (see TrainingPanel._fit_batch_y)
+            plot.enableAutoRange(y=False)
+        if self.plots:
+            plot.setXLink(self.plots["batch"])
+        self.plots[name] = plot
+        if index is not None:
+            self._order.insert(index, name)
+        elif name == "lr":
+            self._order.append(name)
+        else:  # metrics go before the learning rate
+            self._order.insert(self._order.index("lr") if "lr" in self._order else len(self._order), name)
+        self._style_plot(plot)
+        return plot
+
+    def _add_curve(self, plot: str, name: str, label: str | None, color: str, width: float = 2,
+                   alpha: float = 1.0, antialias: bool = False, dashed: bool = False) -> pg.PlotDataItem:
+        item = self.plots[plot]
+        curve = item.plot([], [], antialias=antialias)
+        curve.setProperty("color_key", color)
+        curve.setProperty("pen_spec", (width, alpha, dashed))
+        self.curves[name] = curve
+        self._style_curve(curve)
+        if plot != "batch":  # per-epoch curves start with their points shown (made now, not mid-run)
+            self.show_symbols(curve, True)
+        if label:
+            item.setProperty("legend", [*item.property("legend"), (label, name)])
+            self._style_plot(item)
+        return curve
+
+    def ensure_metric(self, base: str) -> None:
+        """A plot (train and validation curves) for a per-epoch metric, once."""
+        if base in self.curves:
+            return
+        if base not in self.plots and SPARE in self.plots:  # take over the spare plot and curves
+            plot = self.plots.pop(SPARE)
+            self.plots[base] = plot
+            self._order[self._order.index(SPARE)] = base
+            self.curves[base] = self.curves.pop(SPARE)
+            self.curves[f"val_{base}"] = self.curves.pop(f"val_{SPARE}")
+            plot.setProperty("title_text", metric_title(base))
+            plot.setProperty("legend", [("train", base), ("validation", f"val_{base}")])
+            self._style_plot(plot)
+            return
+        if base not in self.plots:
+            self._add_plot(base, metric_title(base))
+            self._relayout(force=True)
+        self._add_curve(base, base, "train", "train", antialias=True)
+        self._add_curve(base, f"val_{base}", "validation", "val", antialias=True)
+
+    def _add_spare(self) -> None:
+        """The metric plot (and its curves) made before the first metric arrives, so
+        that the first epoch's end re-lays out nothing."""
+        self._add_plot(SPARE, "metric", index=self._order.index("lr") if "lr" in self._order else None)
+        self._add_curve(SPARE, SPARE, "train", "train", antialias=True)
+        self._add_curve(SPARE, f"val_{SPARE}", "validation", "val", antialias=True)
+
+    def set_epochs(self, epochs: float) -> None:
+        """Show epochs 0..``epochs`` on every plot (their x axes are linked)."""
+        self._x_max = max(1.0, float(epochs))
+        self.plots["batch"].setXRange(0, self._x_max, padding=0.02)
+
+    def plot(self, name: str) -> pg.PlotItem:
+        return self.plots[name]
+
+    def curve(self, name: str) -> pg.PlotDataItem:
+        return self.curves[name]
+
+    def metric_names(self) -> list[str]:
+        return [n for n in self._order if n not in ("batch", "lr", SPARE)]
+
+    def reset(self) -> None:
+        """Back to the plots of a new run: batch, loss, one (spare) metric plot, lr; all empty."""
+        extra = False
+        for name in [n for n in self.metric_names() if n != "loss"]:
+            plot = self.plots.pop(name)
+            curves = [self.curves.pop(c, None) for c in (name, f"val_{name}")]
+            if SPARE not in self.plots:  # the first metric plot becomes the spare again
+                self.plots[SPARE] = plot
+                self._order[self._order.index(name)] = SPARE
+                self.curves[SPARE], self.curves[f"val_{SPARE}"] = curves
+                plot.setProperty("title_text", "metric")
+                plot.setProperty("legend", [("train", SPARE), ("validation", f"val_{SPARE}")])
+                self._style_plot(plot)
+            else:
+                self._order.remove(name)
+                self.ci.removeItem(plot)
+                extra = True
+        for c in self.curves.values():
+            c.setData([], [])
+        if extra:
+            self._relayout(force=True)
+
+    # -------------------------------------------------------------- layout
+    def _relayout(self, force: bool = False, width: int | None = None) -> None:
+        n = len(self._order)
+        width = self.width() if width is None else width
+        columns = max(1, min(n, width // self.MIN_PLOT_WIDTH if width > 0 else 2))
+        if columns == self._columns and not force:
+            return
+        self._columns = columns
+        for name in self._order:
+            if self.plots[name].scene() is not None:
+                self.ci.removeItem(self.plots[name])
+        for i, name in enumerate(self._order):
+            self.ci.addItem(self.plots[name], row=i // columns, col=i % columns)
+        self.ci.setGeometry(self.view.range)  # refit: a geometry refused under more rows is allowed now
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.view and event.type() == QEvent.Type.Resize and hasattr(self, "_order"):
+            # columns first: the layout's minimum height follows its rows
+            self._relayout(width=event.size().width())
+        return False
+
+    def setBackground(self, color) -> None:
+        self.view.setBackground(color)
+
+    def backgroundBrush(self):
+        return self.view.backgroundBrush()
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 260)
+
+    # -------------------------------------------------------------- colours
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) \
+                and hasattr(self, "view"):
+            self.apply_palette(self.palette())
+
+    def apply_palette(self, palette: QPalette) -> None:
+        self._colors = plot_colors(palette)
+        self.setBackground(self._colors["background"])
+        for plot in self.plots.values():
+            self._style_plot(plot)
+        for curve in self.curves.values():
+            self._style_curve(curve)
+
+    def _style_plot(self, plot: pg.PlotItem) -> None:
+        c = self._colors
+        self.setBackground(c["background"])
+        title = html.escape(plot.property("title_text"))
+        for label, cname in plot.property("legend") or ():
+            curve = self.curves.get(cname)
+            if curve is None:
+                continue
+            width, alpha, _dashed = curve.property("pen_spec")
+            color = QColor(c[curve.property("color_key")])
+            color.setAlphaF(max(alpha, 0.5))
+            mark = "\u2501" if width >= 2 else "\u2500"
+            title += (f"&nbsp;&nbsp; <span style='color:{color.name(QColor.NameFormat.HexArgb)}'>{mark}</span>"
+                      f"&nbsp;<span style='font-size:8pt'>{html.escape(label)}</span>")
+        plot.setTitle(title, color=c["text"].name(), size="9pt")
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            axis.setPen(pg.mkPen(c["axis"]))
+            axis.setTextPen(pg.mkPen(c["text"]))
+            axis.setTickPen(pg.mkPen(c["axis"]))
+            font = QFont(self.font())
+            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+            axis.setStyle(tickFont=font)
+            axis.label.setFont(font)
+        plot.getAxis("bottom").setLabel("epoch", color=c["text"].name())
+
+    def _style_curve(self, curve: pg.PlotDataItem) -> None:
+        width, alpha, dashed = curve.property("pen_spec")
+        color = QColor(self._colors[curve.property("color_key")])
+        color.setAlphaF(alpha)
+        pen = pg.mkPen(color, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        curve.setPen(pen)
+        if curve.opts.get("symbol"):
+            curve.setSymbolPen(pg.mkPen(color))
+            curve.setSymbolBrush(pg.mkBrush(color))
+
+    def show_symbols(self, curve: pg.PlotDataItem, on: bool) -> None:
+        if bool(curve.opts.get("symbol")) == on:
+            return
+        if on:
+            color = QColor(self._colors[curve.property("color_key")])
+            curve.setSymbol("o")
+            curve.setSymbolSize(5)
+            curve.setSymbolPen(pg.mkPen(color))
+            curve.setSymbolBrush(pg.mkBrush(color))
+        else:
+            curve.setSymbol(None)
+
+
+# -------------------------------------------------------------------- panel
+class ProgressLine(QWidget):
+    """A slim progress bar (0..1000). Unlike QProgressBar, whose setValue repaints
+    synchronously (a whole-window flush per call), it only schedules an update."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._value = 0
+        self.setFixedHeight(8)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def value(self) -> int:
+        return self._value
+
+    def setValue(self, value: int) -> None:
+        value = max(0, min(1000, int(value)))
+        if value != self._value:
+            self._value = value
+            self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(200, 8)
+
+    def paintEvent(self, _event) -> None:
+        from PySide6.QtGui import QPainter
+
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        r = self.rect().adjusted(0, 1, 0, -1)
+        radius = r.height() / 2
+        pal = self.palette()
+        p.setBrush(pal.color(QPalette.ColorRole.Mid if not _dark(pal) else QPalette.ColorRole.Base))
+        p.drawRoundedRect(r, radius, radius)
+        if self._value:
+            done = r.adjusted(0, 0, -int(r.width() * (1 - self._value / 1000)), 0)
+            p.setBrush(pal.color(QPalette.ColorRole.Highlight if self.isEnabled() else QPalette.ColorRole.Mid))
+            p.drawRoundedRect(done, radius, radius)
+        p.end()
+
+
+def _metric_items(values: dict[str, float]) -> str:
+    """``accuracy <b>97.50%</b> · loss <b>0.0812</b>`` (accuracy first, then loss, then the rest)."""
+    order = sorted(values, key=lambda k: (k != "accuracy", k != "loss", k))
+    return " · ".join(f"{html.escape(metric_title(k))} <b>{format_metric(k, values[k])}</b>" for k in order)
+
+
+def _dark(palette: QPalette) -> bool:
+    from dlstudio.qt.theme import is_dark
+
+    return is_dark(palette)
+
+
+def _muted(label: QLabel) -> QLabel:
+    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    return label
+
+
+class TrainingPanel(QWidget):
+    """Trains the open document's graph on its dataset, live.
+
+    Public API: ``set_document``, ``train()``, ``continue_training(run_path=None)``,
+    ``stop()``, ``is_running()``, ``stop_and_wait(timeout_ms)``; the data behind
+    the plots in ``series`` (``batch_raw``, ``batch_smooth``, ``lr`` and
+    ``NAME`` / ``val_NAME`` per metric); ``plots`` (:class:`TrainingPlots`);
+    ``last_finished`` / ``last_failed`` (the final event) and ``result`` (the
+    engine's TrainResult, with the trained model).
+
+    ``save_handler`` (set by the main window) saves an untitled project before
+    training so its runs go beside it; without it, or when the user declines,
+    runs go to a folder under the config dir, and the panel says so.
+    """
+
+    running_changed = Signal(bool)
+    training_finished = Signal(object)  # Finished
+    training_failed = Signal(object)  # Failed
+    run_started = Signal(str)  # the new run folder, once the engine created it
+    run_saved = Signal(str)  # the run folder, after Finished or Failed
+    settings_requested = Signal()
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("TrainingPanel")
+        self.document = None
+        self.worker = None
+        self.save_handler: Callable[[], bool] | None = None
+        self.series: dict[str, Series] = {}
+        self.last_finished: Finished | None = None
+        self.last_failed: Failed | None = None
+        self.result: Any = None
+        self.run_path: Path | None = None  # the run the plots show
+        self._runs_temporary = False
+        self._dirty = False
+        self._running = False
+        self._can_continue = False
+        self._reset_state()
+
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._tick)
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._about_to_quit)
+        self.set_document(document)
+
+    # ------------------------------------------------------------- building
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(6)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        style = self.style()
+        self.train_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Train")
+        self.train_button.setObjectName("train_button")
+        self.train_button.setToolTip("Train the model from scratch on the project's dataset (F5)")
+        self.stop_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
+        self.stop_button.setObjectName("stop_button")
+        self.stop_button.setToolTip("Stop after the current batch; the run is saved with its weights")
+        self.continue_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward),
+                                           "Continue")
+        self.continue_button.setObjectName("continue_button")
+        self.continue_button.setToolTip("Train more epochs, starting from the last run's weights")
+        self.train_button.clicked.connect(lambda: self.train())
+        self.stop_button.clicked.connect(self.stop)
+        self.continue_button.clicked.connect(lambda: self.continue_training())
+        for b in (self.train_button, self.stop_button, self.continue_button):
+            bar.addWidget(b)
+        bar.addSpacing(8)
+        self.summary_label = _muted(QLabel(self))
+        self.summary_label.setObjectName("settings_summary")
+        self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.summary_label, 1)
+        self.settings_button = QToolButton(self)
+        self.settings_button.setText("Settings…")
+        self.settings_button.setAutoRaise(True)
+        self.settings_button.setToolTip("Edit the training settings")
+        self.settings_button.clicked.connect(self.settings_requested)
+        bar.addWidget(self.settings_button)
+        outer.addLayout(bar)
+
+        row = QHBoxLayout()  # one row: run progress, epoch progress, time and speed
+        row.setSpacing(8)
+        self.run_label = QLabel("Run", self)
+        self.run_progress = ProgressLine(self)
+        self.run_progress.setObjectName("run_progress")
+        self.epoch_label = QLabel("Epoch", self)
+        self.epoch_progress = ProgressLine(self)
+        self.epoch_progress.setObjectName("epoch_progress")
+        fm = self.fontMetrics()
+        self.run_label.setFixedWidth(fm.horizontalAdvance("Epoch 88888 of 88888") + 4)
+        self.epoch_label.setFixedWidth(fm.horizontalAdvance("Batch 88888 of 88888") + 4)
+        self.run_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.time_label = QLabel(self)
+        self.time_label.setObjectName("time_label")
+        self.speed_label = QLabel(self)
+        self.speed_label.setObjectName("speed_label")
+        self.time_label.setFixedWidth(fm.horizontalAdvance("8:88:88 elapsed · 8:88:88 left") + 6)
+        self.speed_label.setFixedWidth(fm.horizontalAdvance("888,888 samples/s") + 6)
+        for lab in (self.speed_label, self.time_label):
+            lab.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        _muted(self.run_label)
+        _muted(self.epoch_label)
+        row.addWidget(self.run_label)
+        row.addWidget(self.run_progress, 3)
+        row.addWidget(self.epoch_label)
+        row.addWidget(self.epoch_progress, 2)
+        row.addWidget(self.time_label)
+        row.addWidget(self.speed_label)
+        outer.addLayout(row)
+
+        # Two one-line labels of fixed height: what happens, and the latest metrics. Their
+        # text changes never re-lay out the panel (which would repaint every plot).
+        self.message = self._line_label("training_message")  # status, then the outcome
+        self.message.linkActivated.connect(self._link)
+        self.metrics_label = self._line_label("metrics_label")  # last epoch, then the final metrics
+        outer.addWidget(self.message)
+        outer.addWidget(self.metrics_label)
+
+        self.error_box = QFrame(self)
+        self.error_box.setObjectName("training_error")
+        self.error_box.setFrameShape(QFrame.Shape.NoFrame)
+        err = QVBoxLayout(self.error_box)
+        err.setContentsMargins(10, 6, 10, 6)
+        err.setSpacing(2)
+        self.error_label = QLabel(self.error_box)
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.RichText)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        err.addWidget(self.error_label)
+        self.error_box.hide()
+        outer.addWidget(self.error_box)
+
+        self.stack = QStackedWidget(self)
+        self.hint = _muted(QLabel(self))
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setContentsMargins(20, 20, 20, 20)
+        self.stack.addWidget(self.hint)
+        self._plots: TrainingPlots | None = None  # made when first needed
+        outer.addWidget(self.stack, 1)
+        self._update_buttons()
+        self._style_error_box()
+
+    def _line_label(self, name: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(name)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(False)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        label.setFixedHeight(label.fontMetrics().height() + 4)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                      | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        label.setOpenExternalLinks(False)
+        return label
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 340)
+
+    @property
+    def plots(self) -> TrainingPlots:
+        """The live plots (made on first use: pyqtgraph loads then, not at start-up)."""
+        if self._plots is None:
+            self._plots = TrainingPlots(self)
+            self.stack.addWidget(self._plots)
+        return self._plots
+
+    # ------------------------------------------------------------ document
+    def set_document(self, document) -> None:
+        """Follow another document. A training in progress goes on (it trains
+        a copy of the graph it started with) and keeps its plots."""
+        if self.document is not None:
+            for sig, slot in ((self.document.undo_stack.indexChanged, self._document_changed),
+                              (self.document.path_changed, self._path_changed)):
+                try:
+                    sig.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
+        self.document = document
+        if document is not None:
+            document.undo_stack.indexChanged.connect(self._document_changed)
+            document.path_changed.connect(self._path_changed)
+        if not self.is_running():
+            self._clear_plots()
+            self.stack.setCurrentWidget(self.hint)
+            self.message.clear()
+            self.metrics_label.clear()
+            self.error_box.hide()
+            self._reset_progress()
+        self._document_changed()
+        self.refresh_runs()
+
+    def _path_changed(self, *_args) -> None:
+        self._document_changed()
+        self.refresh_runs()
+
+    def _document_changed(self, *_args) -> None:
+        from dlstudio.qt.panels.training_settings import settings_summary
+
+        doc = self.document
+        if doc is None:
+            self.summary_label.setText("")
+            self.hint.setText("No project open.")
+        else:
+            s = doc.project.training
+            dataset = doc.project.dataset.name
+            self.summary_label.setText(f"{dataset} · {settings_summary(s)}")
+            self.summary_label.setToolTip(self.summary_label.text())
+            self.hint.setText(
+                f"<p><b>Train</b> (F5) fits the model on <b>{html.escape(dataset)}</b> for {s.epochs} "
+                f"epoch{'s' if s.epochs != 1 else ''} on a background thread; you can keep editing.</p>"
+                "<p>The loss per batch and per epoch, every metric for training and validation, and the "
+                "learning rate are plotted here as they come. <b>Continue</b> trains more epochs from the "
+                "last run's weights.</p>")
+
+    # ---------------------------------------------------------------- state
+    def _reset_state(self) -> None:
+        self._epochs = 0
+        self._steps_per_epoch = 1
+        self._epoch = 0
+        self._batch = -1
+        self._first_epoch = None  # epoch number of the first batch of this training
+        self._batches_seen = 0
+        self._t_start = 0.0
+        self._t_first_batch = None
+        self._epoch_seconds: list[float] = []
+        self._epoch_speeds: list[float] = []
+        self._speed_window: list[tuple[float, int]] = []
+        self._batch_size = 32
+        self._ema = 0.0
+        self._ema_n = 0
+        self._stopping = False
+        self._starting_run: str | None = None
+
+    def is_running(self) -> bool:
+        """A training was started and its thread has not reported ``done`` yet."""
+        return self._running
+
+    def continue_source(self):
+        """The run Continue starts from: the run shown (if it can be continued),
+        else the project's newest finished or stopped run with weights; or None."""
+        if self.document is None:
+            return None
+        from dlstudio.project.runs import list_runs, open_run
+
+        def usable(run) -> bool:
+            return run.weights_path.is_file() and run.status in ("finished", "stopped")
+
+        try:
+            if self.run_path is not None:
+                try:
+                    run = open_run(self.run_path)
+                    if usable(run):
+                        return run
+                except FileNotFoundError:
+                    pass
+            key, _base, _tmp = runs_location(self.document)
+            runs = [r for r in list_runs(key) if usable(r)]
+        except OSError:
+            return None
+        return runs[-1] if runs else None
+
+    def refresh_runs(self) -> None:
+        """Look at the runs folder again (after runs were added or deleted elsewhere)."""
+        self._can_continue = self.continue_source() is not None
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        running = self.is_running()
+        ready = self.document is not None
+        self.train_button.setEnabled(ready and not running)
+        self.stop_button.setEnabled(running and not self._stopping)
+        self.continue_button.setEnabled(ready and not running and self._can_continue)
+
+    # ------------------------------------------------------------ actions
+    def train(self) -> bool:
+        """Train from scratch; False when it did not start (the panel says why)."""
+        return self._start(None)
+
+    def continue_training(self, run_path: str | Path | None = None) -> bool:
+        """Train ``settings.epochs`` more epochs from a run's weights (default: the last run)."""
+        if run_path is None:
+            run = self.continue_source()
+            if run is None:
+                self._show_error(Failed("there is no run to continue yet: press Train first"))
+                return False
+            run_path = run.path
+        return self._start(Path(run_path))
+
+    def stop(self) -> None:
+        """Stop after the current batch; the run is saved with status "stopped"."""
+        if self.worker is None or not self.is_running():
+            return
+        self.worker.stop()
+        self._stopping = True
+        self._set_message("Stopping after this batch…")
+        self._update_buttons()
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> bool:
+        """Stop and block until the training thread ended (closing the window)."""
+        if self.worker is None:
+            return True
+        self.stop()
+        ok = self.worker.wait(timeout_ms)
+        if ok:  # deliver the last events (Finished) while the panel still exists
+            QApplication.sendPostedEvents(self.worker)
+        return ok
+
+    def _about_to_quit(self) -> None:
+        for worker in list(_live_workers):
+            if worker.is_running():
+                worker.stop_and_wait(60_000)
+
+    def _precheck(self) -> Failed | None:
+        if self.document is None:
+            return Failed("no project is open")
+        if not keras_ready():
+            return Failed("Keras is still loading; try again in a moment")
+        pending = getattr(self.document, "_timer", None)
+        analysis = self.document.analysis
+        if analysis is None or (pending is not None and pending.isActive()):
+            analysis = self.document.analyze_now()  # only when the last edit is not analysed yet
+        if analysis is not None and analysis.errors:
+            return Failed("the graph has problems, so training did not start",
+                          tuple(str(p) for p in analysis.errors))
+        if analysis is not None and not self.document.graph.nodes:
+            return Failed("the graph is empty: add an Input and some layers first")
+        return None
+
+    def _ask_where_runs_go(self) -> bool:
+        """For an untitled project: save it first, or train with runs under the config dir."""
+        if self.document.path is not None:
+            return True
+        _key, base, _tmp = runs_location(self.document)
+        if self.save_handler is None:
+            return True
+        answer = QMessageBox.question(
+            self, "Save the project first?",
+            f"“{self.document.title}” has not been saved yet. Runs (weights, history, metrics) are kept "
+            "beside the project file.\n\n"
+            "Yes: save the project now, then train.\n"
+            f"No: train without saving; the runs go to {base}.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Yes)
+        if answer == QMessageBox.StandardButton.Yes:
+            return bool(self.save_handler())
+        return answer == QMessageBox.StandardButton.No
+
+    def _start(self, start_from: Path | None) -> bool:
+        if self.is_running():
+            return False
+        problem = self._precheck()
+        if problem is not None:
+            self._show_error(problem)
+            self._notify_failed(problem)
+            return False
+        if not self._ask_where_runs_go():
+            self._set_message("Training not started.")
+            return False
+        from dlstudio.qt.workers import TrainingWorker
+
+        doc = self.document
+        self._document_changed()  # the summary shows the settings this run uses
+        _key, base, temporary = runs_location(doc)
+        self._runs_temporary = temporary
+        continuing_shown = start_from is not None and self.run_path is not None and \
+            Path(start_from) == self.run_path and len(self.series.get("loss", ())) > 0
+        if not continuing_shown:
+            self._clear_plots()
+            if start_from is not None:
+                self._prefill_from(Path(start_from))
+        self.last_finished = self.last_failed = None
+        self.result = None
+        self.error_box.hide()
+        self.metrics_label.clear()
+        self._reset_state()
+        self._batch_size = doc.project.training.batch_size
+        self._t_start = time.perf_counter()
+        self._starting_run = Path(start_from).name if start_from else None
+        info = {"project": str(doc.path) if doc.path else None, "project_name": doc.project.name}
+        worker = TrainingWorker(doc.graph, doc.project.dataset, doc.project.training, run_base=base,
+                                run_info=info, start_from=start_from)
+        worker.events.connect(self._on_events)
+        worker.done.connect(lambda w=worker: self._worker_done(w))
+        worker.done.connect(lambda w=worker: _live_workers.discard(w))
+        self.worker = worker  # the previous one (its thread ended) is released here
+        _live_workers.add(worker)  # kept alive until its thread ends, even without the panel
+        self._running = True
+        where = (f"runs go to <i>{html.escape(str(base))}</i> (the project is not saved)" if temporary
+                 else f"runs are saved in <i>{html.escape(base.name)}</i> beside the project")
+        what = f"Continuing from run {html.escape(start_from.name)}" if start_from else "Loading the dataset"
+        self._set_message(f"{what}… {where}.")
+        self.stack.setCurrentWidget(self.plots)
+        self._reset_progress()
+        worker.start()
+        self._timer.start()
+        self._update_buttons()
+        self.running_changed.emit(True)
+        return True
+
+    # ------------------------------------------------------------- events
+    def _on_events(self, bundle: list) -> None:
+        for ev in bundle:
+            self._on_event(ev)
+
+    def _on_event(self, ev: object) -> None:
+        """Runs on the GUI thread for every engine event: append only, redraw later."""
+        if isinstance(ev, BatchEnd):
+            if self._first_epoch is None:
+                self._first_epoch = ev.epoch
+                self._t_first_batch = time.perf_counter()
+            self._epoch, self._batch = ev.epoch, ev.batch
+            self._batches_seen += 1
+            x = ev.epoch - 1 + (ev.batch + 1) / self._steps_per_epoch
+            loss = ev.loss
+            self.series["batch_raw"].append(x, loss)
+            if math.isfinite(loss):
+                self._ema = EMA_BETA * self._ema + (1 - EMA_BETA) * loss
+                self._ema_n += 1
+                self.series["batch_smooth"].append(x, self._ema / (1 - EMA_BETA ** self._ema_n))
+            self._dirty = True
+        elif isinstance(ev, EpochEnd):
+            self._epoch, self._epochs = ev.epoch, ev.epochs
+            self._batch = self._steps_per_epoch - 1
+            for key, value in ev.logs.items():
+                if key in ("learning_rate", "lr"):
+                    continue
+                base = key.removeprefix("val_")
+                self._series_for(base)
+                self.series[key].append(ev.epoch, value)
+            self.series["lr"].append(ev.epoch, ev.learning_rate)
+            self._set_metrics(f"Epoch {ev.epoch}", ev.logs)
+            self._epoch_seconds.append(ev.seconds)
+            self._epoch_speeds.append(ev.samples_per_second)
+            self._dirty = True
+        elif isinstance(ev, Started):
+            self._epochs = ev.epochs
+            self.plots.set_epochs(ev.epochs)
+            self._steps_per_epoch = max(1, ev.steps_per_epoch)
+            self.run_path = Path(ev.run_path) if ev.run_path else None
+            self._set_message(self._running_text(ev))
+            if ev.run_path:
+                self.run_started.emit(ev.run_path)
+        elif isinstance(ev, Finished):
+            self.last_finished = ev
+            if ev.run_path:
+                self.run_path = Path(ev.run_path)
+            self._finish()
+            self._show_finished(ev)
+            self.training_finished.emit(ev)
+            if ev.run_path:
+                self.run_saved.emit(ev.run_path)
+        elif isinstance(ev, Failed):
+            self.last_failed = ev
+            self._finish()
+            self._show_error(ev)
+            self._notify_failed(ev)
+            self.training_failed.emit(ev)
+            if self.run_path is not None:
+                self.run_saved.emit(str(self.run_path))
+
+    def _series_for(self, base: str) -> None:
+        for name in (base, f"val_{base}"):
+            self.series.setdefault(name, Series())
+        self.plots.ensure_metric(base)
+
+    def _finish(self) -> None:
+        self._tick(final=True)
+        self._timer.stop()
+
+    def _worker_done(self, worker) -> None:
+        if worker is not self.worker:
+            return
+        self.result = worker.result
+        if worker.outcome is None:  # the thread ended without a final event
+            self._finish()
+        self._running = False
+        self._stopping = False
+        self._can_continue = self.continue_source() is not None
+        self._update_buttons()
+        self.running_changed.emit(False)
+
+    # -------------------------------------------------------------- plots
+    def _clear_plots(self) -> None:
+        self.series = {name: Series() for name in ("batch_raw", "batch_smooth", "lr", "loss", "val_loss")}
+        self._drawn: dict[str, int] = {}  # points each curve was last given
+        self._curve_plot: dict[str, str] = {}  # curve name -> plot name
+        if self._plots is not None:
+            self._plots.reset()
+        self.run_path = None
+        self._dirty = False
+
+    def _prefill_from(self, run_path: Path) -> None:
+        """The epoch curves of the run a Continue starts from."""
+        from dlstudio.project.runs import open_run
+
+        try:
+            history = open_run(run_path).history()
+        except FileNotFoundError:
+            return
+        for key, values in history.items():
+            if not isinstance(values, list) or key in ("learning_rate", "lr"):
+                continue
+            base = key.removeprefix("val_")
+            self._series_for(base)
+            self.series[key].extend(np.arange(1, len(values) + 1), values)
+        lrs = history.get("learning_rate") or history.get("lr")
+        if isinstance(lrs, list):
+            self.series["lr"].extend(np.arange(1, len(lrs) + 1), lrs)
+        self.run_path = run_path
+        self._dirty = True
+        self._tick(final=True)
+
+    def _tick(self, final: bool = False) -> None:
+        """Redraw (from the redraw timer, at most 20 times a second)."""
+        if self._dirty:
+            self._dirty = False
+            # Only the curves whose data grew: most ticks touch the batch plot alone. At an
+            # epoch's end the per-epoch plots are redrawn one per tick (not all in one frame).
+            other_plot = None
+            for name, curve in self.plots.curves.items():
+                s = self.series.get(name)
+                if s is None or self._drawn.get(name) == len(s):
+                    continue
+                plot = self._curve_plot.get(name)
+                if plot is None:
+                    plot = self._curve_plot[name] = next(
+                        (p for p, item in self.plots.plots.items() if curve in item.listDataItems()), "")
+                if plot != "batch" and not final:
+                    if other_plot is None:
+                        other_plot = plot
+                    elif plot != other_plot:
+                        self._dirty = True  # next tick
+                        continue
+                self._drawn[name] = len(s)
+                curve.setData(s.x, s.y)
+                if name not in ("batch_raw", "batch_smooth"):
+                    self.plots.show_symbols(curve, len(s) <= SYMBOLS_UP_TO)
+                if name == "lr":
+                    top = float(np.nanmax(s.y)) if np.isfinite(s.y).any() else 1.0
+                    self.plots.plot("lr").setYRange(0, top * 1.1 if top > 0 else 1.0, padding=0)
+                elif name == "batch_raw":
+                    self._fit_batch_y(s.y)
+        self._update_progress(final)
+
+    def _fit_batch_y(self, y: np.ndarray) -> None:
+        """Fit the batch-loss plot's y range to the data, with some slack: changing
+        the range regenerates the axis and repaints the whole plot, so it changes
+        only when the data leave the range or fill less than half of it."""
+        finite = y[np.isfinite(y)]
+        if not len(finite):
+            return
+        lo, hi = float(finite.min()), float(finite.max())
+        plot = self.plots.plot("batch")
+        (a, b) = plot.vb.viewRange()[1]
+        span = max(hi - lo, 1e-12)
+        if lo < a or hi > b or span < 0.5 * (b - a) or self._drawn.get("batch_y") is None:
+            margin = 0.06 * span
+            bottom = 0.0 if lo >= 0 and lo < 0.25 * hi else lo - margin
+            plot.setYRange(bottom, hi + margin, padding=0)
+            self._drawn["batch_y"] = 1
+
+    def _reset_progress(self) -> None:
+        for bar in (self.run_progress, self.epoch_progress):
+            bar.setValue(0)
+        self.run_label.setText("Run")
+        self.epoch_label.setText("Epoch")
+        self.speed_label.setText("")
+        self.time_label.setText("")
+
+    def _update_progress(self, final: bool = False) -> None:
+        spe = self._steps_per_epoch
+        if self._epochs <= 0 or self._first_epoch is None:
+            return
+        done_in_epoch = min(spe, self._batch + 1)
+        self.epoch_progress.setValue(int(1000 * done_in_epoch / spe))
+        self.epoch_label.setText(f"Batch {done_in_epoch} of {spe}")
+        first = self._first_epoch
+        total_steps = max(1, (self._epochs - first + 1) * spe)
+        done_steps = (self._epoch - first) * spe + done_in_epoch
+        self.run_progress.setValue(int(1000 * min(1.0, done_steps / total_steps)))
+        self.run_label.setText(f"Epoch {self._epoch} of {self._epochs}")
+        now = time.perf_counter()
+        elapsed = now - self._t_start
+        # speed over the last ~2 s of batches (the first epoch's tracing does not linger in it)
+        window = self._speed_window
+        window.append((now, self._batches_seen))
+        while len(window) > 2 and now - window[1][0] > 2.0:
+            window.pop(0)
+        t0, n0 = window[0]
+        per_step = (now - t0) / (self._batches_seen - n0) if self._batches_seen > n0 and now > t0 else math.nan
+        if final and self._epoch_speeds:
+            sps = float(np.median(self._epoch_speeds))
+        elif math.isfinite(per_step):
+            sps = self._batch_size / per_step
+        else:
+            sps = self._epoch_speeds[-1] if self._epoch_speeds else 0.0
+        self.speed_label.setText(f"{sps:,.0f} samples/s" if sps else "")
+        if final:
+            self.time_label.setText(f"took {format_duration(elapsed)}")
+            return
+        if not math.isfinite(per_step) and self._epoch_seconds:
+            per_step = float(np.mean(self._epoch_seconds[-3:])) / spe
+        left = max(0, total_steps - done_steps) * per_step
+        self.time_label.setText(f"{format_duration(elapsed)} elapsed · "
+                                f"{format_duration(left) if math.isfinite(left) else '–'} left")
+
+    # ------------------------------------------------------------- messages
+    def _running_text(self, ev: Started) -> str:
+        run = f" · run <i>{html.escape(Path(ev.run_path).name)}</i>" if ev.run_path else ""
+        since = f" from run {html.escape(self._starting_run)}" if self._starting_run else ""
+        where = " (in the config folder: the project is not saved)" if self._runs_temporary else ""
+        return (f"Training{since} on {ev.samples:,} samples, {ev.steps_per_epoch} batches per epoch, "
+                f"Keras on {html.escape(ev.backend)}{run}{where}.")
+
+    def _set_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setToolTip(text if len(text) > 80 else "")
+
+    def _set_metrics(self, title: str, logs: dict[str, float]) -> None:
+        train = {k: v for k, v in logs.items() if not k.startswith("val_") and k not in ("learning_rate", "lr")}
+        val = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        text = f"{title}: {_metric_items(train)}"
+        if val:
+            text += f" &nbsp;&nbsp;│&nbsp;&nbsp; validation: {_metric_items(val)}"
+        self.metrics_label.setText(text)
+
+    def _show_finished(self, ev: Finished) -> None:
+        tests = {k[5:]: v for k, v in ev.metrics.items() if k.startswith("test_")}
+        trains = {k: v for k, v in ev.metrics.items() if not k.startswith(("test_", "val_"))
+                  and k not in ("learning_rate", "lr")}
+        vals = {k[4:]: v for k, v in ev.metrics.items() if k.startswith("val_")}
+
+        def line(title: str, values: dict[str, float]) -> str:
+            return f"{title}: {_metric_items(values)}"
+
+        how = "Stopped" if ev.stopped else "Finished"
+        first = self._first_epoch or 1
+        if first > 1 and ev.epochs_done >= first:  # a continued run
+            head = (f"<b>{how}</b> after epochs {first}–{ev.epochs_done}"
+                    + (f" (continuing run {html.escape(self._starting_run)})" if self._starting_run else ""))
+        else:
+            head = f"<b>{how}</b> after {ev.epochs_done} epoch{'s' if ev.epochs_done != 1 else ''}"
+        if ev.run_path:
+            head += f" · run <a href='run'>{html.escape(Path(ev.run_path).name)}</a> saved"
+            if self._runs_temporary:
+                head += f" in {html.escape(str(Path(ev.run_path).parent))}"
+        self._set_message(head)
+        parts = [line(t, v) for t, v in (("Test", tests), ("Training", trains), ("Validation", vals)) if v]
+        self.metrics_label.setText(" &nbsp;&nbsp;│&nbsp;&nbsp; ".join(parts))
+        self.metrics_label.setToolTip("<br>".join(parts))
+        from dlstudio.qt.notifications import notifications
+
+        summary = ", ".join(f"{metric_title(k)} {format_metric(k, v)}" for k, v in tests.items())
+        notifications().notify(f"Training {how.lower()} after {ev.epochs_done} epochs"
+                               + (f": test {summary}" if summary else ""), "info")
+
+    def _show_error(self, ev: Failed) -> None:
+        msg = html.escape(ev.message[:1].upper() + ev.message[1:])
+        problems = "".join(f"<li>{html.escape(p)}</li>" for p in ev.problems)
+        self.error_label.setText(f"<b>{msg}</b>" + (f"<ul style='margin:2px 0 0 -20px'>{problems}</ul>"
+                                                    if problems else ""))
+        self._style_error_box()
+        self.error_box.show()
+        if self._running:
+            run = f" · run <i>{html.escape(self.run_path.name)}</i> keeps its last good epoch" if self.run_path else ""
+            self._set_message(f"<b>Training failed</b>{run}.")
+        else:
+            self._set_message("Training did not start.")
+
+    def _notify_failed(self, ev: Failed) -> None:
+        from dlstudio.qt.notifications import notifications
+
+        details = "\n".join(ev.problems) if ev.problems else (ev.details if isinstance(ev.details, str) else "")
+        notifications().notify(f"Training: {ev.message}", "error", details)
+
+    def _style_error_box(self) -> None:
+        from dlstudio.qt.icons import severity_color
+
+        color = severity_color("error", self.palette())
+        bg = QColor(color)
+        bg.setAlphaF(0.10)
+        self.error_box.setStyleSheet(
+            f"#training_error {{ background: rgba({bg.red()},{bg.green()},{bg.blue()},{bg.alpha()});"
+            f" border-left: 3px solid {color.name()}; border-radius: 2px; }}")
+        self.error_label.setStyleSheet(f"color: {color.name()};")
+
+    def _link(self, href: str) -> None:
+        if href == "run" and self.run_path is not None:
+            from PySide6.QtCore import QUrl
+            from PySide6.QtGui import QDesktopServices
+
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.run_path)))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) \
+                and hasattr(self, "error_box"):
+            self._style_error_box()
+

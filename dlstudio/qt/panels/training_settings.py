@@ -1,0 +1,317 @@
+"""The training settings form: how the project's model is compiled and fitted.
+
+The editors are the inspector's generated parameter fields
+(:mod:`dlstudio.qt.panels.param_form`) built from ParamSpecs that mirror
+:class:`~dlstudio.project.schema.TrainingSettings`. Each committed edit is
+validated by the pydantic model and pushed as one undoable
+``SetTrainingSettingsCommand``; a value either check refuses stays in the
+field with the reason under it, and nothing is pushed. Rows that only matter
+for some choices (momentum for SGD and RMSprop, the schedule's parameters,
+restore-best for early stopping) are shown only then. The form follows the
+undo stack, so undo/redo and edits from elsewhere show at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QFrame, QLabel, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from dlstudio.catalog import ParamSpec
+from dlstudio.catalog.specs import SANITY_LIMIT
+from dlstudio.project.schema import OPTIMIZERS, TrainingSettings
+from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
+from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
+
+LOSSES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
+          "mse", "mae", "huber")
+SCHEDULES = ("constant", "step", "cosine", "plateau")
+
+_D = TrainingSettings()
+
+#: (section, field name, label, spec). The order is the form's order.
+FIELDS: tuple[tuple[str, str, str, ParamSpec], ...] = (
+    ("Optimizer", "optimizer", "Optimizer", ParamSpec(
+        "optimizer", "choice", _D.optimizer, "The gradient-descent variant that updates the weights.",
+        choices=OPTIMIZERS)),
+    ("Optimizer", "learning_rate", "Learning rate", ParamSpec(
+        "learning_rate", "float", _D.learning_rate,
+        "The step size of each update (0.001 or 1e-3). Too high: the loss jumps or becomes NaN; "
+        "too low: training crawls.", min=0, max=10, exclusive_min=True)),
+    ("Optimizer", "momentum", "Momentum", ParamSpec(
+        "momentum", "float", _D.momentum, "Keeps a fraction of the previous update (SGD, RMSprop); "
+        "0.9 is common.", min=0, max=1)),
+    ("Optimizer", "lr_schedule", "Schedule", ParamSpec(
+        "lr_schedule", "choice", _D.lr_schedule,
+        "How the learning rate changes: constant; step (multiply by the decay every N epochs); "
+        "cosine (smoothly down to 0 over the run); plateau (multiply by the decay when the "
+        "monitored loss stops improving for 3 epochs).", choices=SCHEDULES)),
+    ("Optimizer", "lr_step_epochs", "Decay every", ParamSpec(
+        "lr_step_epochs", "int", _D.lr_step_epochs, "Epochs between two learning-rate drops.",
+        min=1, max=100_000)),
+    ("Optimizer", "lr_decay", "Decay factor", ParamSpec(
+        "lr_decay", "float", _D.lr_decay, "The learning rate is multiplied by this at each drop.",
+        min=0, max=1, exclusive_min=True, exclusive_max=True)),
+    ("Loss", "loss", "Loss", ParamSpec(
+        "loss", "choice", _D.loss,
+        "What training minimises. auto: cross-entropy for classification (sparse labels; binary "
+        "for one sigmoid output), mean squared error for regression.", choices=LOSSES)),
+    ("Fitting", "epochs", "Epochs", ParamSpec(
+        "epochs", "int", _D.epochs, "Passes over the training samples.", min=1, max=100_000)),
+    ("Fitting", "batch_size", "Batch size", ParamSpec(
+        "batch_size", "int", _D.batch_size, "Samples per weight update (a mini-batch).",
+        min=1, max=1_000_000)),
+    ("Fitting", "validation_split", "Validation split", ParamSpec(
+        "validation_split", "float", _D.validation_split,
+        "Fraction of the training samples held back to measure generalisation each epoch "
+        "(0 to 0.9).", min=0, max=0.9)),
+    ("Fitting", "seed", "Seed", ParamSpec(
+        "seed", "int", _D.seed, "Random seed of the initial weights, shuffling and dropout: the same "
+        "seed repeats a run.", min=0, max=SANITY_LIMIT)),
+    ("Early stopping", "early_stopping_patience", "Patience", ParamSpec(
+        "early_stopping_patience", "int", None,
+        "Stop when the validation loss (the loss without validation) has not improved for this many "
+        "epochs; off trains all epochs.", min=1, max=100_000, optional=True)),
+    ("Early stopping", "restore_best_weights", "Restore best", ParamSpec(
+        "restore_best_weights", "bool", _D.restore_best_weights,
+        "When early stopping ends the run, go back to the weights of its best epoch.")),
+    ("Hardware", "device", "Device", ParamSpec(
+        "device", "choice", _D.device, "Where the model trains: auto lets the backend choose.",
+        choices=("auto",))),
+    ("Hardware", "mixed_precision", "Mixed precision", ParamSpec(
+        "mixed_precision", "bool", _D.mixed_precision,
+        "Compute in float16 where it is safe (faster on recent GPUs; no gain on CPUs).")),
+)
+
+LABELS = {name: label for _s, name, label, _p in FIELDS}
+
+_CHOICE_TEXT = {
+    "lr_schedule": {"constant": "constant", "step": "step decay", "cosine": "cosine decay",
+                    "plateau": "reduce on plateau"},
+    "loss": {"auto": "auto (from the output and labels)", "sparse_categorical_crossentropy":
+             "sparse categorical cross-entropy", "categorical_crossentropy": "categorical cross-entropy",
+             "binary_crossentropy": "binary cross-entropy", "mse": "mean squared error (mse)",
+             "mae": "mean absolute error (mae)", "huber": "Huber"},
+    "optimizer": {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW",
+                  "adagrad": "Adagrad", "nadam": "Nadam"},
+}
+
+
+@functools.cache
+def available_devices() -> tuple[str, ...]:
+    """``("auto", "cpu", "gpu:0", ...)``; call only once Keras is loaded."""
+    from dlstudio.backend import list_devices
+
+    return ("auto", *list_devices())
+
+
+@functools.cache
+def backend_description() -> str:
+    """"Keras 3.x on TensorFlow 2.y" (call only once Keras is loaded)."""
+    from dlstudio.backend import load_keras
+
+    keras = load_keras()
+    name = keras.backend.backend()
+    version = ""
+    try:
+        import importlib
+
+        version = importlib.import_module({"tensorflow": "tensorflow", "jax": "jax",
+                                           "torch": "torch"}.get(name, name)).__version__
+    except Exception:
+        pass
+    pretty = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch", "numpy": "NumPy"}.get(name, name)
+    return f"Keras {keras.__version__} on {pretty} {version}".rstrip()
+
+
+def _section(title: str, parent: QWidget) -> QWidget:
+    from dlstudio.qt.panels.inspector import _section as inspector_section
+
+    return inspector_section(title, parent)
+
+
+def pydantic_message(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    msg = err["msg"].replace("Input should", "should").replace("Value error, ", "")
+    return msg[:1].upper() + msg[1:]
+
+
+class TrainingSettingsForm(QWidget):
+    """Edits ``document.project.training``; every edit is one undo step.
+
+    ``field(name)`` / ``editor(name)`` give a setting's ParamField / widget;
+    ``row_visible(name)`` says whether its row is shown.
+    """
+
+    settings_changed = Signal(object)  # TrainingSettings, after any change (undo included)
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("TrainingSettingsForm")
+        self.document = None
+        self._shown: TrainingSettings | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(10, 4, 10, 10)
+        lay.setSpacing(2)
+
+        self.fields: dict[str, ParamField] = {}
+        # one form for all sections, so that labels and editors line up
+        holder = QWidget(body)
+        form = self.form = QFormLayout(holder)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(6)
+        lay.addWidget(holder)
+        section = None
+        for sec, name, label, spec in FIELDS:
+            if sec != section:
+                section = sec
+                form.addRow(_section(sec, holder))
+            f = make_field(spec, holder)
+            f.label.setText(label)
+            f.editor.setObjectName(f"training_{name}")
+            f.committed.connect(lambda v, n=name: self._commit(n, v))
+            f.reset_requested.connect(lambda n=name, s=spec: self._commit(n, s.default))
+            form.addRow(f.label, f.container)
+            self.fields[name] = f
+        patience = self.fields["early_stopping_patience"].editor
+        if isinstance(patience, QSpinBox):
+            patience.setSpecialValueText("off")
+            patience.setSuffix(" epochs")
+        self.fields["lr_step_epochs"].editor.setSuffix(" epochs")
+
+        self.backend_label = QLabel(body)
+        self.backend_label.setObjectName("backend_label")
+        self.backend_label.setWordWrap(True)
+        self.backend_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Backend", self.backend_label)
+        lay.addStretch(1)
+
+        loader().ready.connect(self._keras_ready)
+        if keras_ready():
+            self._keras_ready()
+        else:
+            self.backend_label.setText("loading Keras…")
+            self.backend_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.set_document(document)
+
+    # ------------------------------------------------------------ public API
+    def set_document(self, document) -> None:
+        if self.document is not None:
+            try:
+                self.document.undo_stack.indexChanged.disconnect(self._stack_changed)
+            except (RuntimeError, TypeError):
+                pass
+        self.document = document
+        self.setEnabled(document is not None)
+        if document is not None:
+            document.undo_stack.indexChanged.connect(self._stack_changed)
+        self._shown = None
+        self.refresh()
+
+    def field(self, name: str) -> ParamField:
+        return self.fields[name]
+
+    def editor(self, name: str) -> QWidget:
+        return self.fields[name].editor
+
+    def row_visible(self, name: str) -> bool:
+        return not self.fields[name].container.isHidden()
+
+    def settings(self) -> TrainingSettings | None:
+        return self.document.project.training if self.document is not None else None
+
+    def refresh(self) -> None:
+        """Show the document's settings (values the user is typing are kept)."""
+        settings = self.settings() or TrainingSettings()
+        values = settings.model_dump()
+        for name, f in self.fields.items():
+            f.show_value(values.get(name), f.spec.default)
+            texts = _CHOICE_TEXT.get(name)
+            if texts and isinstance(f.editor, QComboBox):
+                for i, v in enumerate(f.choices()):
+                    if v in texts:
+                        f.editor.setItemText(i, texts[v])
+        self._update_visibility(settings)
+        changed = self._shown is None or self._shown != settings
+        self._shown = settings.model_copy(deep=True)
+        if changed and self.document is not None:
+            self.settings_changed.emit(settings)
+
+    # ------------------------------------------------------------- internals
+    def _stack_changed(self, _index: int) -> None:
+        self.refresh()
+
+    def _set_row_visible(self, name: str, visible: bool) -> None:
+        self.form.setRowVisible(self.fields[name].container, visible)
+
+    def _update_visibility(self, s: TrainingSettings) -> None:
+        self._set_row_visible("momentum", s.optimizer in ("sgd", "rmsprop"))
+        self._set_row_visible("lr_step_epochs", s.lr_schedule == "step")
+        self._set_row_visible("lr_decay", s.lr_schedule in ("step", "plateau"))
+        self._set_row_visible("restore_best_weights", s.early_stopping_patience is not None)
+
+    def _keras_ready(self) -> None:
+        try:
+            devices = available_devices()
+            text = backend_description()
+        except Exception as exc:  # shown, never raised into the event loop
+            devices, text = ("auto",), f"unavailable ({type(exc).__name__})"
+        f = self.fields["device"]
+        import dataclasses
+
+        f.spec = dataclasses.replace(f.spec, choices=devices)
+        f._fill(f.editor, None)
+        self.backend_label.setText(text)
+        self.backend_label.setForegroundRole(QPalette.ColorRole.WindowText)
+        if self.document is not None:
+            self.refresh()
+
+    def _commit(self, name: str, value: Any) -> None:
+        if self.document is None:
+            return
+        current = getattr(self.document.project.training, name)
+        if same_value(current, value) and type(current) is type(value):
+            return
+        try:
+            cmd = SetTrainingSettingsCommand(self.document, {name: value}, f"Set {LABELS[name].lower()}")
+        except ValidationError as exc:
+            self.fields[name].set_error(pydantic_message(exc))
+            return
+        self.fields[name].set_error(None)
+        self.document.push(cmd)
+
+
+def settings_summary(s: TrainingSettings) -> str:
+    """One line: ``Adam · lr 0.001 · 20 epochs · batch 32 · 10% validation``."""
+    from dlstudio.qt.panels.param_form import format_number
+
+    parts = [_CHOICE_TEXT["optimizer"].get(s.optimizer, s.optimizer), f"lr {format_number(s.learning_rate)}"]
+    if s.lr_schedule != "constant":
+        parts.append(_CHOICE_TEXT["lr_schedule"][s.lr_schedule])
+    parts += [f"{s.epochs} epoch{'s' if s.epochs != 1 else ''}", f"batch {s.batch_size}"]
+    if s.validation_split:
+        parts.append(f"{s.validation_split * 100:.0f}% validation")
+    if s.early_stopping_patience:
+        parts.append(f"early stop {s.early_stopping_patience}")
+    if s.loss != "auto":
+        parts.append(s.loss)
+    return " · ".join(parts)
