@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from dlstudio.qt.panels import training_panel as _tp
-from dlstudio.qt.panels.training_panel import format_metric, metric_title, plot_colors, runs_location
+from dlstudio.qt.panels import training_plots as _tp
+from dlstudio.qt.panels.training_panel import runs_location
+from dlstudio.qt.panels.training_plots import format_metric, metric_title, plot_colors
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.
 RUN_COLORS = (("#1f6feb", "#5b9cf6"), ("#e8710a", "#ffa657"), ("#1a7f37", "#56d364"),
