@@ -243,10 +243,8 @@ class DataPanel(QWidget):
         self.split_label.setWordWrap(True)
         self.split_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.split_label)
-        self.balance_plot = self._plot_widget(right, interactive=False)
-        self.balance_plot.setMinimumHeight(110)
-        self.balance_plot.setMaximumHeight(170)
-        rl.addWidget(self.balance_plot)
+        self.balance_plot = None  # made on first use: pyqtgraph stays off the start-up path
+        self._balance_slot = (rl, rl.count())
         rl.addWidget(_header("Augmentation preview", right))
         self.aug_info = _muted("", right)
         rl.addWidget(self.aug_info)
@@ -277,7 +275,6 @@ class DataPanel(QWidget):
         right_scroll.setMinimumWidth(240)
         self.splitter.setSizes([290, 700, 320])
         self._set_placeholder("Choose a dataset and press Preview.")
-        self.balance_plot.hide()
         self._update_augmentation()
         self._restyle()
 
@@ -427,12 +424,11 @@ class DataPanel(QWidget):
         self._set_error(None)
         self._set_busy(True)
         self.status_label.setText(f"Loading {name}\u2026")
-        from superqt.utils import create_worker
+        from dlstudio.qt.background import create_worker
 
         from dlstudio.data import load_dataset
 
-        worker = create_worker(load_dataset, key[0], dict(key[1]), key[2], _start_thread=False,
-                               _ignore_errors=True)
+        worker = create_worker(load_dataset, key[0], dict(key[1]), key[2])
         worker.returned.connect(lambda d, r=request, k=key: self._loaded(r, k, d))
         worker.errored.connect(lambda e, r=request: self._load_failed(r, e))
         self._worker = worker
@@ -454,7 +450,7 @@ class DataPanel(QWidget):
         if not keras_ready():
             self._set_aug_error("Keras is still loading; try again in a moment.")
             return
-        from superqt.utils import create_worker
+        from dlstudio.qt.background import create_worker
 
         from dlstudio.data.augment import augmentation_nodes, preview
 
@@ -465,8 +461,7 @@ class DataPanel(QWidget):
         request = self._aug_request
         self.augment_button.setEnabled(False)
         self._set_aug_error(None)
-        worker = create_worker(preview, layers, sample, 16, self._aug_seed, _start_thread=False,
-                               _ignore_errors=True)
+        worker = create_worker(preview, layers, sample, 16, self._aug_seed)
         worker.returned.connect(lambda a, r=request: self._augmented(r, a))
         worker.errored.connect(lambda e, r=request: self._augment_failed(r, e))
         self._aug_worker = worker
@@ -720,8 +715,9 @@ class DataPanel(QWidget):
         self._shown_key = None
         self.sample_grid.clear()
         self.split_label.setText("")
-        self.balance_plot.clear()
-        self.balance_plot.hide()
+        if self.balance_plot is not None:
+            self.balance_plot.clear()
+            self.balance_plot.hide()
         self.samples_header.title_label.setText("SAMPLES")
         self._set_placeholder(text, error)
         self._update_augmentation()
@@ -861,6 +857,13 @@ class DataPanel(QWidget):
     def _show_balance(self, d) -> None:
         import pyqtgraph as pg
 
+        if self.balance_plot is None:
+            layout, index = self._balance_slot
+            self.balance_plot = self._plot_widget(layout.parentWidget(), interactive=False)
+            self.balance_plot.setMinimumHeight(110)
+            self.balance_plot.setMaximumHeight(170)
+            layout.insertWidget(index, self.balance_plot)
+            self._restyle()
         plot = self.balance_plot
         plot.clear()
         plot.show()

@@ -418,13 +418,13 @@ class InsightPanel(QWidget):
         if key in self._cache:
             self._show(job, *self._cache[key])
             return
-        from superqt.utils import create_worker
+        from dlstudio.qt.background import create_worker
 
         self._busy = True
         self._request += 1
         request = self._request
         self.status.setText("Computing\u2026")
-        worker = create_worker(_compute, job, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(_compute, job)
         worker.returned.connect(lambda r, k=key, j=job, n=request: self._done(n, k, j, r))
         worker.errored.connect(lambda e, n=request: self._errored(n, e))
         worker.finished.connect(lambda n=request: self._finished(n))

@@ -359,8 +359,6 @@ class WeightsView(QWidget):
     """The first convolution's kernels as images and one layer's weight histograms."""
 
     def __init__(self, parent: QWidget | None = None):
-        import pyqtgraph as pg
-
         super().__init__(parent)
         self.insight = None
         lay = QVBoxLayout(self)
@@ -375,6 +373,16 @@ class WeightsView(QWidget):
         self.layer_combo = QComboBox(self)
         self.layer_combo.currentIndexChanged.connect(lambda _i: self._show_histogram())
         lay.addWidget(self.layer_combo)
+        self.plot = self.legend = None  # made on first use: pyqtgraph stays off the start-up path
+        self._plot_slot = (lay, lay.count())
+        self.note = _muted("", self)
+        lay.addWidget(self.note)
+        lay.addStretch(1)
+
+    def _make_plot(self) -> None:
+        import pyqtgraph as pg
+
+        layout, index = self._plot_slot
         self.plot = pg.PlotWidget(self)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
@@ -382,12 +390,12 @@ class WeightsView(QWidget):
         self.plot.setMinimumHeight(190)
         self.legend = self.plot.addLegend(offset=(-6, 6))
         self.plot.getPlotItem().setLabel("left", "count")
-        lay.addWidget(self.plot)
-        self.note = _muted("", self)
-        lay.addWidget(self.note)
-        lay.addStretch(1)
+        layout.insertWidget(index, self.plot)
+        self.restyle()
 
     def restyle(self) -> None:
+        if self.plot is None:
+            return
         pal = self.palette()
         self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
         for name in ("left", "bottom"):
@@ -435,9 +443,13 @@ class WeightsView(QWidget):
     def _show_histogram(self) -> None:
         import pyqtgraph as pg
 
+        name = self.layer_combo.currentText()
+        if self.plot is None:
+            if not name:
+                return
+            self._make_plot()
         self.plot.clear()
         self.legend.clear()
-        name = self.layer_combo.currentText()
         per = (self.insight.histograms.get(name) if self.insight is not None else None) or {}
         lines = []
         for i, (wname, (counts, edges)) in enumerate(per.items()):

@@ -1,0 +1,47 @@
+"""Run a plain function on Qt's thread pool and get its result back on the GUI
+thread as a signal.
+
+A deliberately small alternative to superqt's ``create_worker``: importing
+superqt pulls in qtpy, whose start-up asks PySide for every signature (several
+seconds on a busy machine), which would put the first window far past its
+1.5 s budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+
+_running: set[BackgroundTask] = set()  # keep tasks alive until their signals are out
+
+
+class BackgroundTask(QObject):
+    returned = Signal(object)
+    errored = Signal(object)
+    finished = Signal()
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
+        super().__init__()
+        self._call = (fn, args, kwargs)
+        self.finished.connect(lambda: _running.discard(self))
+
+    def start(self) -> None:
+        _running.add(self)
+        QThreadPool.globalInstance().start(self._run)
+
+    def _run(self) -> None:
+        fn, args, kwargs = self._call
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # handed to the GUI thread, shown there
+            self.errored.emit(exc)
+        else:
+            self.returned.emit(result)
+        finally:
+            self.finished.emit()
+
+
+def create_worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> BackgroundTask:
+    """A task that calls ``fn(*args, **kwargs)`` on a pool thread once started."""
+    return BackgroundTask(fn, *args, **kwargs)
