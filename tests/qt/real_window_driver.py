@@ -44,8 +44,12 @@ def main(argv: list[str]) -> int:
     install_excepthooks()
 
     window = MainWindow()
+    from dlstudio.project import DatasetRef
+
     project = new_project("Real window")
-    project.graph.add_node("Input", {"shape": [16]}, name="features", pos=INPUT_POS)
+    # a dataset whose samples fit the Input, so the finished graph has no problems
+    project.dataset = DatasetRef(name="xor", options={})
+    project.graph.add_node("Input", {"shape": [2]}, name="features", pos=INPUT_POS)
     window.set_document(Document(project))
     window.resize(width, height)
     window.move(0, 0)
