@@ -91,7 +91,8 @@ def main() -> int:
             print(f"{name}_pgd10_ms_per_sample: {1000 * t_pgd / len(x):.3f}")
             for method in ("fgsm", "pgd"):
                 curve = robustness_curve(model, x, y, method, CURVE_EPS, clip=clip)
-                print(f"{name}_{method}_curve: " + "  ".join(f"{e:g}:{a:.3f}" for e, a in zip(curve.eps, curve.accuracy)))
+                points = "  ".join(f"{e:g}:{a:.3f}" for e, a in zip(curve.eps, curve.accuracy))
+                print(f"{name}_{method}_curve: {points}")
         normal, hardened = results["normal"], results["fgsm_trained"]
         gain = 100 * (hardened["fgsm"] - normal["fgsm"])
         print(f"adversarial_training_gain_fgsm_points: {gain:+.1f}")

@@ -23,7 +23,8 @@ inference mode. Gradients come from :mod:`dlstudio.insight.gradients`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,20 @@ METHODS = ("fgsm", "pgd", "bim", "deepfool")
 TRAINING_METHODS = ("fgsm", "pgd")
 #: Sign steps per batch for ``adversarial="pgd"`` training (each of size eps / 2).
 TRAINING_PGD_STEPS = 5
+#: What each attack does, for the panel ({n}: input values, {steps}: PGD/BIM steps).
+DESCRIPTIONS = {
+    "fgsm": "FGSM moves every input value by exactly \u03b5 in the direction that raises the loss: "
+            "x\u2032 = x + \u03b5\u00b7sign(\u2207\u2093 loss). Each change is tiny, but the model is nearly "
+            "linear in its input, so {n:,} coordinated changes add up (Goodfellow et al., 2015).",
+    "pgd": "PGD takes {steps} small sign steps from a random point of the \u03b5-box around the image, projecting "
+           "back into the box after each: a stronger search for the worst input within the same budget "
+           "(Madry et al., 2018).",
+    "bim": "BIM takes {steps} small sign steps from the image itself, projecting back into the \u03b5-box after each.",
+    "deepfool": "DeepFool linearises the model and steps to the nearest decision boundary, again and again until "
+                "the prediction changes: a small (L2) perturbation; \u03b5 only bounds it.",
+}
+TARGETED_DESCRIPTION = (" Targeted: the steps go down the loss of the chosen class instead of up the loss of "
+                        "the true one.")
 
 
 class AttackError(ValueError):

@@ -27,7 +27,8 @@ PyTorch ``torch.autograd.grad``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,20 +10,28 @@
   predictions, confidences), the most confident mistakes first.
 - :func:`load_attack_setup` / :func:`attack_run`: the same for a project's
   trained run (its model, its test split, the valid input range), used by the
-  command line, the benchmark and the panel.
+  command line, the benchmark and the panel; :func:`attack_test_sample` and
+  :func:`compare_runs` are the panel's background work (no Qt here either).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from dlstudio.insight.attacks import METHODS, AttackError, attack, predict_proba, valid_range
+from dlstudio.insight.attacks import (
+    METHODS,
+    AttackError,
+    attack,
+    predict_proba,
+    valid_range,
+)
 
 #: The eps values of a robustness curve by default (inputs in [0, 1]).
-DEFAULT_EPS: tuple[float, ...] = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
+DEFAULT_EPS: tuple[float, ...] = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
 
 
 # ------------------------------------------------------------------ curves
@@ -92,7 +100,7 @@ def robustness_curve(model: Any, x: np.ndarray, y: np.ndarray, method: str = "fg
         done_eps.append(e)
         if progress is not None:
             progress((i + 1) / len(eps_list))
-    return RobustnessCurve(method, tuple(done_eps), tuple(accs), int(len(x)), label,
+    return RobustnessCurve(method, tuple(done_eps), tuple(accs), len(x), label,
                            complete=len(done_eps) == len(eps_list))
 
 
@@ -150,6 +158,19 @@ class AttackResult:
 
     def name(self, index: int) -> str:
         return self.class_names[index] if 0 <= index < len(self.class_names) else str(index)
+
+    def summary(self, i: int = 0) -> str:
+        """One sentence on sample ``i``: the size of its perturbation and what it did."""
+        d = self.perturbation[i]
+        before, after = self.probs_before[i], self.probs_after[i]
+        pb, pa = int(before.argmax()), int(after.argmax())
+        what = (f"the prediction flipped from {self.name(pb)} to {self.name(pa)}" if pa != pb else
+                f"still {self.name(pb)} ({before[pb]:.0%} \u2192 {after[pb]:.0%})")
+        if self.target is not None:
+            t = self.target
+            what += f"; target {self.name(t)} (\u25ce): {before[t]:.0%} \u2192 {after[t]:.0%}"
+        return (f"Largest change of a value {float(np.abs(d).max()):.3f}, "
+                f"L2 norm {float(np.sqrt((d ** 2).sum())):.2f}: {what}.")
 
 
 def attack_samples(model: Any, x: np.ndarray, y: np.ndarray, method: str, eps: float,
@@ -219,6 +240,14 @@ def successful_examples(model: Any = None, x: np.ndarray | None = None, y: np.nd
                           result.name(int(result.labels[i])), result.name(int(after[i]))) for i in idx]
 
 
+def display_rgb(x: np.ndarray, clip: Sequence[float] = (0.0, 1.0)) -> np.ndarray:
+    """An image (H, W, 1 or 3) in the valid range ``clip`` as RGB uint8, for display."""
+    lo, hi = float(clip[0]), float(clip[1])
+    v = np.clip((np.asarray(x, np.float64) - lo) / ((hi - lo) or 1.0), 0, 1)
+    v = np.repeat(v, 3, axis=-1) if v.shape[-1] == 1 else v[..., :3]
+    return np.rint(v * 255).astype(np.uint8)
+
+
 def perturbation_image(perturbation: np.ndarray, eps: float | None = None) -> np.ndarray:
     """A perturbation (H, W, C) as RGB uint8 on a diverging blue-white-red scale, amplified so
     that ±eps (default: its largest magnitude) reaches full colour; 0 is white."""
@@ -249,13 +278,17 @@ class AttackSetup:
         return run_label(self.run)
 
 
-def run_label(run: Any) -> str:
-    """``20240101-120000-ab12`` plus ``(FGSM-trained, eps 0.1)`` when trained adversarially."""
+def run_label(run: Any, short: bool = False) -> str:
+    """``20240101-120000-ab12`` plus ``(FGSM-trained, eps 0.1)`` when trained adversarially;
+    ``short``: without the date (``120000-ab12 FGSM-trained``)."""
     settings = (getattr(run, "info", None) or {}).get("settings") or {}
     method = settings.get("adversarial", "none") or "none"
+    name = run.id.split("-", 1)[-1] if short else run.id
     if method == "none":
-        return run.id
-    return f"{run.id} ({method.upper()}-trained, eps {settings.get('adversarial_eps', 0.1):g})"
+        return name
+    if short:
+        return f"{name} {method.upper()}-trained"
+    return f"{name} ({method.upper()}-trained, eps {settings.get('adversarial_eps', 0.1):g})"
 
 
 def load_attack_setup(project: Any, run: Any = "last", which: str = "last") -> AttackSetup:
@@ -294,6 +327,44 @@ def attack_run(setup: AttackSetup, method: str = "fgsm", eps: float | Sequence[f
     curve = robustness_curve(setup.model, x, y, method, [0.0, *eps_list], label=setup.label, **kwargs)
     adv = [curve.at(e) for e in eps_list]
     return {"run": setup.run.id, "method": method, "eps": eps_list if several else eps_list[0],
-            "steps": steps if method in ("pgd", "bim") else None, "n": int(len(x)),
+            "steps": steps if method in ("pgd", "bim") else None, "n": len(x),
             "clean_accuracy": curve.at(0.0), "adversarial_accuracy": adv if several else adv[0],
             "adversarial_training": (setup.run.info.get("settings") or {}).get("adversarial", "none")}
+
+
+def attack_test_sample(setup: AttackSetup, index: int, method: str, eps: float, steps: int = 10,
+                       targeted: bool = False, target: int | None = None) -> AttackResult:
+    """Attack test sample ``index`` of a run (PGD/BIM with ``steps``)."""
+    ds = setup.dataset
+    i = min(max(int(index), 0), len(ds.x_test) - 1)
+    kwargs = {"steps": steps} if method in ("pgd", "bim") else {}
+    return attack_samples(setup.model, ds.x_test[i:i + 1], ds.y_test[i:i + 1], method, eps, ds.class_names,
+                          targeted=targeted, target=target, clip=setup.clip, **kwargs)
+
+
+def compare_runs(project: Any, run_ids: Sequence[str], setups: dict[str, AttackSetup], have: Any = (),
+                 methods: Sequence[str] = ("fgsm", "pgd"), eps: Sequence[float] = DEFAULT_EPS, steps: int = 10,
+                 cancelled: Callable[[], bool] = lambda: False):
+    """A generator for background workers: the robustness curves of several runs, one eps at a
+    time, yielding the finished share. Returns ``{(run id, method, steps): curve}`` for the pairs
+    not in ``have``, or None when ``cancelled()``. ``setups`` (run id -> AttackSetup) is
+    used and filled in as runs load."""
+    todo = [(rid, m) for rid in run_ids for m in methods if (rid, m, steps) not in have]
+    eps = sorted({float(e) for e in eps} | {0.0})
+    total, done, curves = len(todo) * len(eps), 0, {}
+    for rid, method in todo:
+        if rid not in setups:
+            setups[rid] = load_attack_setup(project, rid)
+        s = setups[rid]
+        x, y = s.dataset.x_test, s.dataset.y_test
+        accs = []
+        for e in eps:
+            if cancelled():
+                return None
+            accs.append(accuracy(s.model, x, y) if e == 0 else
+                        robustness_curve(s.model, x, y, method, [e], clip=s.clip, steps=steps).accuracy[0])
+            done += 1
+            yield done / total
+        curves[(rid, method, steps)] = RobustnessCurve(method, tuple(eps), tuple(accs), len(x),
+                                                       run_label(s.run, short=True))
+    return curves

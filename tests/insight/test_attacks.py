@@ -22,7 +22,12 @@ from dlstudio.insight.attacks import (
     project,
     valid_range,
 )
-from dlstudio.insight.gradients import cross_entropy, has_logits, input_gradient, model_logits
+from dlstudio.insight.gradients import (
+    cross_entropy,
+    has_logits,
+    input_gradient,
+    model_logits,
+)
 from dlstudio.insight.robustness import (
     attack_samples,
     perturbation_image,

@@ -1,0 +1,688 @@
+"""The adversarial panel: attack a trained classifier and watch its prediction flip.
+
+At the top: the run (a trained run of the project), the test sample, the attack
+(FGSM, PGD, BIM or DeepFool; targeted with a target class) and the epsilon
+slider. Two tabs:
+
+- **Sample**: the original with its prediction, the perturbation (amplified so
+  that ±eps is full colour; blue lowers a pixel, red raises it), the
+  adversarial image with its prediction, and the top probabilities before and
+  after. Moving the slider recomputes at once on a worker thread (the latest
+  request wins; results are cached).
+- **Test set**: accuracy against epsilon under FGSM (solid) and PGD (dashed) for
+  every checked run, overlaid (e.g. a normal and an adversarially trained run),
+  and a gallery of the test samples the attack turns from right to wrong at
+  the current eps (click one to attack it in the Sample tab).
+
+Computation is :mod:`dlstudio.insight.robustness`; this module only draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from dlstudio.data.grid import CLASS_COLORS
+from dlstudio.qt.icons import severity_color
+from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted
+from dlstudio.qt.panels.insight_views import scroll_area
+
+METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))
+EPS_MAX, EPS_TICKS = 0.3, 60  # the slider: 0 to 0.3 in steps of 0.005
+GALLERY_SIZE = 24
+CURVE_EPS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
+IMAGE_SIDE = 112
+CACHE_SIZE = 64
+
+
+def _attack_one(job: dict) -> tuple:
+    """Worker thread: load the run if needed, attack one test sample."""
+    from dlstudio.backend import load_keras
+    from dlstudio.insight.robustness import attack_test_sample, load_attack_setup
+
+    load_keras()
+    setup = job["setup"] or load_attack_setup(job["project"], job["run"])
+    return setup, attack_test_sample(setup, job["index"], job["method"], job["eps"], job["steps"], job["targeted"],
+                                     job["target"])
+
+
+def _attack_test_set(job: dict) -> tuple | None:
+    """Worker thread: the missing curves of the checked runs (reporting progress), then the
+    gallery of the shown run at the current eps; None when cancelled."""
+    from dlstudio.backend import load_keras
+    from dlstudio.insight.robustness import compare_runs, load_attack_setup, successful_examples
+
+    load_keras()
+    setups = dict(job["setups"])
+    work = compare_runs(job["project"], job["runs"], setups, job["have"], eps=CURVE_EPS, steps=job["steps"],
+                        cancelled=job["cancelled"])
+    try:
+        while True:
+            job["progress"](next(work))
+    except StopIteration as stop:
+        curves = stop.value
+    if curves is None:
+        return None
+    s = setups.get(job["run"]) or setups.setdefault(job["run"], load_attack_setup(job["project"], job["run"]))
+    kwargs = {"steps": job["steps"]} if job["method"] in ("pgd", "bim") else {}
+    gallery = successful_examples(s.model, s.dataset.x_test, s.dataset.y_test, job["method"], job["eps"],
+                                  GALLERY_SIZE, s.dataset.class_names, clip=s.clip, **kwargs)
+    return setups, curves, gallery
+
+
+class _Page(QWidget):
+    """A scrolled page as tall as its contents need at its width (wrapped labels, the gallery):
+    a scroll area otherwise squeezes it to the viewport and the layout overlaps its children."""
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        need = self.layout().heightForWidth(self.width()) if self.layout() is not None else -1
+        if need > 0 and need != self.minimumHeight():
+            QTimer.singleShot(0, lambda: isValid(self) and self.setMinimumHeight(
+                self.layout().heightForWidth(self.width())))
+
+
+class _ImageView(QWidget):
+    """An image scaled to the width it gets (square cells, nearest neighbour: pixels stay crisp)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumSize(48, 48)
+
+    def set_rgb(self, rgb: np.ndarray | None) -> None:
+        if rgb is None:
+            self.image = None
+        else:
+            a = np.ascontiguousarray(rgb)
+            self.image = QImage(a.data, a.shape[1], a.shape[0], 3 * a.shape[1], QImage.Format.Format_RGB888).copy()
+        self.update()
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return min(width, IMAGE_SIDE * 2)
+
+    def sizeHint(self) -> QSize:
+        return QSize(IMAGE_SIDE, IMAGE_SIDE)
+
+    def paintEvent(self, _event) -> None:
+        if self.image is None:
+            return
+        side = min(self.width(), self.height())
+        w = side * self.image.width() // max(self.image.width(), self.image.height())
+        h = side * self.image.height() // max(self.image.width(), self.image.height())
+        p = QPainter(self)
+        p.drawImage(QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h), self.image)
+        p.setPen(self.palette().color(QPalette.ColorRole.Mid))
+        p.drawRect(QRectF((self.width() - w) / 2, (self.height() - h) / 2, w - 1, h - 1))
+        p.end()
+
+
+class _Gallery(SampleGrid):
+    """Captioned tiles; nothing selected until clicked, and every click reports."""
+
+    def set_samples(self, images: np.ndarray, captions: list[str] | None = None) -> None:
+        super().set_samples(images, captions)
+        self._current = -1
+
+    def set_current(self, index: int) -> None:
+        if 0 <= index < self.count():
+            self._current = index
+            self.update()
+            self.selected.emit(index)
+
+
+class ProbabilityPairs(QWidget):
+    """The top classes, each with a bar before (muted) and after the attack (highlight)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.rows: list[tuple[str, float, float, bool]] = []  # name, before, after, is the true class
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_probabilities(self, before: np.ndarray, after: np.ndarray, names: list[str], label: int,
+                          k: int = 3, target: int | None = None) -> None:
+        """The top ``k`` classes before and after (and the target), most probable first."""
+        top = list(dict.fromkeys([*np.argsort(-after)[:k], *np.argsort(-before)[:k]]))
+        top.sort(key=lambda c: -max(after[c], before[c]))
+        if target is not None and target not in top[:2 * k]:
+            top.insert(0, target)
+        name = (lambda c: (names[c] if c < len(names) else str(c)) + (" \u25ce" if c == target else ""))
+        self.rows = [(name(c), float(before[c]), float(after[c]), bool(c == label)) for c in top[:2 * k]]
+        self.setFixedHeight(8 + 26 * len(self.rows))
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        pal = self.palette()
+        fm = self.fontMetrics()
+        name_w = max([fm.horizontalAdvance("class 00")] + [fm.horizontalAdvance(r[0]) + 8 for r in self.rows])
+        pct_w = fm.horizontalAdvance("100.0%") + 6
+        bar_w = max(10, self.width() - name_w - pct_w - 8)
+        before_c, after_c = pal.color(QPalette.ColorRole.PlaceholderText), pal.color(QPalette.ColorRole.Highlight)
+        wrong_c = severity_color("error", pal)
+        for i, (name, b, a, true) in enumerate(self.rows):
+            top = 4 + 26 * i
+            p.setPen(pal.color(QPalette.ColorRole.WindowText))
+            font = p.font()
+            font.setBold(true)
+            p.setFont(font)
+            p.drawText(QRectF(0, top, name_w, 22), Qt.AlignmentFlag.AlignVCenter, name)
+            font.setBold(False)
+            p.setFont(font)
+            for j, (value, color) in enumerate(((b, before_c), (a, after_c if true or a < 0.5 else wrong_c))):
+                y = top + 1 + 11 * j
+                p.fillRect(QRectF(name_w, y, bar_w, 9), pal.color(QPalette.ColorRole.AlternateBase))
+                p.fillRect(QRectF(name_w, y, max(1.0, bar_w * value), 9), color)
+                p.setPen(pal.color(QPalette.ColorRole.WindowText) if j else before_c)
+                p.drawText(QRectF(name_w + bar_w + 4, y - 3, pct_w, 15), Qt.AlignmentFlag.AlignVCenter,
+                           f"{value:.1%}")
+        p.end()
+
+
+class AdversarialPanel(QWidget):
+    """Adversarial examples of a trained run: one sample, and the whole test set.
+
+    Signals: ``computed(object)`` an AttackResult is shown; ``curves_computed(dict)``
+    the test-set curves and gallery are shown; ``failed(str)`` (the message is shown too).
+    """
+
+    computed = Signal(object)
+    curves_computed = Signal(object)
+    failed = Signal(str)
+    _progress = Signal(int, float)  # emitted on the worker thread, received (queued) on the GUI thread
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("AdversarialPanel")
+        self.document = self.result = self.setup = None  # the AttackResult and AttackSetup shown
+        self.setups: dict[str, Any] = {}  # run id -> AttackSetup
+        self.curves: dict[tuple, Any] = {}  # (run id, method, steps) -> RobustnessCurve
+        self.gallery_examples: list = []
+        self._cache: dict[tuple, Any] = {}
+        self._shown_key = self._test_key = None
+        self._busy = self._pending = self._test_busy = self._test_pending = False
+        self._request = self._test_request = 0
+        self._test_timer = QTimer(self, singleShot=True, interval=500)
+        self._test_timer.timeout.connect(self.refresh_test_set)
+        self._progress.connect(self._show_progress)
+        self._build()
+        self.set_document(document)
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 4)
+        outer.setSpacing(4)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(4)
+        grid.setColumnStretch(2, 1)
+        outer.addLayout(grid)
+
+        def place(row: int, label: str, *cells: tuple) -> None:
+            grid.addWidget(QLabel(label, self), row, 0)
+            for widget, col, span in cells:
+                grid.addWidget(widget, row, col, 1, span)
+
+        changed = lambda *_a: self._changed()
+        self.run_combo = QComboBox(self, toolTip="A trained run of this project (the Training panel makes them)",
+                                   minimumContentsLength=12)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.currentIndexChanged.connect(changed)
+        reload = QToolButton(self, text="\u21bb", toolTip="Re-read the project's runs")
+        reload.clicked.connect(self.refresh_runs)
+        place(0, "Run", (self.run_combo, 1, 4), (reload, 5, 1))
+        self.index = QSpinBox(self, prefix="test #", keyboardTracking=False, toolTip="Test sample to attack")
+        self.index.valueChanged.connect(changed)
+        prev = QToolButton(self, text="\u25c0", toolTip="Previous sample")
+        prev.clicked.connect(lambda: self.index.setValue(self.index.value() - 1))
+        nxt = QToolButton(self, text="\u25b6", toolTip="Next sample")
+        nxt.clicked.connect(lambda: self.index.setValue(self.index.value() + 1))
+        place(1, "Sample", (prev, 1, 1), (self.index, 2, 1), (nxt, 3, 1))
+        self.method_combo = QComboBox(self, toolTip="FGSM: one step along the gradient's sign. PGD: several "
+                                      "projected steps from a random start (BIM: from the image). DeepFool: the "
+                                      "smallest step across the nearest decision boundary, bounded by eps")
+        for key, label in METHODS:
+            self.method_combo.addItem(label, key)
+        self.method_combo.currentIndexChanged.connect(changed)
+        self.steps = QSpinBox(self, minimum=1, maximum=100, value=10, prefix="steps ", keyboardTracking=False,
+                              toolTip="PGD / BIM steps")
+        self.steps.valueChanged.connect(changed)
+        place(2, "Attack", (self.method_combo, 1, 3), (self.steps, 4, 2))
+        self.targeted = QCheckBox("Targeted, toward", self, toolTip="Push the prediction toward one class")
+        self.targeted.toggled.connect(changed)
+        self.target_combo = QComboBox(self, toolTip="The class the targeted attack aims for")
+        self.target_combo.currentIndexChanged.connect(changed)
+        place(3, "", (self.targeted, 1, 3), (self.target_combo, 4, 2))
+        self.eps_slider = QSlider(Qt.Orientation.Horizontal, self, minimum=0, maximum=EPS_TICKS, value=20,
+                                  toolTip="The largest change of any input value (L\u221e budget)")
+        self.eps_slider.valueChanged.connect(changed)
+        self.eps_label = QLabel(self)
+        self.eps_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("0.000 (bound)"))
+        place(4, "\u03b5", (self.eps_slider, 1, 4), (self.eps_label, 5, 1))
+        self.status = _muted("", self)
+        outer.addWidget(self.status)
+        self.tabs = QTabWidget(self, documentMode=True)
+        outer.addWidget(self.tabs, 1)
+        self._build_sample_tab()
+        self._build_test_tab()
+        self.tabs.currentChanged.connect(lambda _i: self._test_changed())
+        self._restyle()
+        self._update_controls()
+
+    def _build_sample_tab(self) -> None:
+        page = _Page(self)
+        lay = QVBoxLayout(page)
+        pics = QGridLayout()
+        self.images: dict[str, _ImageView] = {}
+        self.captions: dict[str, QLabel] = {}
+        for col, name in enumerate(("original", "perturbation", "adversarial")):
+            self.images[name] = _ImageView(page)
+            self.captions[name] = QLabel(name.capitalize(), page, wordWrap=True,
+                                         alignment=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            pics.setColumnStretch(col, 1)
+            pics.addWidget(self.images[name], 0, col)
+            pics.addWidget(self.captions[name], 1, col)
+        lay.addLayout(pics)
+        self.note = _muted("", page)
+        self.probs = ProbabilityPairs(page)
+        self.explain = _muted("", page)
+        for w in (self.note, _header("Probabilities before / after", page),
+                  _muted("Upper bar: the original; lower bar: the adversarial image.", page), self.probs,
+                  _header("How it works", page), self.explain):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        self.tabs.addTab(scroll_area(page, self), "Sample")
+
+    def _build_test_tab(self) -> None:
+        import pyqtgraph as pg
+
+        page = _Page(self)
+        lay = QVBoxLayout(page)
+        row = QHBoxLayout()
+        self.compute_button = QPushButton("Compute", page, toolTip="Accuracy against \u03b5 on the whole test set")
+        self.compute_button.clicked.connect(lambda: self.refresh_test_set(force=True))
+        self.test_status = _muted("", page)
+        row.addWidget(self.compute_button)
+        row.addWidget(self.test_status, 1)
+        lay.addLayout(row)
+        lay.addWidget(_header("Accuracy against epsilon", page))
+        self.plot = pg.PlotWidget(page)
+        self.plot.setFixedHeight(240)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.setYRange(0, 1.02, padding=0)
+        self.plot.setXRange(0, CURVE_EPS[-1], padding=0.02)
+        self.plot.setLabel("bottom", "\u03b5")
+        self.plot.getAxis("bottom").setSIPrefixEnableRanges(())  # 0.1, not 100 (x0.001)
+        self.plot.setLabel("left", "accuracy")
+        self.eps_line = pg.InfiniteLine(angle=90, movable=False)
+        self.plot.addItem(self.eps_line)
+        self.runs_list = QListWidget(page, maximumHeight=4 * self.fontMetrics().height() + 12)
+        self.runs_list.itemChanged.connect(lambda _item: self._test_changed())
+        self.gallery = _Gallery(page, target=52)
+        self.gallery.selected.connect(self._gallery_clicked)
+        self.gallery_note = _muted("", page)
+        for w in (self.plot, _muted("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,
+                  _header("Successful adversarial examples", page), self.gallery, self.gallery_note):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        self.tabs.addTab(scroll_area(page, self), "Test set")
+
+    def sizeHint(self) -> QSize:
+        return QSize(380, 640)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            self._restyle()
+            self._draw_curves()
+        super().changeEvent(event)
+
+    def _restyle(self) -> None:
+        import pyqtgraph as pg
+
+        pal = self.palette()
+        self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
+        text, mid = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Mid)
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setPen(pg.mkPen(mid))
+            self.plot.getAxis(name).setTextPen(pg.mkPen(text))
+        self.eps_line.setPen(pg.mkPen(pal.color(QPalette.ColorRole.PlaceholderText), style=Qt.PenStyle.DotLine))
+
+    # ------------------------------------------------------------------ document and runs
+    def set_document(self, document) -> None:
+        self.document = document
+        self.setups.clear()
+        self.curves.clear()
+        self._cache.clear()
+        self.result = self.setup = self._shown_key = self._test_key = None
+        self.run_combo.clear()
+        self.refresh_runs()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.document is not None:
+            QTimer.singleShot(0, lambda: isValid(self) and self.refresh_runs())
+
+    def refresh_runs(self) -> None:
+        """Re-read the project's runs that have weights (newest first); the choices are kept."""
+        from dlstudio.insight.robustness import run_label
+        from dlstudio.project.runs import list_runs
+
+        path = self.document.path if self.document is not None else None
+        runs = [r for r in list_runs(path) if r.weights_path.is_file()][::-1] if path is not None else []
+        keep, checked = self.run_combo.currentData(), self.compared_runs()
+        for w in (self.run_combo, self.runs_list):
+            w.blockSignals(True)
+            w.clear()
+        for r in runs:
+            acc = r.metrics.get("test_accuracy")
+            text = f"Run {run_label(r)}" + (f" \u00b7 accuracy {acc:.1%}" if isinstance(acc, (int, float)) else "")
+            self.run_combo.addItem(text, r.id)
+            self.run_combo.setItemData(self.run_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+            item = QListWidgetItem(run_label(r), self.runs_list)
+            item.setData(Qt.ItemDataRole.UserRole, r.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        self.run_combo.setCurrentIndex(max(self.run_combo.findData(keep), 0))
+        if not checked:  # the shown run and the newest run trained the other way (normal vs adversarial)
+            adv = {r.id: (r.info.get("settings") or {}).get("adversarial", "none") for r in runs}
+            first = self.run_combo.currentData()
+            checked = [first] if first is not None else []
+            checked += [rid for rid in adv if first is not None and adv[rid] != adv[first]][:1]
+        for item in (self.runs_list.item(i) for i in range(self.runs_list.count())):
+            checked_here = item.data(Qt.ItemDataRole.UserRole) in checked
+            item.setCheckState(Qt.CheckState.Checked if checked_here else Qt.CheckState.Unchecked)
+        for w in (self.run_combo, self.runs_list):
+            w.blockSignals(False)
+        if not runs:
+            self._clear("No trained runs yet: train the project (Training panel or `dlstudio train`), "
+                        "then attack it here." if path is not None else "Save and train the project to attack it.")
+        self._changed()
+
+    def compared_runs(self) -> list[str]:
+        items = (self.runs_list.item(i) for i in range(self.runs_list.count()))
+        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+
+    def set_run(self, run_id: str) -> None:
+        i = self.run_combo.findData(run_id)
+        if i < 0:
+            raise KeyError(run_id)
+        self.run_combo.setCurrentIndex(i)
+
+    # ------------------------------------------------------------------ parameters
+    @property
+    def eps(self) -> float:
+        return round(self.eps_slider.value() * EPS_MAX / EPS_TICKS, 6)
+
+    def set_eps(self, eps: float) -> None:
+        self.eps_slider.setValue(round(float(eps) / EPS_MAX * EPS_TICKS))
+
+    def method(self) -> str:
+        return self.method_combo.currentData()
+
+    def _update_controls(self) -> None:
+        method = self.method()
+        self.steps.setEnabled(method in ("pgd", "bim"))
+        self.targeted.setEnabled(method != "deepfool")
+        self.target_combo.setEnabled(self.targeted.isEnabled() and self.targeted.isChecked())
+        self.eps_label.setText(f"{self.eps:.3f}" + (" (bound)" if method == "deepfool" else ""))
+        self.eps_line.setPos(self.eps)
+
+    def _job(self) -> dict | None:
+        run = self.run_combo.currentData()
+        if run is None or self.document is None:
+            return None
+        targeted = self.targeted.isEnabled() and self.targeted.isChecked() and self.target_combo.count() > 0
+        return {"project": self.document.project, "run": run, "index": self.index.value(), "method": self.method(),
+                "eps": self.eps, "steps": self.steps.value(), "targeted": targeted,
+                "target": self.target_combo.currentData() if targeted else None, "setup": self.setups.get(run)}
+
+    @staticmethod
+    def _key(job: dict) -> tuple:
+        return tuple(job[k] for k in ("run", "index", "method", "eps", "steps", "targeted", "target"))
+
+    # ------------------------------------------------------------------ one sample
+    def _changed(self) -> None:
+        self._update_controls()
+        self.refresh()
+        self._test_changed()
+
+    def is_busy(self) -> bool:
+        return self._busy or self._test_busy
+
+    def refresh(self) -> None:
+        """Attack the chosen sample (at once, on a worker thread; the latest request wins)."""
+        from dlstudio.qt.keras_loader import keras_ready
+
+        job = self._job()
+        if job is None:
+            return
+        if not keras_ready():
+            self._set_status("Keras is loading\u2026")
+            QTimer.singleShot(500, lambda: isValid(self) and self.refresh())
+            return
+        key = self._key(job)
+        if key == self._shown_key:
+            return
+        if key in self._cache:
+            self._show(*self._cache[key], key=key)
+            return
+        if self._busy:
+            self._pending = True
+            return
+        from dlstudio.qt.background import create_worker
+
+        self._busy, self._pending = True, False
+        self._request += 1
+        n = self._request
+        if job["setup"] is None:
+            self._set_status("Loading the run\u2026")
+        worker = create_worker(_attack_one, job)
+        worker.returned.connect(lambda r, k=key: self._done(k, r))
+        worker.errored.connect(lambda e, n=n: n == self._request and self._fail(e))
+        worker.finished.connect(lambda: isValid(self) and self._finished())
+        self._worker = worker
+        worker.start()
+
+    def _done(self, key: tuple, result: tuple) -> None:
+        if not isValid(self):
+            return
+        self.setups[key[0]] = result[0]
+        self._cache[key] = result
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        job = self._job()
+        if job is not None and key == self._key(job):
+            self._show(*result, key=key)
+
+    def _finished(self) -> None:
+        self._busy = False
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    def _fail(self, exc: BaseException | str) -> None:
+        if not isValid(self):
+            return
+        known = ("AttackError", "EvaluationError", "DatasetError", "FileNotFoundError")
+        message = exc if isinstance(exc, str) else (str(exc) if type(exc).__name__ in known
+                                                     else f"Unexpected {type(exc).__name__}: {exc}")
+        message = message[:1].upper() + message[1:]
+        self.status.setText(message)
+        self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
+        self.failed.emit(message)
+
+    def _set_status(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("")
+
+    def _clear(self, text: str) -> None:
+        self._set_status(text)
+        self.result = None
+        for view in self.images.values():
+            view.set_rgb(None)
+        self.probs.set_probabilities(np.zeros(1), np.zeros(1), [], -1, 0)
+        self.note.setText("")
+
+    def _show(self, setup, result, key: tuple) -> None:
+        from dlstudio.insight.attacks import DESCRIPTIONS, TARGETED_DESCRIPTION
+        from dlstudio.insight.robustness import display_rgb, perturbation_image
+
+        self.setup, self.result, self._shown_key = setup, result, key
+        ds = setup.dataset
+        names = [result.name(i) for i in range(result.probs_before.shape[1])]
+        if self.target_combo.count() != len(names):
+            self.target_combo.blockSignals(True)
+            self.target_combo.clear()
+            for i, n in enumerate(names):
+                self.target_combo.addItem(f"class {n}", i)
+            self.target_combo.blockSignals(False)
+        self.index.blockSignals(True)
+        self.index.setMaximum(len(ds.x_test) - 1)
+        self.index.blockSignals(False)
+        images = ds.kind == "image" and ds.x_test.ndim == 4
+        self.images["original"].set_rgb(display_rgb(result.original[0], setup.clip) if images else None)
+        self.images["adversarial"].set_rgb(display_rgb(result.adversarial[0], setup.clip) if images else None)
+        self.images["perturbation"].set_rgb(perturbation_image(result.perturbation[0], self.eps or None)
+                                            if images else None)
+        label, before, after = int(result.labels[0]), result.probs_before[0], result.probs_after[0]
+        pb, pa = int(before.argmax()), int(after.argmax())
+        colors = {ok: severity_color("ok" if ok else "error", self.palette()).name() for ok in (True, False)}
+
+        def pred(c: int, p: float) -> str:
+            return f"<span style='color:{colors[c == label]}'><b>{names[c]}</b> {p:.0%}</span>"
+
+        self.captions["original"].setText(f"Original<br>true {names[label]}, predicted {pred(pb, before[pb])}")
+        amp = f"amplified: \u00b1{self.eps:g} is full red / blue" if self.eps > 0 else "none"
+        self.captions["perturbation"].setText(f"Perturbation<br>{amp}")
+        self.captions["adversarial"].setText(f"Adversarial<br>predicted {pred(pa, after[pa])}")
+        self.probs.set_probabilities(before, after, names, label, target=result.target)
+        self.note.setText(result.summary())
+        text = DESCRIPTIONS[result.method].format(n=int(np.prod(ds.input_shape)), steps=self.steps.value())
+        self.explain.setText(text + (TARGETED_DESCRIPTION if result.target is not None else ""))
+        self._set_status(f"{setup.label} \u00b7 test #{self.index.value()} \u00b7 "
+                         f"{self.method_combo.currentText()} at \u03b5 = {self.eps:g}")
+        self.computed.emit(result)
+
+    # ------------------------------------------------------------------ the test set
+    def _test_changed(self) -> None:
+        self._draw_curves()
+        if self.tabs.currentIndex() == 1 and self.isVisible():
+            self._test_timer.start()
+
+    def refresh_test_set(self, force: bool = False) -> None:
+        """Compute the missing curves of the checked runs and the current gallery (latest wins)."""
+        from dlstudio.qt.keras_loader import keras_ready
+
+        job = self._job()
+        if job is None or not keras_ready():
+            return
+        runs = self.compared_runs()
+        key = (self._key(job), tuple(runs))
+        if key == self._test_key and not force:
+            return
+        self._test_request += 1  # cancels a running one
+        if self._test_busy:
+            self._test_pending = True
+            return
+        from dlstudio.qt.background import create_worker
+
+        n = self._test_request
+        job.update(runs=runs, setups=dict(self.setups), have=set(self.curves),
+                   cancelled=lambda: not isValid(self) or self._test_request != n,
+                   progress=lambda f: isValid(self) and self._progress.emit(n, f))
+        self._test_busy, self._test_pending = True, False
+        self.test_status.setText("Attacking the test set\u2026")
+        worker = create_worker(_attack_test_set, job)
+        worker.returned.connect(lambda r, k=key, n=n: self._test_done(n, k, r))
+        worker.errored.connect(lambda e, n=n: n == self._test_request and self._fail(e))
+        worker.finished.connect(lambda: isValid(self) and self._test_finished())
+        self._test_worker = worker
+        worker.start()
+
+    def _show_progress(self, request: int, fraction: float) -> None:
+        if request == self._test_request:
+            self.test_status.setText(f"Attacking the test set\u2026 {fraction:.0%}")
+
+    def _test_done(self, request: int, key: tuple, result) -> None:
+        from dlstudio.insight.robustness import display_rgb
+
+        if not isValid(self) or result is None:
+            return
+        setups, curves, gallery = result
+        self.setups.update(setups)
+        self.curves.update(curves)
+        if request != self._test_request:
+            return
+        self._test_key, self.gallery_examples = key, gallery
+        self._draw_curves()
+        method, clip = self.method_combo.currentText(), setups[key[0][0]].clip
+        if gallery:
+            self.gallery.set_samples(np.stack([display_rgb(e.adversarial, clip) for e in gallery]),
+                                     [e.caption() for e in gallery])
+            self.gallery_note.setText(f"Adversarial images ({method}, \u03b5 = {self.eps:g}), most confident mistakes "
+                                      "first: true \u2192 predicted class. Click one to attack it above.")
+        else:
+            self.gallery.clear()
+            self.gallery_note.setText(f"No test sample changes from right to wrong under {method} at "
+                                      f"\u03b5 = {self.eps:g}.")
+        curve = self.curves.get((key[0][0], "fgsm", key[0][4]))
+        self.test_status.setText(f"{curve.n:,} test samples" if curve else "")
+        self.curves_computed.emit({"curves": dict(self.curves), "gallery": gallery})
+
+    def _test_finished(self) -> None:
+        self._test_busy = False
+        if self._test_pending:
+            self._test_pending = False
+            self.refresh_test_set()
+
+    def _draw_curves(self) -> None:
+        import pyqtgraph as pg
+
+        for item in self.plot.listDataItems():
+            self.plot.removeItem(item)
+        steps = self.steps.value()
+        colors = {rid: CLASS_COLORS[i % len(CLASS_COLORS)] for i, rid in enumerate(self.compared_runs())}
+        self.runs_list.blockSignals(True)
+        for item in (self.runs_list.item(i) for i in range(self.runs_list.count())):  # the legend: a colour swatch
+            color = colors.get(item.data(Qt.ItemDataRole.UserRole))
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(color) if color else Qt.GlobalColor.transparent)
+            item.setIcon(QIcon(swatch))
+        self.runs_list.blockSignals(False)
+        for rid, color in colors.items():
+            for method, style in (("fgsm", Qt.PenStyle.SolidLine), ("pgd", Qt.PenStyle.DashLine)):
+                curve = self.curves.get((rid, method, steps))
+                if curve is not None:
+                    self.plot.plot(np.asarray(curve.eps, np.float64), np.asarray(curve.accuracy),
+                                   pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=4,
+                                   symbolBrush=color, symbolPen=None)
+
+    def _gallery_clicked(self, index: int) -> None:
+        if 0 <= index < len(self.gallery_examples):
+            self.index.setValue(self.gallery_examples[index].index)
+            self.tabs.setCurrentIndex(0)
