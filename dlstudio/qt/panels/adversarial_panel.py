@@ -319,8 +319,6 @@ class AdversarialPanel(QWidget):
         self.tabs.addTab(scroll_area(page, self), "Sample")
 
     def _build_test_tab(self) -> None:
-        import pyqtgraph as pg
-
         page = _Page(self)
         lay = QVBoxLayout(page)
         row = QHBoxLayout()
@@ -331,7 +329,24 @@ class AdversarialPanel(QWidget):
         row.addWidget(self.test_status, 1)
         lay.addLayout(row)
         lay.addWidget(_header("Accuracy against epsilon", page))
-        self.plot = pg.PlotWidget(page)
+        self.plot = self.eps_line = None  # made on first use: pyqtgraph stays off the start-up path
+        self._plot_slot = (lay, lay.count())
+        self.runs_list = QListWidget(page, maximumHeight=4 * self.fontMetrics().height() + 12)
+        self.runs_list.itemChanged.connect(lambda _item: self._test_changed())
+        self.gallery = _Gallery(page, target=52)
+        self.gallery.selected.connect(self._gallery_clicked)
+        self.gallery_note = _muted("", page)
+        for w in (_muted("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,
+                  _header("Successful adversarial examples", page), self.gallery, self.gallery_note):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        self.tabs.addTab(scroll_area(page, self), "Test set")
+
+    def _make_plot(self) -> None:
+        import pyqtgraph as pg
+
+        layout, index = self._plot_slot
+        self.plot = pg.PlotWidget(layout.parentWidget())
         self.plot.setFixedHeight(240)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)
@@ -340,18 +355,10 @@ class AdversarialPanel(QWidget):
         self.plot.setLabel("bottom", "\u03b5")
         self.plot.getAxis("bottom").setSIPrefixEnableRanges(())  # 0.1, not 100 (x0.001)
         self.plot.setLabel("left", "accuracy")
-        self.eps_line = pg.InfiniteLine(angle=90, movable=False)
+        self.eps_line = pg.InfiniteLine(self.eps, angle=90, movable=False)
         self.plot.addItem(self.eps_line)
-        self.runs_list = QListWidget(page, maximumHeight=4 * self.fontMetrics().height() + 12)
-        self.runs_list.itemChanged.connect(lambda _item: self._test_changed())
-        self.gallery = _Gallery(page, target=52)
-        self.gallery.selected.connect(self._gallery_clicked)
-        self.gallery_note = _muted("", page)
-        for w in (self.plot, _muted("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,
-                  _header("Successful adversarial examples", page), self.gallery, self.gallery_note):
-            lay.addWidget(w)
-        lay.addStretch(1)
-        self.tabs.addTab(scroll_area(page, self), "Test set")
+        layout.insertWidget(index, self.plot)
+        self._restyle()
 
     def sizeHint(self) -> QSize:
         return QSize(380, 640)
@@ -363,6 +370,8 @@ class AdversarialPanel(QWidget):
         super().changeEvent(event)
 
     def _restyle(self) -> None:
+        if self.plot is None:
+            return
         import pyqtgraph as pg
 
         pal = self.palette()
@@ -450,7 +459,8 @@ class AdversarialPanel(QWidget):
         self.targeted.setEnabled(method != "deepfool")
         self.target_combo.setEnabled(self.targeted.isEnabled() and self.targeted.isChecked())
         self.eps_label.setText(f"{self.eps:.3f}" + (" (bound)" if method == "deepfool" else ""))
-        self.eps_line.setPos(self.eps)
+        if self.eps_line is not None:
+            self.eps_line.setPos(self.eps)
 
     def _job(self) -> dict | None:
         run = self.run_combo.currentData()
@@ -590,6 +600,8 @@ class AdversarialPanel(QWidget):
 
     # ------------------------------------------------------------------ the test set
     def _test_changed(self) -> None:
+        if self.tabs.currentIndex() == 1 and self.plot is None:
+            self._make_plot()
         self._draw_curves()
         if self.tabs.currentIndex() == 1 and self.isVisible():
             self._test_timer.start()
@@ -661,10 +673,6 @@ class AdversarialPanel(QWidget):
             self.refresh_test_set()
 
     def _draw_curves(self) -> None:
-        import pyqtgraph as pg
-
-        for item in self.plot.listDataItems():
-            self.plot.removeItem(item)
         steps = self.steps.value()
         colors = {rid: CLASS_COLORS[i % len(CLASS_COLORS)] for i, rid in enumerate(self.compared_runs())}
         self.runs_list.blockSignals(True)
@@ -674,6 +682,12 @@ class AdversarialPanel(QWidget):
             swatch.fill(QColor(color) if color else Qt.GlobalColor.transparent)
             item.setIcon(QIcon(swatch))
         self.runs_list.blockSignals(False)
+        if self.plot is None:
+            return
+        import pyqtgraph as pg
+
+        for item in self.plot.listDataItems():
+            self.plot.removeItem(item)
         for rid, color in colors.items():
             for method, style in (("fgsm", Qt.PenStyle.SolidLine), ("pgd", Qt.PenStyle.DashLine)):
                 curve = self.curves.get((rid, method, steps))
