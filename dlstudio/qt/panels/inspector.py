@@ -16,39 +16,20 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
-    QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QSizePolicy,
-    QStackedWidget, QVBoxLayout, QWidget,
+    QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget,
 )
 from shiboken6 import isValid
 
 from dlstudio.qt.editor.commands import RenameCommand, SetParamCommand
 from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.panels.data_widgets import _header
 from dlstudio.qt.panels.param_form import LineEdit, ParamField, ParamForm, same_value
 from dlstudio.qt.panels.problems import sentence
 from dlstudio.qt.panels.summary import format_count, format_macs, output_shapes_text
 
 
 # -------------------------------------------------------------------- panel
-def _section(title: str, parent: QWidget) -> QWidget:
-    w = QWidget(parent)
-    lay = QHBoxLayout(w)
-    lay.setContentsMargins(0, 8, 0, 2)
-    lay.setSpacing(6)
-    label = QLabel(title.upper(), w)
-    font = QFont(label.font())
-    font.setBold(True)
-    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-    font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, 106)
-    label.setFont(font)
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-    line = QFrame(w)
-    line.setFrameShape(QFrame.Shape.HLine)
-    line.setFrameShadow(QFrame.Shadow.Sunken)
-    line.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-    lay.addWidget(label)
-    lay.addWidget(line, 1)
-    return w
 
 
 class InspectorPanel(QWidget):
@@ -271,7 +252,7 @@ class InspectorPanel(QWidget):
         lay.addLayout(name_row)
 
         # output, counts, problems
-        lay.addWidget(_section("Output", content))
+        lay.addWidget(_header("Output", content))
         stats = QGridLayout()
         stats.setContentsMargins(0, 0, 0, 0)
         stats.setHorizontalSpacing(12)
@@ -297,7 +278,7 @@ class InspectorPanel(QWidget):
         if spec is not None:
             outer_specs = tuple(p for p in spec.params if p.kind != "inner")
             if outer_specs:
-                lay.addWidget(_section("Parameters", content))
+                lay.addWidget(_header("Parameters", content))
                 self.form = ParamForm(outer_specs, content)
                 self.form.edited.connect(self._param_edited)
                 lay.addWidget(self.form)
