@@ -540,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dlstudio.insight.cli import register as add_insight_commands  # featuremaps, saliency
 
     add_insight_commands(sub)
+    __import__("dlstudio.insight.adversarial_cli", fromlist=["register"]).register(sub)  # dlstudio attack
 
     data = sub.add_parser("data", help="list the datasets, describe one or draw its samples")
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
