@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self._build_training()
         self._build_data_dock()
         self._build_insight_dock()
+        self._build_adversarial_dock()
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
@@ -305,7 +306,8 @@ class MainWindow(QMainWindow):
             self.canvas_stack.removeWidget(old_view)
             old_view.deleteLater()
 
-        for panel in (self.inspector, self.summary, self.problems, self.data_panel, self.insight_panel):
+        for panel in (self.inspector, self.summary, self.problems, self.data_panel, self.insight_panel,
+                      self.adversarial_panel):
             panel.set_document(document)
         self._training_set_document(document)
 
@@ -738,6 +740,18 @@ class MainWindow(QMainWindow):
                 self.training_panel.stop_and_wait(120_000)
             finally:
                 QApplication.restoreOverrideCursor()
+
+    # ------------------------------------------------------------- adversarial
+    def _build_adversarial_dock(self) -> None:
+        """Adversarial examples of a trained run, a tab beside Insight; new runs appear in it."""
+        from dlstudio.qt.panels.adversarial_panel import AdversarialPanel
+
+        self.adversarial_dock = self._dock("Adversarial", "adversarial", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.adversarial_panel = AdversarialPanel(None)
+        self.adversarial_dock.setWidget(self.adversarial_panel)
+        self.tabifyDockWidget(self.insight_dock, self.adversarial_dock)
+        self.training_panel.run_saved.connect(lambda _path: self.adversarial_panel.refresh_runs())
+        self.inspector_dock.raise_()
 
 
 def _backend() -> str:

@@ -150,3 +150,22 @@ def test_a_project_without_runs_says_how_to_get_one(make_panel, tmp_path):
     panel.show()
     assert panel.run_combo.count() == 0 and "No trained runs yet" in panel.status.text()
     assert panel.result is None
+
+
+def test_main_window_has_an_adversarial_dock_beside_insight(qtbot, tmp_path, monkeypatch, trained):
+    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    from dlstudio.qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: not w.loading.isVisible())
+    assert w.open_path(trained)
+    panel = w.adversarial_panel
+    assert w.adversarial_dock.widget() is panel and panel.document is w.document
+    assert w.adversarial_dock in w.tabifiedDockWidgets(w.insight_dock)
+    assert panel.run_combo.count() == 2 and panel.result is None  # hidden: nothing computed yet
+    with qtbot.waitSignal(panel.computed, timeout=TIMEOUT):
+        w.adversarial_dock.raise_()
+    assert panel.result is not None
+    w.document.undo_stack.setClean()

@@ -489,7 +489,7 @@ class AdversarialPanel(QWidget):
         from dlstudio.qt.keras_loader import keras_ready
 
         job = self._job()
-        if job is None:
+        if job is None or not self.isVisible():  # a hidden panel computes when it is shown
             return
         if not keras_ready():
             self._set_status("Keras is loading\u2026")
