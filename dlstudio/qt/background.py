@@ -9,11 +9,29 @@ seconds on a busy machine), which would put the first window far past its
 
 from __future__ import annotations
 
+import gc
+import threading
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 _running: set[BackgroundTask] = set()  # keep tasks alive until their signals are out
+_busy = 0
+_busy_lock = threading.Lock()
+
+
+def gc_paused(on: bool) -> None:
+    """While a task builds Keras/TensorFlow objects, the GUI thread must not
+    garbage-collect TensorFlow objects at the same moment: TensorFlow can
+    crash on that race (seen as a segfault in CI). So automatic collection
+    pauses while any task runs, and resumes when the last one ends."""
+    global _busy
+    with _busy_lock:
+        _busy += 1 if on else -1
+        if on and _busy == 1:
+            gc.disable()
+        elif not on and _busy == 0:
+            gc.enable()
 
 
 class BackgroundTask(QObject):
@@ -32,6 +50,7 @@ class BackgroundTask(QObject):
 
     def _run(self) -> None:
         fn, args, kwargs = self._call
+        gc_paused(True)
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:  # handed to the GUI thread, shown there
@@ -39,6 +58,7 @@ class BackgroundTask(QObject):
         else:
             self.returned.emit(result)
         finally:
+            gc_paused(False)
             self.finished.emit()
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from dlstudio.qt.background import gc_paused
 from dlstudio.training.events import BatchEnd, Failed, Finished
 
 #: ``load()`` -> Dataset, called on the worker thread.
@@ -94,9 +95,11 @@ class _Thread(QThread):
             self.setPriority(QThread.Priority.LowPriority)
         _lower_this_threads_priority()
         _share_gil_more(True)
+        gc_paused(True)  # no GUI-thread garbage collection of TF objects during training
         try:
             self._target()
         finally:
+            gc_paused(False)
             _share_gil_more(False)
 
 

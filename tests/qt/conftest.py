@@ -32,3 +32,12 @@ def _clear_clipboard_at_exit(qapp):
     still owns mime data (a Qt bug; xcb is fine): empty it after the session."""
     yield
     qapp.clipboard().clear()
+
+
+@pytest.fixture(autouse=True)
+def _background_tasks_end_with_their_test():
+    """No pool task of one test may still run while the next test starts."""
+    yield
+    from PySide6.QtCore import QThreadPool
+
+    QThreadPool.globalInstance().waitForDone(60000)

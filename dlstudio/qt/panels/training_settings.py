@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QComboBox, QFormLayout, QFrame, QLabel, QScrollArea, QSpinBox, QVBoxLayout, QWidget,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
 )
 
 from dlstudio.catalog import ParamSpec
@@ -28,6 +35,7 @@ from dlstudio.catalog.specs import SANITY_LIMIT
 from dlstudio.project.schema import OPTIMIZERS, TrainingSettings
 from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
 from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.panels.data_widgets import _header
 from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
 
 LOSSES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
@@ -131,12 +139,6 @@ def backend_description() -> str:
     return f"Keras {keras.__version__} on {pretty} {version}".rstrip()
 
 
-def _section(title: str, parent: QWidget) -> QWidget:
-    from dlstudio.qt.panels.inspector import _section as inspector_section
-
-    return inspector_section(title, parent)
-
-
 def pydantic_message(exc: ValidationError) -> str:
     err = exc.errors(include_url=False)[0]
     msg = err["msg"].replace("Input should", "should").replace("Value error, ", "")
@@ -184,7 +186,7 @@ class TrainingSettingsForm(QWidget):
         for sec, name, label, spec in FIELDS:
             if sec != section:
                 section = sec
-                form.addRow(_section(sec, holder))
+                form.addRow(_header(sec, holder))
             f = make_field(spec, holder)
             f.label.setText(label)
             f.editor.setObjectName(f"training_{name}")
