@@ -532,3 +532,14 @@ def test_window_trains_with_f5_and_closing_stops_the_run(qtbot, window, tmp_path
     runs = list_runs(tmp_path / "xor.dlsproj")
     assert len(runs) == 1 and runs[0].status == "stopped" and runs[0].weights_path.is_file()
     assert json.loads((runs[0].path / "run.json").read_text())["epochs_done"] < 500
+
+
+def test_adversarial_training_is_set_in_the_form(form):
+    assert not form.row_visible("adversarial_eps") and not form.row_visible("adversarial_ratio")
+    f = form.field("adversarial")
+    f.editor.setCurrentIndex(f.choices().index("fgsm"))
+    training = form.document.project.training
+    assert training.adversarial == "fgsm"
+    assert form.row_visible("adversarial_eps") and form.row_visible("adversarial_ratio")
+    form.document.undo_stack.undo()
+    assert form.document.project.training.adversarial == "none"

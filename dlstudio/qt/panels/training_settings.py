@@ -96,6 +96,17 @@ FIELDS: tuple[tuple[str, str, str, ParamSpec], ...] = (
     ("Hardware", "mixed_precision", "Mixed precision", ParamSpec(
         "mixed_precision", "bool", _D.mixed_precision,
         "Compute in float16 where it is safe (faster on recent GPUs; no gain on CPUs).")),
+    ("Adversarial training", "adversarial", "Attack", ParamSpec(
+        "adversarial", "choice", _D.adversarial,
+        "Mix adversarial examples, made with the current weights, into every batch: the model "
+        "learns to resist small worst-case perturbations.", choices=("none", "fgsm", "pgd"))),
+    ("Adversarial training", "adversarial_eps", "Epsilon", ParamSpec(
+        "adversarial_eps", "float", _D.adversarial_eps,
+        "Largest change of any input value (inputs in [0, 1]); 0.1 is a common choice.",
+        min=0, max=1, exclusive_min=True)),
+    ("Adversarial training", "adversarial_ratio", "Share of batch", ParamSpec(
+        "adversarial_ratio", "float", _D.adversarial_ratio,
+        "Fraction of each batch replaced by its adversarial versions.", min=0, max=1)),
 )
 
 LABELS = {name: label for _s, name, label, _p in FIELDS}
@@ -269,6 +280,8 @@ class TrainingSettingsForm(QWidget):
         self._set_row_visible("momentum", s.optimizer in ("sgd", "rmsprop"))
         self._set_row_visible("lr_step_epochs", s.lr_schedule == "step")
         self._set_row_visible("lr_decay", s.lr_schedule in ("step", "plateau"))
+        for name in ("adversarial_eps", "adversarial_ratio"):
+            self._set_row_visible(name, s.adversarial != "none")
         self._set_row_visible("restore_best_weights", s.early_stopping_patience is not None)
 
     def _keras_ready(self) -> None:
