@@ -17,6 +17,7 @@ import math
 import sys
 from typing import Any
 
+from dlstudio.cli import _positive_int  # one home for CLI number checks
 from dlstudio.insight.attacks import METHODS
 
 
@@ -33,14 +34,6 @@ def _eps_list(text: str) -> list[float]:
     return values
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def register(sub: Any) -> None:
@@ -51,10 +44,10 @@ def register(sub: Any) -> None:
     p.add_argument("--method", choices=METHODS, default="fgsm", help="the attack (default fgsm)")
     p.add_argument("--eps", type=_eps_list, default=[0.1],
                    help="largest change per input value, or a comma-separated list (default 0.1)")
-    p.add_argument("--steps", type=_positive, default=10, help="steps of pgd and bim (default 10)")
+    p.add_argument("--steps", type=_positive_int, default=10, help="steps of pgd and bim (default 10)")
     p.add_argument("--weights", choices=("last", "best"), default="last",
                    help="the weights at the end of training (default) or of the best epoch")
-    p.add_argument("--samples", type=_positive, help="attack only the first N test samples")
+    p.add_argument("--samples", type=_positive_int, help="attack only the first N test samples")
     p.add_argument("--gallery", metavar="PNG", help="write the successful adversarial examples (first eps)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON line last")
     p.set_defaults(func=cmd_attack)
