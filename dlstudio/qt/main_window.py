@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
 
         self.palette_dock = self._dock("Layers", "palette", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspector", Qt.DockWidgetArea.RightDockWidgetArea)
-        self.summary_dock = self._dock("Model summary", "summary", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.summary_dock = self._dock("Summary", "summary", Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", "problems", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.palette_panel = PalettePanel()
         self.palette_panel.add_requested.connect(lambda t: self.view.add_layer(t))
@@ -169,7 +169,8 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._hide_stray_tab_bars)
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 340], Qt.Orientation.Horizontal)
+        # the right-hand tabs (inspector, summary, settings, insight, adversarial) need room for their titles
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 450], Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [190], Qt.Orientation.Vertical)  # room for the Data tab
         QTimer.singleShot(0, self.show_whole_graph)
 
@@ -292,6 +293,10 @@ class MainWindow(QMainWindow):
             self.recovery.discard()
             self.recovery.stop()
         self.document = document
+        document.setParent(self)  # it (and its analysis timer) ends with the window
+        if self.scene is not None:
+            self.scene.detach()
+            self.scene.deleteLater()
         self.scene = GraphScene(document, self)
         self.scene.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.scene.selectionChanged.connect(self._insight_selection)  # before the Inspector raises itself
@@ -643,7 +648,7 @@ class MainWindow(QMainWindow):
 
         self.training_dock = self._dock("Training", "training", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.runs_dock = self._dock("Runs", "runs", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.training_settings_dock = self._dock("Training settings", "training_settings",
+        self.training_settings_dock = self._dock("Settings", "training_settings",
                                                  Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel(None)
         self.training_panel.save_handler = self.save

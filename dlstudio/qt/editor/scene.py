@@ -45,16 +45,29 @@ class GraphScene(QGraphicsScene):
             self._add_node_item(node)
         for edge in g.edges:
             self._add_edge_item(edge)
-        g.node_added.connect(self._add_node_item)
-        g.node_removed.connect(self._remove_node_item)
-        g.edge_added.connect(self._add_edge_item)
-        g.edge_removed.connect(self._remove_edge_item)
-        g.params_changed.connect(self._node_changed)
-        g.node_renamed.connect(lambda nid, _name: self._node_changed(nid))
-        g.node_moved.connect(self._node_moved)
-        g.annotations_changed.connect(self._annotations_changed)
+        self._links = [
+            (g.node_added, self._add_node_item), (g.node_removed, self._remove_node_item),
+            (g.edge_added, self._add_edge_item), (g.edge_removed, self._remove_edge_item),
+            (g.params_changed, self._node_changed), (g.node_renamed, self._node_renamed),
+            (g.node_moved, self._node_moved), (g.annotations_changed, self._annotations_changed),
+        ]
+        for signal, slot in self._links:
+            signal.connect(slot)
         document.selection_requested.connect(self.select_nodes)
         self._annotations_changed()
+
+    def detach(self) -> None:
+        """Stop following the graph (before this scene is thrown away)."""
+        for signal, slot in self._links:
+            signal.disconnect(slot)
+        self._links = []
+        try:
+            self.document.selection_requested.disconnect(self.select_nodes)
+        except (RuntimeError, TypeError):
+            pass
+
+    def _node_renamed(self, node_id: str, _name: str) -> None:
+        self._node_changed(node_id)
 
     # ----------------------------------------------------------------- look
     def update_colors(self) -> None:
