@@ -142,20 +142,6 @@ class _ImageView(QWidget):
         p.end()
 
 
-class _Gallery(SampleGrid):
-    """Captioned tiles; nothing selected until clicked, and every click reports."""
-
-    def set_samples(self, images: np.ndarray, captions: list[str] | None = None) -> None:
-        super().set_samples(images, captions)
-        self._current = -1
-
-    def set_current(self, index: int) -> None:
-        if 0 <= index < self.count():
-            self._current = index
-            self.update()
-            self.selected.emit(index)
-
-
 class ProbabilityPairs(QWidget):
     """The top classes, each with a bar before (muted) and after the attack (highlight)."""
 
@@ -333,7 +319,7 @@ class AdversarialPanel(QWidget):
         self._plot_slot = (lay, lay.count())
         self.runs_list = QListWidget(page, maximumHeight=4 * self.fontMetrics().height() + 12)
         self.runs_list.itemChanged.connect(lambda _item: self._test_changed())
-        self.gallery = _Gallery(page, target=52)
+        self.gallery = SampleGrid(page, target=52, click_to_select=True)
         self.gallery.selected.connect(self._gallery_clicked)
         self.gallery_note = _muted("", page)
         for w in (_muted("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,

@@ -85,8 +85,12 @@ class SampleGrid(QWidget):
     selected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, *, columns: int | None = None,
-                 captions: bool = True, selectable: bool = True, target: int = 60):
+                 captions: bool = True, selectable: bool = True, target: int = 60,
+                 click_to_select: bool = False):
+        """``click_to_select``: nothing is selected until clicked, and every click
+        reports (also a click on the current tile)."""
         super().__init__(parent)
+        self._click_to_select = click_to_select
         self._images: list[QImage] = []
         self._captions: list[str] = []
         self._columns = columns
@@ -113,7 +117,7 @@ class SampleGrid(QWidget):
             if side > 1.6 * self._target:  # large photos: scale down smoothly
                 side = int(1.6 * self._target)
             self._tile = QSize(int(round(side * w / max(h, w))), int(round(side * h / max(h, w))))
-        self._current = 0 if self._images and self._selectable else -1
+        self._current = 0 if self._images and self._selectable and not self._click_to_select else -1
         self.updateGeometry()
         self.update()
 
@@ -127,7 +131,7 @@ class SampleGrid(QWidget):
         return self._current
 
     def set_current(self, index: int) -> None:
-        if 0 <= index < len(self._images) and index != self._current:
+        if 0 <= index < len(self._images) and (index != self._current or self._click_to_select):
             self._current = index
             self.update()
             self.selected.emit(index)

@@ -60,18 +60,8 @@ class TileGrid(SampleGrid):
     """Feature-map tiles: no captions, nothing selected until clicked."""
 
     def __init__(self, parent: QWidget | None = None, target: int = 40):
-        super().__init__(parent, captions=False, selectable=True, target=target)
+        super().__init__(parent, captions=False, selectable=True, target=target, click_to_select=True)
         self._gap = 3
-
-    def set_samples(self, images: np.ndarray, captions: list[str] | None = None) -> None:
-        super().set_samples(images, captions)
-        self._current = -1
-
-    def set_current(self, index: int) -> None:
-        if 0 <= index < self.count():
-            self._current = index
-            self.update()
-            self.selected.emit(index)
 
     def clear_current(self) -> None:
         self._current = -1
