@@ -3,7 +3,9 @@
 Shapes and dtypes (N samples, split into train and test by ``test_fraction``):
 
 - ``digits``: x float32 (N, S, S, 1) in [0, 1] with S = ``size`` (8, 16 or 28),
-  or (N, S*S) with ``flatten``; y int64 (N,) in 0..9. N = 1797.
+  or (N, S*S) with ``flatten``; y int64 (N,) in 0..9. N = 1797. With
+  ``target="image"`` y is a copy of x (a regression, for autoencoders) and the
+  digit classes are in ``meta["labels_train"]`` / ``meta["labels_test"]``.
 - ``shapes``: x float32 (N, S, S, C) in [0, 1], S = ``size`` (28 or 32),
   C = 3 with ``colour`` else 1; y int64 (N,) in 0..2 (circle, square, triangle).
 """
@@ -37,6 +39,10 @@ def _upscale(images: np.ndarray, size: int) -> np.ndarray:
           (OptionSpec("flatten", "bool", False, "give S*S features instead of SxSx1 images"),
            OptionSpec("size", "choice", 8, "image side in pixels (upscaled smoothly from 8x8)",
                       choices=(8, 16, 28)),
+           OptionSpec("target", "choice", "label",
+                      "what the network learns to output: the digit's class, or the image itself "
+                      "(autoencoders; the classes are kept in meta for colouring)",
+                      choices=("label", "image")),
            test_fraction_option()))
 def digits(options: dict, seed: int) -> Dataset:
     from sklearn.datasets import load_digits
@@ -47,9 +53,15 @@ def digits(options: dict, seed: int) -> Dataset:
     x = x.reshape(len(x), -1) if options["flatten"] else x[..., None]
     y = data.target.astype("int64")
     xtr, xte, ytr, yte = train_test(x, y, options["test_fraction"], seed)
-    return Dataset("digits", xtr, ytr, xte, yte, "classification", [str(i) for i in range(10)],
-                   f"{size}x{size} grey handwritten digits from scikit-learn, scaled to [0, 1]",
-                   kind="table" if options["flatten"] else "image", meta={"size": size})
+    names = [str(i) for i in range(10)]
+    kind = "table" if options["flatten"] else "image"
+    description = f"{size}x{size} grey handwritten digits from scikit-learn, scaled to [0, 1]"
+    if options["target"] == "image":  # reconstruct the input: a regression onto the image itself
+        return Dataset("digits", xtr, xtr.copy(), xte, xte.copy(), "regression", [],
+                       description + "; the target is the image itself", kind=kind,
+                       meta={"size": size, "class_names": names, "labels_train": ytr, "labels_test": yte})
+    return Dataset("digits", xtr, ytr, xte, yte, "classification", names, description, kind=kind,
+                   meta={"size": size})
 
 
 SHAPE_NAMES = ["circle", "square", "triangle"]
