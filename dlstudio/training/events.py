@@ -47,3 +47,32 @@ class Failed:
     message: str
     problems: tuple[str, ...] = ()
     details: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class BoundaryFrame:
+    """The decision boundary of a 2-D classifier during training (``live.BoundaryProbe``).
+
+    ``image`` is an RGB uint8 picture (rows flipped: y up) of the class
+    probabilities over ``x_range`` × ``y_range``; ``points``/``labels`` are the
+    training points to draw on it (the same arrays in every frame).
+    """
+
+    epoch: int  # 1-based epoch the frame was taken in (at its end, or during it)
+    step: int  # training steps done when it was taken
+    image: Any  # (H, W, 3) uint8
+    x_range: tuple[float, float]
+    y_range: tuple[float, float]
+    points: Any  # (n, 2) float32
+    labels: Any  # (n,) int
+    class_names: tuple[str, ...] = ()
+    at_epoch_end: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class WeightsSnapshot:
+    """The model's weights (``model.get_weights()`` order) at the end of an epoch
+    (``live.WeightsProbe``, emitted only while someone asks for them)."""
+
+    epoch: int  # 1-based
+    weights: tuple  # numpy arrays

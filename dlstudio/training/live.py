@@ -1,0 +1,197 @@
+"""Live views of a training in progress: Keras callbacks that emit small events.
+
+They run on the training thread (``engine.train(callbacks=...)``) and never
+touch Qt; the GUI receives their events with the engine's own.
+
+- :class:`BoundaryProbe`: the decision boundary of a classifier of 2-D points
+  (xor, spirals, circles, moons, blobs), as in TensorFlow Playground: the class
+  probabilities over a grid, as an image, at most every ``min_interval``
+  seconds (at a batch's or an epoch's end) and once more when training ends.
+- :class:`LiveGradientFlow`: the gradient-flow probe
+  (:class:`dlstudio.training.gradients.GradientFlow`) fed with a batch of the
+  training data, its labels prepared for the compiled loss.
+- :class:`WeightsProbe`: the model's weights at each epoch's end, only while
+  ``wanted()`` says someone looks (the insight panel's "refresh while training").
+
+:func:`live_callbacks` makes the ones a training asks for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from dlstudio.training.events import BoundaryFrame, WeightsSnapshot
+from dlstudio.training.gradients import GradientFlow
+
+Emit = Callable[[object], None]
+
+#: Grid points per side of a live boundary image (72² points: a few ms per frame).
+BOUNDARY_RESOLUTION = 72
+#: At most one boundary frame per this many seconds of training.
+BOUNDARY_INTERVAL = 0.25
+#: Training points drawn on the boundary (a random subset beyond this).
+BOUNDARY_POINTS = 600
+
+
+def _sync_state(model: Any) -> None:
+    """On JAX, ``fit`` keeps the weights outside the model's variables between
+    epochs; a callback that reads them mid-epoch must put them back first."""
+    sync = getattr(model, "jax_state_sync", None)
+    if callable(sync):
+        sync()
+
+
+def boundary_applies(dataset: Any) -> bool:
+    """Whether a dataset's samples are 2-D points of a classification task."""
+    x = getattr(dataset, "x_train", None)
+    return (getattr(dataset, "task", None) == "classification" and x is not None and np.ndim(x) == 2
+            and np.shape(x)[1] == 2)
+
+
+def boundary_ranges(points: np.ndarray, margin: float = 0.15) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The plotted area: the points' bounding box grown by ``margin`` of its size."""
+    p = np.asarray(points, np.float64)
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    pad = (hi - lo) * margin + 1e-6
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+
+class BoundaryProbe(keras.callbacks.Callback):
+    """Emits a :class:`~dlstudio.training.events.BoundaryFrame` at most every
+    ``min_interval`` seconds (checked at each batch's and epoch's end), and the
+    final one when training ends. ``x`` are 2-D points (the training split),
+    ``y`` their class ids."""
+
+    def __init__(self, x: Any, y: Any, emit: Emit, class_names: tuple[str, ...] = (),
+                 resolution: int = BOUNDARY_RESOLUTION, min_interval: float = BOUNDARY_INTERVAL,
+                 max_points: int = BOUNDARY_POINTS, seed: int = 0):
+        super().__init__()
+        x = np.asarray(x, np.float32)
+        if x.ndim != 2 or x.shape[1] != 2 or not len(x):
+            raise ValueError(f"a live decision boundary needs 2-D points; got samples of shape {x.shape[1:]}")
+        y = np.asarray(y).reshape(len(x), -1)
+        y = (y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]).astype(np.int64)  # one-hot rows -> ids
+        self.x_range, self.y_range = boundary_ranges(x)
+        if len(x) > max_points:
+            keep = np.sort(np.random.default_rng(seed).choice(len(x), max_points, replace=False))
+            x, y = x[keep], y[keep]
+        self.points, self.labels = x, y
+        for a in (self.points, self.labels):
+            a.setflags(write=False)  # shared by every frame
+        self.class_names = tuple(str(c) for c in class_names)
+        self.emit, self.resolution, self.min_interval = emit, int(resolution), float(min_interval)
+        self.frames = 0
+        self.epoch = 1
+        self.step = 0
+        self._last = -np.inf
+        self._last_step = -1
+
+    def frame(self, at_epoch_end: bool) -> BoundaryFrame:
+        """The frame for the model's current weights (emits nothing)."""
+        from dlstudio.training.evaluate import boundary_image, decision_boundary
+
+        _xs, _ys, grid = decision_boundary(self.model, self.x_range, self.y_range, self.resolution)
+        return BoundaryFrame(self.epoch, self.step, boundary_image(grid), self.x_range, self.y_range,
+                             self.points, self.labels, self.class_names, at_epoch_end)
+
+    def _maybe_emit(self, at_epoch_end: bool, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.step == self._last_step or (not force and now - self._last < self.min_interval):
+            return
+        _sync_state(self.model)
+        self.emit(self.frame(at_epoch_end))
+        self.frames += 1
+        self._last, self._last_step = time.perf_counter(), self.step
+
+    def on_train_begin(self, logs=None):
+        self._maybe_emit(True, force=True)  # the untrained (or continued) starting point
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self._maybe_emit(False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._maybe_emit(True)
+
+    def on_train_end(self, logs=None):
+        self._maybe_emit(True, force=True)
+
+
+class LiveGradientFlow(GradientFlow):
+    """:class:`GradientFlow` on the first ``max_samples`` training samples, their
+    labels converted for the loss the engine compiled (one-hot or ids), and the
+    JAX state synced before measuring."""
+
+    def __init__(self, x: Any, y: Any, num_classes: int, emit: Emit, every_n_batches: int = 10,
+                 max_samples: int = 64):
+        super().__init__(x, y, every_n_batches=every_n_batches, emit=emit, max_samples=max_samples)
+        self.num_classes = int(num_classes)
+
+    def on_train_begin(self, logs=None):
+        if self.num_classes:
+            from dlstudio.data.prepare import labels_for_loss
+
+            self.sample_y = labels_for_loss(self.sample_y, self.model.loss, self.num_classes)
+        self._plan = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.step % self.every_n_batches == 0:
+            _sync_state(self.model)
+        super().on_train_batch_end(batch, logs)
+
+
+class WeightsProbe(keras.callbacks.Callback):
+    """At each epoch's end, emits a :class:`~dlstudio.training.events.WeightsSnapshot`
+    when ``wanted()`` is true (read on the training thread: a ``threading.Event``'s
+    ``is_set`` is the usual choice)."""
+
+    def __init__(self, emit: Emit, wanted: Callable[[], bool] = lambda: True):
+        super().__init__()
+        self.emit, self.wanted = emit, wanted
+        self.snapshots = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.wanted():
+            self.emit(WeightsSnapshot(epoch + 1, tuple(np.array(w, copy=True) for w in self.model.get_weights())))
+            self.snapshots += 1
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """Which live views a training feeds.
+
+    ``boundary``: the decision boundary (2-D classification data only; ignored
+    elsewhere). ``gradient_flow``: the per-layer gradient magnitudes every
+    ``gradient_every`` batches. ``weights_wanted``: called at each epoch's end;
+    a snapshot of the weights is emitted when it returns True (None: never).
+    """
+
+    boundary: bool = True
+    boundary_interval: float = BOUNDARY_INTERVAL
+    gradient_flow: bool = False
+    gradient_every: int = 10
+    weights_wanted: Callable[[], bool] | None = None
+
+
+def live_callbacks(dataset: Any, emit: Emit, options: LiveOptions, seed: int = 0) -> list:
+    """The callbacks for ``options`` on ``dataset`` (called on the training thread)."""
+    callbacks: list = []
+    if options.boundary and boundary_applies(dataset):
+        callbacks.append(BoundaryProbe(dataset.x_train, dataset.y_train, emit, tuple(dataset.class_names or ()),
+                                       min_interval=options.boundary_interval, seed=seed))
+    if options.gradient_flow and len(dataset.x_train):
+        classes = dataset.num_classes if dataset.task == "classification" else 0
+        callbacks.append(LiveGradientFlow(dataset.x_train, dataset.y_train, classes, emit,
+                                          every_n_batches=options.gradient_every))
+    if options.weights_wanted is not None:
+        callbacks.append(WeightsProbe(emit, options.weights_wanted))
+    return callbacks
