@@ -39,7 +39,11 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from dlstudio.qt.background import gc_paused
-from dlstudio.training.events import BatchEnd, Failed, Finished
+from dlstudio.training.events import BatchEnd, BoundaryFrame, Failed, Finished
+from dlstudio.training.gradient_events import GradientFlow
+
+#: Events that wait for the next bundle (the per-batch ones); any other is posted at once.
+_BUNDLED = (BatchEnd, GradientFlow, BoundaryFrame)
 
 #: ``load()`` -> Dataset, called on the worker thread.
 DatasetLoader = Callable[[], Any]
@@ -132,8 +136,9 @@ class TrainingWorker(QObject):
 
     def __init__(self, graph: Any, dataset: Any, settings: Any, *, run_base: str | Path | None = None,
                  run_info: dict[str, Any] | None = None, start_from: str | Path | None = None,
-                 resume: str | Path | None = None, parent: QObject | None = None):
+                 resume: str | Path | None = None, live: Any = None, parent: QObject | None = None):
         super().__init__(parent)
+        self.live = live  # training.live.LiveOptions: the live views this training feeds (None: none)
         self.graph = graph.copy()
         self.settings = settings.model_copy(deep=True) if hasattr(settings, "model_copy") else dict(settings)
         self.dataset = dataset
@@ -208,7 +213,7 @@ class TrainingWorker(QObject):
             self._failed_sent = True
         self._bundle.append(ev)
         now = time.perf_counter()
-        if not isinstance(ev, BatchEnd) or now - self._last_post >= POST_INTERVAL:
+        if not isinstance(ev, _BUNDLED) or now - self._last_post >= POST_INTERVAL:
             self._flush(now)
 
     def _flush(self, now: float | None = None) -> None:
@@ -229,6 +234,16 @@ class TrainingWorker(QObject):
                    else self.settings.get("seed", 0))
         return load_dataset(ds.name, ds.options, seed=seed)
 
+    def _live_callbacks(self, dataset: Any) -> list:
+        """The callbacks of the live views asked for (boundary, gradient flow, weights)."""
+        if self.live is None:
+            return []
+        from dlstudio.training.live import live_callbacks
+
+        seed = int(getattr(self.settings, "seed", 0) if not isinstance(self.settings, dict)
+                   else self.settings.get("seed", 0))
+        return live_callbacks(dataset, self._emit, self.live, seed=seed)
+
     def _work(self) -> None:
         try:
             self._train()
@@ -246,11 +261,12 @@ class TrainingWorker(QObject):
             try:
                 self.result = train(self.graph, dataset, self.settings, emit=self._emit,
                                     should_stop=self._stop.is_set, run_base=self.run_base,
-                                    run_info=self.run_info, start_from=self.start_from, resume=self.resume)
+                                    run_info=self.run_info, start_from=self.start_from, resume=self.resume,
+                                    callbacks=self._live_callbacks(dataset))
             except TrainingError as exc:
                 if not self._failed_sent:  # the engine emits Failed itself in most cases
                     self._emit(Failed(str(exc), tuple(exc.problems)))
-        except Exception as exc:  # reported in the panel, never lost on a thread
+        except Exception as exc:  # noqa: BLE001 - reported in the panel, never lost on a thread
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if type(exc).__name__ == "DatasetError":
                 message = f"the dataset could not be loaded: {message}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,13 +26,31 @@ import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
-    QApplication, QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QStackedWidget,
-    QStyle, QToolButton, QVBoxLayout, QWidget,
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from dlstudio.qt.keras_loader import keras_ready
 from dlstudio.qt.panels.training_plots import (
-    SYMBOLS_UP_TO, ProgressLine, Series, TrainingPlots, format_duration, format_metric, metric_items,
+    SYMBOLS_UP_TO,
+    ProgressLine,
+    Series,
+    TrainingPlots,
+    format_duration,
+    format_metric,
+    metric_items,
     metric_title,
 )
 from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
@@ -86,6 +105,7 @@ class TrainingPanel(QWidget):
     run_started = Signal(str)  # the new run folder, once the engine created it
     run_saved = Signal(str)  # the run folder, after Finished or Failed
     settings_requested = Signal()
+    live_event = Signal(object)  # BoundaryFrame, GradientFlow or WeightsSnapshot of the running training
 
     def __init__(self, document=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -102,6 +122,7 @@ class TrainingPanel(QWidget):
         self._dirty = False
         self._running = False
         self._can_continue = False
+        self._weights_wanted = threading.Event()  # read by the training thread at each epoch's end
         self._reset_state()
 
         self._build()
@@ -142,6 +163,7 @@ class TrainingPanel(QWidget):
         self.summary_label.setObjectName("settings_summary")
         self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.summary_label, 1)
+        self._build_live_menu(bar)
         self.settings_button = QToolButton(self)
         self.settings_button.setText("Settings…")
         self.settings_button.setAutoRaise(True)
@@ -214,6 +236,40 @@ class TrainingPanel(QWidget):
         self._update_buttons()
         self._style_error_box()
 
+    def _build_live_menu(self, bar: QHBoxLayout) -> None:
+        """"Live views ▾": the decision boundary (on) and the gradient flow (off: it costs time)."""
+        self.live_button = QToolButton(self)
+        self.live_button.setText("Live views")
+        self.live_button.setObjectName("live_views_button")
+        self.live_button.setAutoRaise(True)
+        self.live_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.live_button.setToolTip("What to watch beside the curves while training (from the next training on)")
+        menu = QMenu(self.live_button)
+        self.act_boundary = menu.addAction("Decision boundary (2-D point data)")
+        self.act_boundary.setCheckable(True)
+        self.act_boundary.setChecked(True)
+        self.act_boundary.setToolTip("The class regions behind the data points, redrawn as the model learns")
+        self.act_gradients = menu.addAction("Gradient flow per layer (slower training)")
+        self.act_gradients.setCheckable(True)
+        self.act_gradients.setToolTip("The mean gradient magnitude of every layer, every 10 batches")
+        menu.setToolTipsVisible(True)
+        self.live_button.setMenu(menu)
+        bar.addWidget(self.live_button)
+
+    def live_options(self):
+        """The live views the next training feeds (a ``training.live.LiveOptions``)."""
+        from dlstudio.training.live import LiveOptions
+
+        return LiveOptions(boundary=self.act_boundary.isChecked(), gradient_flow=self.act_gradients.isChecked(),
+                           weights_wanted=self._weights_wanted.is_set)
+
+    def set_weights_wanted(self, on: bool) -> None:
+        """Whether the running (and next) training sends its weights at each epoch's end."""
+        if on:
+            self._weights_wanted.set()
+        else:
+            self._weights_wanted.clear()
+
     def _line_label(self, name: str) -> QLabel:
         label = QLabel(self)
         label.setObjectName(name)
@@ -231,11 +287,31 @@ class TrainingPanel(QWidget):
 
     @property
     def plots(self) -> TrainingPlots:
-        """The live plots (made on first use: pyqtgraph loads then, not at start-up)."""
+        """The live plots (made on first use: pyqtgraph loads then, not at start-up),
+        beside the live views (boundary, gradient flow) when a training sends them."""
         if self._plots is None:
-            self._plots = TrainingPlots(self)
-            self.stack.addWidget(self._plots)
+            from dlstudio.qt.panels.live_views import LiveViews
+
+            self._plots_page = QSplitter(Qt.Orientation.Horizontal, self)
+            self._plots_page.setChildrenCollapsible(False)
+            self._plots = TrainingPlots(self._plots_page)
+            self.live_views = LiveViews(self._plots_page)
+            self.live_views.hide()
+            self._plots_page.addWidget(self._plots)
+            self._plots_page.addWidget(self.live_views)
+            self._plots_page.setStretchFactor(0, 3)
+            self._plots_page.setStretchFactor(1, 1)
+            self.stack.addWidget(self._plots_page)
         return self._plots
+
+    def _show_live(self, ev: object) -> None:
+        """A live event: to its view beside the curves (shown with the first one), and to ``live_event``."""
+        if self.live_views.add(ev) and self.live_views.isHidden():
+            self.live_views.show()
+            width = self._plots_page.width()
+            side = min(max(260, self._plots_page.height()), width // 3)  # about square, a third at most
+            self._plots_page.setSizes([width - side, side])
+        self.live_event.emit(ev)
 
     # ------------------------------------------------------------ document
     def set_document(self, document) -> None:
@@ -451,7 +527,7 @@ class TrainingPanel(QWidget):
         self._starting_run = Path(start_from).name if start_from else None
         info = {"project": str(doc.path) if doc.path else None, "project_name": doc.project.name}
         worker = TrainingWorker(doc.graph, doc.project.dataset, doc.project.training, run_base=base,
-                                run_info=info, start_from=start_from)
+                                run_info=info, start_from=start_from, live=self.live_options())
         worker.events.connect(self._on_events)
         worker.done.connect(lambda w=worker: self._worker_done(w))
         worker.done.connect(lambda w=worker: _live_workers.discard(w))
@@ -462,7 +538,9 @@ class TrainingPanel(QWidget):
                  else f"runs are saved in <i>{html.escape(base.name)}</i> beside the project")
         what = f"Continuing from run {html.escape(start_from.name)}" if start_from else "Loading the dataset"
         self._set_message(f"{what}… {where}.")
-        self.stack.setCurrentWidget(self.plots)
+        self.stack.setCurrentWidget(self.plots.parentWidget())  # the curves, with the live views beside them
+        self.live_views.clear()
+        self.live_views.hide()
         self._reset_progress()
         worker.start()
         self._timer.start()
@@ -530,6 +608,8 @@ class TrainingPanel(QWidget):
             self.training_failed.emit(ev)
             if self.run_path is not None:
                 self.run_saved.emit(str(self.run_path))
+        else:
+            self._show_live(ev)
 
     def _series_for(self, base: str) -> None:
         for name in (base, f"val_{base}"):
@@ -539,6 +619,8 @@ class TrainingPanel(QWidget):
     def _finish(self) -> None:
         self._tick(final=True)
         self._timer.stop()
+        if self._plots is not None:
+            self.live_views.flush()
 
     def _worker_done(self, worker) -> None:
         if worker is not self.worker:

@@ -1,0 +1,190 @@
+"""Live views beside the training curves: the decision boundary of a 2-D
+classifier (as in TensorFlow Playground) and the gradient flow per layer.
+
+:class:`BoundaryView` draws a boundary image (class probabilities as colours)
+behind the data points; the evaluation panel uses it too, for a finished run.
+:class:`LiveViews` takes the training's live events (``BoundaryFrame``,
+``GradientFlow``), keeps only the latest boundary frame, and redraws at most
+20 times a second; it shows a tab only for what the training sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QEvent, QSize, QTimer
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from dlstudio.qt.panels.data_widgets import _muted
+from dlstudio.qt.panels.training_plots import _import_pyqtgraph, plot_colors
+from dlstudio.training.events import BoundaryFrame
+from dlstudio.training.gradient_events import GradientFlow
+
+REDRAW_MS = 50
+
+
+def class_colors(n: int) -> np.ndarray:
+    """(n, 3) uint8 class colours, the ones the boundary images are painted with."""
+    from dlstudio.training.evaluate import PALETTE
+
+    return PALETTE[np.arange(n) % len(PALETTE)].astype(np.uint8)
+
+
+class BoundaryView(QWidget):
+    """A probability image behind points coloured by class (white-edged discs).
+
+    ``set_frame(image, x_range, y_range, points, labels, class_names)``; the
+    image is RGB uint8 with y pointing up (row 0 at the top), as
+    ``evaluate.boundary_image`` makes it."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        pg = _import_pyqtgraph()
+        self.setObjectName("BoundaryView")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.caption = _muted("", self, wrap=False)
+        self.caption.setToolTip("The colour of a region is the class the model predicts there, paler where "
+                                "it is less sure; the dots are the data points in their true class's colour")
+        lay.addWidget(self.caption)
+        self.view = pg.GraphicsLayoutWidget(self)
+        lay.addWidget(self.view, 1)
+        self.plot = self.view.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image_item)
+        self.scatter = pg.ScatterPlotItem(size=6, pxMode=True)
+        self.plot.addItem(self.scatter)
+        self.image: np.ndarray | None = None
+        self.frames = 0
+        self._points_key: tuple | None = None
+        self._range: tuple | None = None
+        self._style()
+
+    def sizeHint(self) -> QSize:
+        return QSize(300, 300)
+
+    def clear(self, text: str = "") -> None:
+        self.image_item.clear()
+        self.scatter.clear()
+        self.image, self._points_key, self._range = None, None, None
+        self.caption.setText(text)
+
+    def set_frame(self, image: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float],
+                  points: np.ndarray | None, labels: np.ndarray | None, class_names=(), caption: str = "") -> None:
+        from PySide6.QtCore import QRectF
+
+        pg = _import_pyqtgraph()
+        img = np.asarray(image)
+        self.image_item.setImage(img[::-1], autoLevels=False, levels=(0, 255))  # row 0 is the lowest y
+        rect = QRectF(x_range[0], y_range[0], x_range[1] - x_range[0], y_range[1] - y_range[0])
+        self.image_item.setRect(rect)
+        self.image = img
+        self.frames += 1
+        key = (id(points), len(points) if points is not None else 0)
+        if key != self._points_key:  # the same points in every frame of a training: set them once
+            self._points_key = key
+            if points is not None and len(points):
+                ids = np.asarray(labels, np.int64).reshape(-1)
+                colors = class_colors(int(ids.max()) + 1 if len(ids) else 1)
+                brushes = [pg.mkBrush(*colors[c]) for c in range(len(colors))]
+                pen = pg.mkPen(255, 255, 255, 220, width=1)
+                self.scatter.setData(pos=np.asarray(points, np.float64), brush=[brushes[c] for c in ids], pen=pen)
+            else:
+                self.scatter.clear()
+        if self._range != (tuple(x_range), tuple(y_range)):
+            self._range = (tuple(x_range), tuple(y_range))
+            self.plot.setRange(rect, padding=0)
+        self.caption.setText(caption)
+
+    def _style(self) -> None:
+        pg = _import_pyqtgraph()
+        c = plot_colors(self.palette())
+        self.view.setBackground(c["background"])
+        for side in ("left", "bottom"):
+            axis = self.plot.getAxis(side)
+            axis.setPen(pg.mkPen(c["axis"]))
+            axis.setTextPen(pg.mkPen(c["text"]))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) \
+                and hasattr(self, "plot"):
+            self._style()
+
+
+class LiveViews(QTabWidget):
+    """The live tabs beside the training curves: "Boundary" and "Gradient flow",
+    each added when its first event arrives. ``add(event)`` takes any event and
+    returns whether it was one of these."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("LiveViews")
+        self.setDocumentMode(True)
+        self.boundary: BoundaryView | None = None
+        self.gradients = None  # GradientFlowView
+        self._frame: BoundaryFrame | None = None  # the latest, not drawn yet
+        self.frames_received = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._redraw)
+
+    def sizeHint(self) -> QSize:
+        return QSize(340, 300)
+
+    def has_views(self) -> bool:
+        return self.count() > 0
+
+    def clear(self) -> None:
+        """A new training: the tabs go until their events come again."""
+        self._frame = None
+        self.frames_received = 0
+        while self.count():
+            self.removeTab(0)
+        if self.boundary is not None:
+            self.boundary.clear()
+        if self.gradients is not None:
+            self.gradients.clear()
+
+    def add(self, event: Any) -> bool:
+        if isinstance(event, BoundaryFrame):
+            self.frames_received += 1
+            self._frame = event
+            if self.boundary is None:
+                self.boundary = BoundaryView(self)
+            if self.indexOf(self.boundary) < 0:
+                self.insertTab(0, self.boundary, "Boundary")
+                self.setCurrentWidget(self.boundary)
+            if not self._timer.isActive():
+                self._timer.start()
+            return True
+        if isinstance(event, GradientFlow):
+            if self.gradients is None:
+                from dlstudio.qt.panels.gradient_flow_view import GradientFlowView
+
+                self.gradients = GradientFlowView(self)
+            if self.indexOf(self.gradients) < 0:
+                self.addTab(self.gradients, "Gradient flow")
+            self.gradients.add(event)
+            return True
+        return False
+
+    def flush(self) -> None:
+        """Draw what is pending now (the training ended)."""
+        self._redraw()
+        if self.gradients is not None:
+            self.gradients._redraw()
+
+    def _redraw(self) -> None:
+        frame, self._frame = self._frame, None
+        if frame is None:
+            self._timer.stop()
+            return
+        when = "end" if frame.at_epoch_end else "during"
+        self.boundary.set_frame(frame.image, frame.x_range, frame.y_range, frame.points, frame.labels,
+                                frame.class_names, f"Epoch {frame.epoch} ({when}) · step {frame.step:,}")
