@@ -120,7 +120,7 @@ class TrainingSettings(_Model):
     loss: Annotated[str, Field(min_length=1, max_length=100)] = "auto"
     metrics: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=50)
-    ] = Field(default_factory=lambda: ["accuracy"])
+    ] = Field(default_factory=lambda: ["auto"])  # auto: accuracy (classification) or mae (regression)
     validation_split: Annotated[float, Field(ge=0, le=0.9, allow_inf_nan=False)] = 0.1
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     early_stopping_patience: Annotated[int, Field(ge=1, le=100_000)] | None = None

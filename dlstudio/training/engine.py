@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -21,17 +22,27 @@ from dlstudio.compile import analyze, build_model, fmt_shape
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
+from dlstudio.training.checkpoints import (
+    check_weights_fit,
+    load_run_weights,
+    restore_optimizer_state,
+    save_optimizer_state,
+)
 from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from dlstudio.training.objectives import (
+    TrainingError,
+    choose_loss,
+    choose_objective,
+    make_optimizer,
+    output_is_probability,
+    setting,
+)
 
 Emit = Callable[[object], None]
 
-
-class TrainingError(RuntimeError):
-    """Training cannot start or could not finish; the message says why."""
-
-    def __init__(self, message: str, problems: list[str] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
+__all__ = ["TrainResult", "TrainingError", "check_trainable", "choose_loss", "make_optimizer", "train"]
+_output_is_probability = output_is_probability  # the name evaluate.py imports
+_setting = setting
 
 
 @dataclass
@@ -43,66 +54,10 @@ class TrainResult:
     stopped: bool = False
 
 
-def _setting(settings: Any, name: str, default: Any) -> Any:
-    if isinstance(settings, dict):
-        return settings.get(name, default)
-    return getattr(settings, name, default)
-
-
 def _settings_dict(settings: Any) -> dict[str, Any]:
     if hasattr(settings, "model_dump"):
         return settings.model_dump()
     return dict(settings or {})
-
-
-def make_optimizer(settings: Any) -> Any:
-    name = _setting(settings, "optimizer", "adam").lower()
-    lr = float(_setting(settings, "learning_rate", 1e-3))
-    momentum = float(_setting(settings, "momentum", 0.0) or 0.0)
-    classes = {
-        "adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD,
-        "rmsprop": keras.optimizers.RMSprop, "adamw": keras.optimizers.AdamW,
-        "adagrad": keras.optimizers.Adagrad, "nadam": keras.optimizers.Nadam,
-    }
-    if name not in classes:
-        raise TrainingError(f"unknown optimizer {name!r}; choose one of {', '.join(classes)}")
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr, momentum=momentum)
-    return classes[name](learning_rate=lr)
-
-
-def _output_is_probability(graph: Graph, node_id: str) -> bool:
-    node = graph.node(node_id)
-    act = node.params.get("activation")
-    if node.type in ("Dense", "Activation", "Conv2D", "Conv1D") and act in ("softmax", "sigmoid"):
-        return True
-    return node.type == "Softmax"
-
-
-def choose_loss(graph: Graph, output_id: str, output_shape: tuple, dataset: Dataset, loss: str) -> tuple[Any, list[str]]:
-    """The loss and metrics: ``loss='auto'`` picks them from the output and labels."""
-    if loss != "auto":
-        try:
-            keras.losses.get(loss)
-        except Exception:
-            raise TrainingError(f"unknown loss {loss!r}") from None
-        metrics = ["accuracy"] if dataset.task == "classification" else ["mae"]
-        return loss, metrics
-    if dataset.task == "regression":
-        return "mse", ["mae"]
-    probs = _output_is_probability(graph, output_id)
-    units = output_shape[-1]
-    if units == 1 and dataset.num_classes == 2:
-        return keras.losses.BinaryCrossentropy(from_logits=not probs), [
-            keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.5 if probs else 0.0)]
-    if units != dataset.num_classes:
-        node = graph.node(output_id)
-        raise TrainingError(
-            f"the output layer {node.type} '{node.name}' gives {units} values per sample, "
-            f"but {dataset.name} has {dataset.num_classes} classes: set its units to {dataset.num_classes}")
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=not probs), ["accuracy"]
 
 
 class EventCallback(keras.callbacks.Callback):
@@ -229,6 +184,7 @@ class RunRecorder(keras.callbacks.BackupAndRestore):
 
     def save_weights(self) -> None:
         self.model.save_weights(self.run.weights_path)
+        save_optimizer_state(self.model.optimizer, self.run.path)  # for Continue (skipped when not finite)
         if self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)
@@ -266,27 +222,27 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
     """Train ``graph`` on ``dataset``. Emits Started, BatchEnd, EpochEnd, then
     Finished or Failed. Raises TrainingError when it cannot start or fails.
 
-    ``start_from``: a run folder whose weights and epoch count this training
-    continues from (a new run; ``settings.epochs`` more epochs).
+    ``start_from``: a run folder whose weights, optimizer state (Adam's moments,
+    the step count; the learning rate comes from ``settings``) and epoch count
+    this training continues from (a new run; ``settings.epochs`` more epochs).
+    A graph changed since that run is refused, naming the layers that differ.
     ``resume``: a run folder killed mid-way; it goes on from its last completed
     epoch in the same folder (Keras BackupAndRestore).
     ``callbacks``: extra Keras callbacks (the GUI's gradient-flow probe, ...).
     ``checkpoint_seconds``: the run folder's weights and resume backup are
     written at most this often (and after the first and the last epoch).
     """
-    from dlstudio.backend import device_scope, list_devices
-    from dlstudio.project.runs import create_run, open_run
+    from dlstudio.project.runs import open_run
 
     try:
         analysis = check_trainable(graph, dataset)
+        out_id = analysis.outputs[0]
+        objective = choose_objective(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
+                                     _setting(settings, "loss", "auto"), _setting(settings, "metrics", ("auto",)))
+        scope = training_scope(_setting(settings, "device", "auto"))
     except TrainingError as exc:
         emit(Failed(str(exc), tuple(exc.problems)))
         raise
-    device = _setting(settings, "device", "auto")
-    if device not in ("auto", "") and device not in list_devices():
-        message = f"device {device!r} is not available here; choose one of: auto, {', '.join(list_devices())}"
-        emit(Failed(message))
-        raise TrainingError(message)
     keras.utils.set_random_seed(int(_setting(settings, "seed", 0)))
     previous = open_run(start_from) if start_from else None
     job = _Job(settings, emit, should_stop, None, previous.history() if previous else {},
@@ -296,37 +252,69 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
                float(_setting(settings, "learning_rate", 1e-3)), float(checkpoint_seconds), tuple(callbacks))
     if resume is not None:
         job.run = open_run(resume)
-        job.run.update(status="running")
         done = int(job.run.info.get("epochs_done", 0))  # the epoch the backup holds
         job.history = {k: v[:done] for k, v in job.run.history().items()}
-    elif run_base is not None:
-        job.run = create_run(run_base, {
-            "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
-            "graph": graph.to_dict(), "backend": keras.backend.backend(),
-            **({"continued_from": previous.id} if previous else {}), **(run_info or {}),
-        })
+    dataset = _labels_for(dataset, objective.loss, job)
 
     policy = keras.mixed_precision.global_policy().name
     if _setting(settings, "mixed_precision", False):
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        with device_scope(device):
+        with scope:
             model = build_model(graph, analysis)
-            out_id = analysis.outputs[0]
-            loss, metrics = choose_loss(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
-                                        _setting(settings, "loss", "auto"))
-            dataset = _labels_for(dataset, loss, job)
+            try:  # a graph changed since the run is refused before a new run folder is made
+                if previous is not None:
+                    load_run_weights(model, previous)
+                elif job.run is not None:
+                    saved = [p for p in (job.run.path / "backup" / "latest.weights.h5", job.run.weights_path)
+                             if p.is_file()]
+                    if saved:
+                        check_weights_fit(model, job.run, saved[0], "resume")
+            except TrainingError as exc:
+                emit(Failed(str(exc), tuple(exc.problems)))
+                raise
             optimizer = make_optimizer(settings)
             if _setting(settings, "lr_schedule", "constant") == "cosine":
                 total_steps = max(1, job.last_epoch * math.ceil(len(dataset.x_train) / job.batch_size))
                 optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(job.base_lr, total_steps)
-            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            model.compile(optimizer=optimizer, loss=objective.loss, metrics=objective.metric_objects())
+            _start_run(job, graph, dataset, settings, run_base, run_info, previous,
+                       restore_optimizer_state(model, previous.path) if previous is not None else None)
             _adversarial_training(model, dataset, job)
-            if previous is not None:
-                model.load_weights(previous.weights_path)
             return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
+
+
+def training_scope(device: str) -> Any:
+    """The context that model building and fitting run in: one device, or a
+    data-parallel strategy (``device="mirrored"``); raises TrainingError when
+    ``device`` is not available here."""
+    from dlstudio.backend import device_scope, list_devices
+    from dlstudio.training.distributed import MIRRORED, mirrored_scope
+
+    if device == MIRRORED:
+        return mirrored_scope()
+    if device not in ("auto", "", None) and device not in list_devices():
+        raise TrainingError(f"device {device!r} is not available here; choose one of: auto, "
+                            f"{', '.join(list_devices())}")
+    return device_scope(device)
+
+
+def _start_run(job: _Job, graph: Graph, dataset: Dataset, settings: Any, run_base: Any,
+               run_info: dict[str, Any] | None, previous: Any, optimizer_state: str | None) -> None:
+    """Make the new run's folder (or mark a resumed one running again)."""
+    from dlstudio.project.runs import create_run
+
+    if job.run is not None:
+        job.run.update(status="running")
+    elif run_base is not None:
+        job.run = create_run(run_base, {
+            "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
+            "graph": graph.to_dict(), "backend": keras.backend.backend(),
+            **({"continued_from": previous.id, "optimizer_state": optimizer_state} if previous else {}),
+            **(run_info or {}),
+        })
 
 
 def _adversarial_training(model: Any, dataset: Dataset, job: _Job) -> None:
@@ -335,7 +323,11 @@ def _adversarial_training(model: Any, dataset: Dataset, job: _Job) -> None:
     method = _setting(job.settings, "adversarial", "none") or "none"
     if method == "none":
         return
-    from dlstudio.insight.attacks import AttackError, install_adversarial_training, valid_range
+    from dlstudio.insight.attacks import (
+        AttackError,
+        install_adversarial_training,
+        valid_range,
+    )
 
     if dataset.task != "classification" or not np.issubdtype(dataset.x_train.dtype, np.floating):
         raise _fail(job, f"adversarial training needs a classifier with real-valued inputs; "
