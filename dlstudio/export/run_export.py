@@ -1,0 +1,213 @@
+"""Export a trained run (or a project's graph) in one of the formats of :mod:`dlstudio.export.formats`.
+
+The one function the command line and the GUI's export dialog both call. A model
+export is checked before it is reported done: the written file is loaded back in
+its own runtime (ONNX Runtime, the TFLite interpreter, TensorFlow, Keras) and
+must predict what the Keras model predicts on real samples of the run's dataset.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from dlstudio.export.formats import ExportError, check_target, get_format, staged
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    run_id: str | None = None
+    #: Largest absolute difference between the export's and Keras' outputs (None: not checked).
+    max_difference: float | None = None
+    samples_checked: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        size = _size(self.path)
+        text = f"exported {self.format} to {self.path} ({size})"
+        if self.max_difference is not None:
+            text += (f"; checked on {self.samples_checked} samples: outputs match Keras within "
+                     f"{self.max_difference:.1e}")
+        return text
+
+
+def _size(path: Path) -> str:
+    n = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} bytes"
+
+
+def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLike, *, which: str = "last",
+               force: bool = False, verify: bool = True, progress: Progress = lambda _m: None) -> ExportResult:
+    """Write run ``run`` of ``project`` (a Project or a .dlsproj path) as ``fmt`` to ``output``.
+    ``run``: a Run, a run folder, an id, a unique id prefix or 'last'; None means 'last', except
+    for the pictures (png, svg), which then draw the project's graph as it is now.
+
+    Raises ExportError (bad target, unsupported layer: named, with the reason) or
+    EvaluationError / DatasetError / FileNotFoundError (no such run, no weights)."""
+    from dlstudio.training.evaluate import _project, load_run_model, resolve_run, run_graph
+
+    spec = get_format(fmt)
+    path = check_target(output, spec, force)
+    project = _project(project)
+    if not spec.needs_run and run is None:  # a picture of the project's graph as it is now
+        render_graph_image(project.graph, path, spec.key)
+        return ExportResult(path, spec.key)
+    run = resolve_run(project, "last" if run is None else run)
+    graph = run_graph(run)
+    if not spec.needs_run:
+        render_graph_image(graph, path, spec.key)
+        return ExportResult(path, spec.key, run.id)
+    if spec.key == "python":
+        return _export_script(project, run, graph, path)
+    progress(f"loading run {run.id}")
+    model = load_run_model(run, which)
+    result = ExportResult(path, spec.key, run.id)
+    from dlstudio.export import models
+
+    if spec.key == "keras":
+        progress("writing the .keras file")
+        models.write_keras(model, path)
+        served = model
+    else:
+        served, dropped = models.inference_model(model, graph)
+        if dropped:
+            result.notes.append(f"left out {', '.join(dropped)}: {'they act' if len(dropped) > 1 else 'it acts'} "
+                                "only while training")
+        progress(f"converting to {spec.title}")
+        if spec.key == "savedmodel":
+            models.write_saved_model(served, path)
+        elif spec.key == "onnx":
+            models.write_onnx(served, path)
+        else:
+            result.notes += models.write_tflite(served, path)
+    if verify:
+        progress("checking the export in its own runtime")
+        _verify(project, run, model, served, spec, path, result)
+    return result
+
+
+def sample_inputs(project: Any, run: Any, model: Any, n: int = 8) -> list[np.ndarray]:
+    """Up to ``n`` test samples of the run's dataset; random values of the right shape if it cannot load."""
+    from dlstudio.training.evaluate import dataset_for_run
+
+    try:
+        data = dataset_for_run(project, run)
+        x = data.x_test if len(data.x_test) else data.x_train
+        xs = x if isinstance(x, (list, tuple)) else [x]
+        if len(xs) == len(model.inputs) and all(tuple(a.shape[1:]) == tuple(t.shape[1:]) for a, t in
+                                                   zip(xs, model.inputs)):
+            return [np.asarray(a[:n]) for a in xs]
+    except Exception:  # noqa: BLE001 - any dataset problem: fall back to random inputs
+        pass
+    rng = np.random.default_rng(0)
+    out = []
+    for t in model.inputs:
+        shape = (n, *t.shape[1:])
+        if "int" in str(t.dtype):
+            out.append(rng.integers(0, 2, size=shape).astype(str(t.dtype)))
+        else:
+            out.append(rng.normal(size=shape).astype("float32"))
+    return out
+
+
+def _verify(project: Any, run: Any, model: Any, served: Any, spec: Any, path: Path, result: ExportResult) -> None:
+    from dlstudio.export.verify import RUNNERS, RuntimeMissing, agrees, keras_outputs, max_difference
+
+    inputs = sample_inputs(project, run, model)
+    expected = keras_outputs(model, inputs)
+    from dlstudio.backend import silenced_stderr
+
+    try:
+        with silenced_stderr():  # runtimes log their start-up on the C++ side
+            got = RUNNERS[spec.key](path, inputs)
+    except RuntimeMissing as exc:
+        result.notes.append(f"not checked: {exc}")
+        return
+    except Exception as exc:  # noqa: BLE001 - the runtime refused the file
+        _remove(path)
+        from dlstudio.export.layer_errors import describe_failure
+
+        raise ExportError(describe_failure(exc, served, f"{spec.title} (its runtime cannot run the result)")) \
+            from None
+    diff = max_difference(expected, got)
+    if not agrees(expected, got):
+        _remove(path)
+        shapes = ", ".join(str(tuple(np.shape(g))) for g in got)
+        raise ExportError(f"the {spec.title} export predicts differently from the Keras model (largest "
+                          f"difference {diff:.3g}, output shapes {shapes}); nothing was written")
+    result.max_difference, result.samples_checked = diff, len(inputs[0])
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _export_script(project: Any, run: Any, graph: Any, path: Path) -> ExportResult:
+    from dlstudio.export.python_script import python_script
+    from dlstudio.training.engine import TrainingError, choose_loss
+    from dlstudio.training.evaluate import dataset_for_run
+
+    settings = dict(run.info.get("settings") or project.training.model_dump())
+    dataset = dataset_for_run(project, run)
+    from dlstudio.compile import analyze, model_io
+
+    analysis = analyze(graph)
+    outputs = model_io(graph, analysis)[1] if not analysis.errors else []
+    if not outputs:
+        raise ExportError(f"run {run.id}: its graph does not compile, so there is no model to write as Python")
+    try:
+        loss, metrics = choose_loss(graph, outputs[0], analysis.nodes[outputs[0]].output_shape, dataset,
+                                    settings.get("loss", "auto"))
+    except TrainingError as exc:
+        raise ExportError(f"run {run.id}: {exc}") from None
+    options = run.info.get("dataset_options", dict(project.dataset.options))
+    source = f"{Path(project.path).name if project.path else project.name}, run {run.id}"
+    text = python_script(graph, settings=settings, dataset_name=dataset.name, dataset_options=dict(options),
+                         loss=loss, metrics=list(metrics), title=project.name, source=source,
+                         script_name=path.name)
+    with staged(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        mode = tmp.stat().st_mode
+        tmp.chmod(mode | (mode & 0o444) >> 2)  # executable where readable: ./model.py runs it
+    return ExportResult(path, "python", run.id)
+
+
+def render_graph_image(graph: Any, path: Path, kind: str) -> None:
+    """Draw ``graph`` as the canvas does, in a child process that runs the Qt bridge
+    (:mod:`dlstudio.qt.graph_image`): the core never loads Qt itself."""
+    if getattr(sys, "frozen", False):
+        raise ExportError("the bundled app draws the graph from its window: File > Export > Graph as "
+                          f"{kind.upper()}")
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="dlstudio-graph-") as tmp, staged(path) as target:
+        graph_file = Path(tmp) / "graph.json"
+        graph_file.write_text(json.dumps(graph.to_dict()), encoding="utf-8")
+        env = dict(os.environ)
+        if sys.platform.startswith("linux") and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+            env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        done = subprocess.run([sys.executable, "-m", "dlstudio.qt.graph_image", str(graph_file), kind,
+                               str(target)], capture_output=True, text=True, env=env, timeout=300)
+        if done.returncode != 0:
+            lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
+            raise ExportError(f"could not draw the graph: {lines[-1] if lines else f'exit code {done.returncode}'}")
