@@ -42,9 +42,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     project = _load(args.project)
     analysis = analyze(project.graph)
-    for p in analysis.problems:
+    from dlstudio.gan.project import extra_problems  # the other graphs of a project and a GAN's pair checks
+
+    problems = analysis.problems + extra_problems(project)
+    for p in problems:
         print(f"{p.severity}: {p}", file=sys.stderr if p.is_error else sys.stdout)
-    if analysis.errors:
+    if any(p.is_error for p in problems):
         return 1
     print(f"{Path(args.project).name}: valid ({len(project.graph)} layers, "
           f"{_fmt_int(analysis.total_params)} parameters)")
@@ -233,6 +236,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dlstudio.training.engine import TrainingError, train
 
     project = _load(args.project)
+    if project.gan is not None:  # a GAN: generator and discriminator trained in turns
+        return __import__("dlstudio.gan.cli", fromlist=["train_command"]).train_command(project, args)
     settings = project.training.model_copy()
     if args.epochs is not None:
         settings.epochs = args.epochs
@@ -541,6 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_insight_commands(sub)
     __import__("dlstudio.insight.adversarial_cli", fromlist=["register"]).register(sub)  # dlstudio attack
+    __import__("dlstudio.gan.cli", fromlist=["register"]).register(sub)  # dlstudio sample
+    __import__("dlstudio.export.cli", fromlist=["register"]).register(sub)  # dlstudio export
 
     data = sub.add_parser("data", help="list the datasets, describe one or draw its samples")
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
