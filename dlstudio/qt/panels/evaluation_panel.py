@@ -1,0 +1,411 @@
+"""The evaluation panel: how good is a trained run, and where does it fail?
+
+Pick a run (the newest finished one by default) and its weights (last or
+best); it is evaluated on the test split on a worker thread
+(:func:`dlstudio.training.evaluate.evaluate_run`, the same core as
+``dlstudio evaluate``). Shown:
+
+- the test metrics;
+- classification: the confusion matrix (click a cell: its samples, most
+  confident first, as an image grid or as rows), precision, recall and F1 per
+  class; for 2-D points, the decision boundary behind the test points;
+- regression: predicted against true values, with the identity line.
+
+Results are cached per (run, weights, weights file time); the panel computes
+only while it is shown. ``show_run(path)`` (after a training) picks that run.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from dlstudio.qt.icons import severity_color
+from dlstudio.qt.panels.data_widgets import _header, _muted
+from dlstudio.qt.panels.evaluation_views import (
+    ClassReportTable,
+    ConfusionMatrixView,
+    SamplesView,
+)
+from dlstudio.qt.panels.insight_panel import _RunsCombo
+
+CACHE_SIZE = 3  # evaluations kept (each holds its model and test arrays)
+BOUNDARY_RESOLUTION = 150
+KNOWN_ERRORS = ("EvaluationError", "DatasetError", "CompileError", "FileNotFoundError", "TrainingError")
+
+
+def _evaluate(project: Any, run: Any, which: str) -> tuple:
+    """On a worker thread: (Evaluation, dataset, boundary) with boundary
+    ``(image, x_range, y_range)`` for 2-D classification data, else None."""
+    from dlstudio.backend import load_keras
+    from dlstudio.training.evaluate import boundary_image, dataset_for_run, evaluate_run
+
+    load_keras()
+    dataset = dataset_for_run(project, run)
+    ev = evaluate_run(project, run, which, dataset=dataset)
+    boundary = None
+    if ev.task == "classification" and ev.x.ndim == 2 and ev.x.shape[1] == 2:
+        xs, ys, grid = ev.decision_boundary(BOUNDARY_RESOLUTION)
+        boundary = (boundary_image(grid), (float(xs[0]), float(xs[-1])), (float(ys[0]), float(ys[-1])))
+    return ev, dataset, boundary
+
+
+def metrics_html(ev: Any) -> str:
+    """``Test accuracy 97.5% · loss 0.0812 · ...`` for the metrics label."""
+    from dlstudio.qt.panels.training_plots import format_metric, metric_title
+
+    m = dict(ev.metrics)
+    parts = []
+    if ev.task == "classification":
+        parts.append(f"accuracy <b>{m.get('accuracy', float('nan')):.2%}</b>")
+    else:
+        parts += [f"MAE <b>{m['mae']:.4g}</b>", f"RMSE <b>{m['rmse']:.4g}</b>", f"R² <b>{m['r2']:.3f}</b>"]
+    for k, v in m.items():
+        if k.startswith("test_") and k != "test_accuracy":
+            parts.append(f"{html.escape(metric_title(k[5:]))} <b>{format_metric(k[5:], v)}</b>")
+    return (f"Test split of <b>{html.escape(ev.dataset_name)}</b> ({len(ev.y_true):,} samples): "
+            + " · ".join(parts))
+
+
+class EvaluationPanel(QWidget):
+    """Evaluates a run of the document's project and shows where it errs.
+
+    Public: ``set_document``, ``refresh_runs``, ``run_ids``, ``set_run(id)``,
+    ``show_run(path)``, ``evaluate()``, ``is_busy()``, ``click_cell(true, pred)``;
+    ``evaluation`` (the Evaluation shown) and ``dataset``. Signals:
+    ``evaluated(object)`` and ``failed(str)``.
+    """
+
+    evaluated = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("EvaluationPanel")
+        self.document = None
+        self.evaluation = None
+        self.dataset = None
+        self.boundary_view = None  # made for 2-D data
+        self.scatter = None  # made for regression
+        self._cache: dict[tuple, tuple] = {}
+        self._busy = False
+        self._pending = False
+        self._stale = True
+        self._request = 0
+        self._shown_key: tuple | None = None
+        self._build()
+        self.set_document(document)
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 4)
+        outer.setSpacing(4)
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        self.run_combo = _RunsCombo(self)
+        self.run_combo.opening.connect(self.refresh_runs)
+        self.run_combo.setMinimumContentsLength(24)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.setToolTip("The run to evaluate on the test split (newest first)")
+        self.run_combo.currentIndexChanged.connect(lambda _i: self.schedule())
+        self.which_combo = QComboBox(self)
+        self.which_combo.addItem("last weights", "last")
+        self.which_combo.addItem("best epoch", "best")
+        self.which_combo.setToolTip("The weights at the end of training, or those of the epoch with the lowest "
+                                    "validation loss")
+        self.which_combo.currentIndexChanged.connect(lambda _i: self.schedule())
+        self.reload_button = QToolButton(self)
+        self.reload_button.setText("\u21bb")
+        self.reload_button.setToolTip("Read the runs again and re-evaluate")
+        self.reload_button.clicked.connect(self.reload)
+        bar.addWidget(QLabel("Run", self))
+        bar.addWidget(self.run_combo, 1)
+        bar.addWidget(self.which_combo)
+        bar.addWidget(self.reload_button)
+        outer.addLayout(bar)
+        self.status = _muted("", self, wrap=False)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.status)
+
+        self.stack = QStackedWidget(self)
+        self.hint = _muted("", self)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.hint)
+        # classification: matrix and report on the left, samples / boundary on the right
+        self.classes_page = QSplitter(Qt.Orientation.Horizontal, self)
+        self.classes_page.setChildrenCollapsible(False)
+        left = QWidget(self.classes_page)
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        lay.addWidget(_header("Confusion matrix", left))
+        self.matrix = ConfusionMatrixView(left)
+        self.matrix.cell_clicked.connect(self.click_cell)
+        lay.addWidget(self.matrix, 3)
+        lay.addWidget(_header("Per class", left))
+        self.report = ClassReportTable(left)
+        lay.addWidget(self.report, 2)
+        self.right_tabs = QTabWidget(self.classes_page)
+        self.right_tabs.setDocumentMode(True)
+        self.samples = SamplesView(self.right_tabs)
+        self.right_tabs.addTab(self.samples, "Samples")
+        self.classes_page.addWidget(left)
+        self.classes_page.addWidget(self.right_tabs)
+        self.classes_page.setStretchFactor(0, 2)
+        self.classes_page.setStretchFactor(1, 3)
+        self.stack.addWidget(self.classes_page)
+        self.regression_page = QWidget(self)
+        QVBoxLayout(self.regression_page).setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(self.regression_page)
+        outer.addWidget(self.stack, 1)
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 360)
+
+    # ------------------------------------------------------------------ document and runs
+    def set_document(self, document) -> None:
+        self.document = document
+        self._cache.clear()
+        self.evaluation = self.dataset = None
+        self._shown_key = None
+        self.run_combo.clear()
+        self._fill_runs()
+        self.stack.setCurrentWidget(self.hint)
+        self.status.setText("")
+        self.schedule()
+
+    def _runs(self) -> list:
+        if self.document is None:
+            return []
+        from dlstudio.project.runs import list_runs
+        from dlstudio.qt.panels.training_panel import runs_location
+
+        key, _base, _tmp = runs_location(self.document)
+        try:
+            return [r for r in list_runs(key) if r.weights_path.is_file() and r.status in ("finished", "stopped")]
+        except OSError:
+            return []
+
+    def _fill_runs(self) -> None:
+        keep = self.run_combo.currentData()
+        self._run_objects = {r.id: r for r in self._runs()}
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for r in reversed(list(self._run_objects.values())):  # newest first
+            acc = r.metrics.get("test_accuracy")
+            extra = f" \u00b7 test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
+            self.run_combo.addItem(f"{r.id} \u00b7 {r.status}{extra}", r.id)
+        i = self.run_combo.findData(keep) if keep is not None else -1
+        self.run_combo.setCurrentIndex(i if i >= 0 else (0 if self.run_combo.count() else -1))
+        self.run_combo.blockSignals(False)
+        if not self.run_combo.count():
+            self.hint.setText("No trained run yet. Train the model (F5); its evaluation on the test split shows "
+                              "here when the training ends." if self.document is not None else "No project.")
+            self.stack.setCurrentWidget(self.hint)
+
+    def refresh_runs(self) -> None:
+        """Read the runs again (the choice is kept)."""
+        before = self.run_combo.currentData()
+        self._fill_runs()
+        if self.run_combo.currentData() != before:
+            self.schedule()
+
+    def run_ids(self) -> list[str]:
+        return [self.run_combo.itemData(i) for i in range(self.run_combo.count())]
+
+    def set_run(self, run_id: str, which: str = "last") -> None:
+        i = self.run_combo.findData(run_id)
+        if i < 0:
+            raise KeyError(run_id)
+        self.which_combo.setCurrentIndex(max(0, self.which_combo.findData(which)))
+        self.run_combo.setCurrentIndex(i)
+        self.schedule()
+
+    def show_run(self, run_path: str | Path) -> None:
+        """A training just saved this run: list it, pick it, evaluate it (now if shown, else when shown)."""
+        self._fill_runs()
+        i = self.run_combo.findData(Path(run_path).name)
+        if i >= 0:
+            self.which_combo.blockSignals(True)
+            self.which_combo.setCurrentIndex(0)
+            self.which_combo.blockSignals(False)
+            self.run_combo.setCurrentIndex(i)
+        self.schedule()
+
+    def reload(self) -> None:
+        self._cache.clear()
+        self._shown_key = None
+        self._fill_runs()
+        self.schedule()
+
+    # ------------------------------------------------------------------ computing
+    def schedule(self) -> None:
+        """Evaluate now if the panel is shown, else when it is next shown."""
+        if not self.isVisible():
+            self._stale = True
+            return
+        QTimer.singleShot(0, lambda: isValid(self) and self.evaluate())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._fill_runs()
+            QTimer.singleShot(0, lambda: isValid(self) and self.evaluate())
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def _key(self) -> tuple | None:
+        run = self._run_objects.get(self.run_combo.currentData()) if self.run_combo.count() else None
+        if run is None:
+            return None
+        which = self.which_combo.currentData()
+        from dlstudio.training.evaluate import WEIGHT_FILES
+
+        weights = run.path / WEIGHT_FILES[which]
+        return (str(run.path), which, weights.stat().st_mtime if weights.exists() else 0)
+
+    def evaluate(self) -> None:
+        """Evaluate the chosen run (or show it from the cache)."""
+        from dlstudio.qt.keras_loader import keras_ready
+
+        if self.document is None or not self.run_combo.count():
+            return
+        if self._busy:
+            self._pending = True
+            return
+        if not keras_ready():
+            self.status.setText("Keras is loading\u2026")
+            QTimer.singleShot(500, lambda: isValid(self) and self.schedule())
+            return
+        key = self._key()
+        if key is None or key == self._shown_key:
+            return
+        if key in self._cache:
+            self._show(key, *self._cache[key])
+            return
+        from dlstudio.qt.background import create_worker
+
+        run = self._run_objects[self.run_combo.currentData()]
+        self._busy = True
+        self._request += 1
+        n = self._request
+        self._set_status(f"Evaluating run {html.escape(run.id)} on the test split\u2026")
+        worker = create_worker(_evaluate, self.document.project, run, key[1])
+        worker.returned.connect(lambda r, k=key, n=n: self._done(n, k, r))
+        worker.errored.connect(lambda e, n=n: self._errored(n, e))
+        worker.finished.connect(lambda n=n: self._finished(n))
+        self._worker = worker
+        worker.start()
+
+    def _done(self, request: int, key: tuple, result: tuple) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        self._cache[key] = result
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._show(key, *result)
+
+    def _errored(self, request: int, exc: BaseException) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        name = type(exc).__name__
+        message = str(exc) if name in KNOWN_ERRORS else f"unexpected {name}: {exc}"
+        message = message[:1].upper() + message[1:]
+        self._shown_key = None
+        self.status.setText(html.escape(message))
+        self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
+        self.status.setToolTip(message)
+        self.failed.emit(message)
+
+    def _finished(self, request: int) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        self._busy = False
+        if self._pending:
+            self._pending = False
+            self.evaluate()
+
+    def _set_status(self, text: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.status.setToolTip("")
+
+    # ------------------------------------------------------------------ showing
+    def _show(self, key: tuple, ev: Any, dataset: Any, boundary: tuple | None) -> None:
+        self._shown_key = key
+        self.evaluation, self.dataset = ev, dataset
+        self._set_status(metrics_html(ev))
+        if ev.task == "classification":
+            self.matrix.set_matrix(ev.confusion_matrix, ev.class_names)
+            self.report.set_report(ev.per_class)
+            self._show_boundary(ev, boundary)
+            self.stack.setCurrentWidget(self.classes_page)
+            worst = self._worst_cell(ev.confusion_matrix)
+            if worst is not None:
+                self.click_cell(*worst)
+            else:
+                self.samples.clear("No mistakes on the test split. Click a cell to see its samples.")
+        else:
+            if self.scatter is None:
+                from dlstudio.qt.panels.evaluation_views import RegressionScatter
+
+                self.scatter = RegressionScatter(self.regression_page)
+                self.regression_page.layout().addWidget(self.scatter)
+            self.scatter.set_values(ev.y_true, ev.predicted)
+            self.stack.setCurrentWidget(self.regression_page)
+        self.evaluated.emit(ev)
+
+    @staticmethod
+    def _worst_cell(cm: np.ndarray) -> tuple[int, int] | None:
+        """The off-diagonal cell with the most samples (where to look first), or None."""
+        off = cm.copy()
+        np.fill_diagonal(off, 0)
+        if not off.any():
+            return None
+        t, p = np.unravel_index(int(off.argmax()), off.shape)
+        return int(t), int(p)
+
+    def _show_boundary(self, ev: Any, boundary: tuple | None) -> None:
+        if boundary is None:
+            if self.boundary_view is not None:
+                self.right_tabs.removeTab(self.right_tabs.indexOf(self.boundary_view))
+            return
+        if self.boundary_view is None:
+            from dlstudio.qt.panels.live_views import BoundaryView
+
+            self.boundary_view = BoundaryView(self.right_tabs)
+        if self.right_tabs.indexOf(self.boundary_view) < 0:
+            self.right_tabs.addTab(self.boundary_view, "Boundary")
+        image, xr, yr = boundary
+        self.boundary_view.set_frame(image, xr, yr, ev.x, ev.y_true, ev.class_names,
+                                     f"Decision boundary of run {ev.run_id} with the test points")
+
+    def click_cell(self, true: int, pred: int) -> np.ndarray:
+        """Show the samples of a confusion-matrix cell (as a click on it does); returns their indices."""
+        ev = self.evaluation
+        if ev is None or ev.confusion_matrix is None:
+            return np.zeros(0, np.int64)
+        self.matrix.selected = (true, pred)
+        self.matrix.update()
+        self.right_tabs.setCurrentWidget(self.samples)
+        return self.samples.show_cell(ev, self.dataset, true, pred)
