@@ -230,6 +230,19 @@ def _printer(as_json: bool, progress: bool | None = None) -> Callable[[object], 
     return emit
 
 
+def _first_samples(dataset, n: int):
+    """The dataset cut to its first ``n`` training and ``n`` test samples (``--max-samples``: a quick check)."""
+    from dataclasses import replace
+
+    def cut(a):
+        if isinstance(a, dict):
+            return {k: v[:n] for k, v in a.items()}
+        return type(a)(v[:n] for v in a) if isinstance(a, (list, tuple)) else a[:n]
+
+    return replace(dataset, x_train=cut(dataset.x_train), y_train=cut(dataset.y_train),
+                   x_test=cut(dataset.x_test), y_test=cut(dataset.y_test))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from dlstudio.data import DatasetError, load_dataset
     from dlstudio.project.runs import runs_dir
@@ -247,6 +260,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         dataset = load_dataset(project.dataset.name, project.dataset.options, seed=settings.seed)
     except DatasetError as exc:
         raise UserError(f"{args.project}: dataset: {exc}") from None
+    if getattr(args, "max_samples", None):
+        dataset = _first_samples(dataset, args.max_samples)
     base = Path(args.run_dir) if args.run_dir else runs_dir(project.path)
     try:
         result = train(project.graph, dataset, settings, emit=_printer(args.json), run_base=base,
@@ -538,6 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="a .dlsproj file")
     p.add_argument("--epochs", type=_positive_int, help="override the project's epochs")
     p.add_argument("--batch-size", type=_positive_int, help="override the project's batch size")
+    p.add_argument("--max-samples", type=_positive_int, metavar="N",
+                   help="train and test on the first N samples of each split only (a quick check)")
     p.add_argument("--run-dir", help="folder for the run (default: NAME.runs beside the project)")
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON line last")
     p.set_defaults(func=cmd_train)
@@ -548,6 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("dlstudio.insight.adversarial_cli", fromlist=["register"]).register(sub)  # dlstudio attack
     __import__("dlstudio.gan.cli", fromlist=["register"]).register(sub)  # dlstudio sample
     __import__("dlstudio.export.cli", fromlist=["register"]).register(sub)  # dlstudio export
+    __import__("dlstudio.insight.sequence_cli", fromlist=["register"]).register(sub)  # generate, translate, forecast
 
     data = sub.add_parser("data", help="list the datasets, describe one or draw its samples")
     data_sub = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND")

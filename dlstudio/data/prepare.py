@@ -95,6 +95,8 @@ def labels_for_loss(y: np.ndarray, loss: Any, num_classes: int) -> np.ndarray:
     y = np.asarray(y)
     if name not in ONE_HOT_LOSSES and name not in SPARSE_LOSSES:
         return y
+    if y.ndim >= 2 and y.dtype.kind in "iu" and not (y.ndim == 2 and _is_one_hot(y, num_classes)):
+        return _sequence_labels(y, name, num_classes)  # a class id per step (seq2seq, tagging)
     if y.ndim == 2 and y.shape[1] == num_classes and y.shape[1] > 1:  # already one-hot
         ids = y.argmax(axis=1)
     else:
@@ -112,6 +114,20 @@ def labels_for_loss(y: np.ndarray, loss: Any, num_classes: int) -> np.ndarray:
     onehot = np.zeros((len(ids), num_classes), np.float32)
     onehot[np.arange(len(ids)), ids] = 1.0
     return onehot
+
+
+def _is_one_hot(y: np.ndarray, num_classes: int) -> bool:
+    return (y.shape[1] == num_classes > 1 and bool(np.isin(y, (0, 1)).all())
+            and bool((y.sum(axis=1) == 1).all()))
+
+
+def _sequence_labels(ids: np.ndarray, name: str, num_classes: int) -> np.ndarray:
+    """Integer labels of shape (N, steps, ...): checked, then kept (sparse) or one-hot."""
+    if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+        raise DatasetError(f"labels run from {int(ids.min())} to {int(ids.max())} but there are "
+                           f"{num_classes} classes (0..{num_classes - 1})")
+    ids = ids.astype(np.int64)
+    return ids if name in SPARSE_LOSSES else np.eye(num_classes, dtype=np.float32)[ids]
 
 
 # --------------------------------------------------------------------------- the Input node
@@ -142,7 +158,7 @@ def input_changes(graph: Any, dataset: Dataset) -> dict[str, Any]:
     current = params.get("shape")
     if not isinstance(current, (list, tuple)) or list(current) != shape:
         changes["shape"] = shape
-    dtype = "int32" if dataset.kind == "text" else "float32"
+    dtype = "int32" if dataset.kind == "text" and dataset.x_train.dtype.kind in "iu" else "float32"
     if params.get("dtype") != dtype:
         changes["dtype"] = dtype
     return changes

@@ -94,6 +94,7 @@ def _ensure_loaded() -> None:
     # importing the modules registers their datasets
     # (in listing order: offline sets first, downloads last)
     from dlstudio.data import images, toy, tabular, sequences, text, files, downloads  # noqa: F401
+    from dlstudio.data import reviews, translation  # noqa: F401  (sequence tasks)
 
 
 #: Listing order of categories (for ``dlstudio data list`` and the data panel).

@@ -76,3 +76,26 @@ class WeightsSnapshot:
 
     epoch: int  # 1-based
     weights: tuple  # numpy arrays
+
+
+@dataclass(frozen=True)
+class TextSample:
+    """Text a language model wrote at the end of an epoch (``sequence_callbacks.TextSampler``):
+    ``text`` follows ``prompt``; a seq2seq model gives ``translations`` instead, as
+    (source, greedy translation, true target) triples."""
+
+    epoch: int  # 1-based
+    prompt: str
+    temperature: float
+    text: str
+    translations: tuple[tuple[str, str, str], ...] = ()
+    seconds: float = 0.0  # time the sampling took
+
+
+@dataclass(frozen=True, eq=False)
+class ForecastFrame:
+    """A time-series model's forecast of the test part at the end of an epoch
+    (``sequence_callbacks.ForecastProbe``): a ``dlstudio.insight.forecast.Forecast``."""
+
+    epoch: int  # 1-based
+    forecast: Any
