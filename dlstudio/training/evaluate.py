@@ -448,13 +448,19 @@ def predict_file(project: Any, run: Any, path: str | os.PathLike, top: int = 5, 
     if model is None:
         model = load_run_model(run, which)
     x = read_input_file(path, _model_input_shape(model), dataset)
-    outputs = _call(model, x)
+    return predict_samples(model, x, dataset, run.id, str(path), top)
+
+
+def predict_samples(model: Any, x: np.ndarray, dataset: Dataset, run_id: str = "", path: str = "",
+                    top: int = 5) -> Prediction:
+    """The model's answer for a batch ``x`` of prepared inputs (a file's, or dataset samples)."""
+    outputs = _call(model, np.asarray(x))
     if dataset.task != "classification":
         values = outputs.reshape(len(outputs), -1)
         names = list(dataset.meta.get("target_names") or [])
         if len(names) != values.shape[1]:
             names = ["y"] if values.shape[1] == 1 else [f"y{i + 1}" for i in range(values.shape[1])]
-        return Prediction(str(path), run.id, "regression", x, outputs, values=values, output_names=names)
+        return Prediction(path, run_id, "regression", x, outputs, values=values, output_names=names)
     probs = to_probabilities(outputs, output_is_probability(model))
     if probs.ndim > 2:  # a sequence of predictions: the last position
         probs = probs.reshape(len(probs), -1, probs.shape[-1])[:, -1]
@@ -464,7 +470,7 @@ def predict_file(project: Any, run: Any, path: str | os.PathLike, top: int = 5, 
                               f"{len(names)} classes")
     k = max(1, min(int(top), len(names)))
     tops = [[(names[i], float(p[i])) for i in np.argsort(-p, kind="stable")[:k]] for p in probs]
-    return Prediction(str(path), run.id, "classification", x, outputs, class_names=names, probabilities=probs,
+    return Prediction(path, run_id, "classification", x, outputs, class_names=names, probabilities=probs,
                       top=tops)
 
 

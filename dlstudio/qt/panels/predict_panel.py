@@ -1,0 +1,477 @@
+"""The predict panel: what does a trained run say about one input?
+
+Pick a run, then an input: a sample of the dataset's test or train split (by
+number, or a click in the strip of samples for image data), or a file (an
+image, a CSV row, a text, a .npy array; also dropped on the panel). The input
+is shown beside the class probabilities as bars, most probable first (for a
+regression: the predicted values). Files are read by
+:func:`dlstudio.training.evaluate.predict_file`, samples go through
+:func:`~dlstudio.training.evaluate.predict_samples` (the core of
+``dlstudio predict``), on a worker thread; models and datasets are kept per run.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from dlstudio.qt.icons import severity_color
+from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted
+from dlstudio.qt.panels.evaluation_views import images_of, sample_text
+from dlstudio.qt.panels.insight_panel import _RunsCombo
+
+STRIP = 48  # image samples offered for a click
+SHOWN_CLASSES = 12  # bars drawn; the rest are summed in one line
+FILE_FILTER = ("Inputs (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.csv *.tsv *.txt *.npy);;"
+               "All files (*)")
+KNOWN_ERRORS = ("EvaluationError", "DatasetError", "InsightError", "CompileError", "FileNotFoundError")
+
+
+def _predict(job: dict) -> tuple:
+    """On a worker thread: (model, dataset, Prediction, input shown, caption, true label or None)."""
+    from dlstudio.backend import load_keras
+    from dlstudio.insight.models import sample, split_arrays
+    from dlstudio.training.evaluate import (
+        dataset_for_run,
+        load_run_model,
+        predict_file,
+        predict_samples,
+    )
+
+    load_keras()
+    run, project = job["run"], job["project"]
+    dataset = job["dataset"] if job["dataset"] is not None else dataset_for_run(project, run)
+    model = job["model"] if job["model"] is not None else load_run_model(run, "last")
+    if job["file"] is not None:
+        pred = predict_file(project, run, job["file"], top=10**6, model=model, dataset=dataset)
+        return model, dataset, pred, pred.inputs[0], Path(job["file"]).name, None
+    split, index = job["split"], job["index"]
+    x, caption = sample(dataset, index, split)
+    pred = predict_samples(model, x[None], dataset, run.id, f"{split} #{index}", top=10**6)
+    y = split_arrays(dataset, split)[1][index]
+    return model, dataset, pred, x, caption, y
+
+
+class ProbabilityBars(QWidget):
+    """Horizontal bars, most probable first: class name, bar, percentage."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ranked: list[tuple[str, float]] = []
+        self.true_name: str | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_ranked(self, ranked: list[tuple[str, float]], true_name: str | None = None) -> None:
+        self.ranked = list(ranked)
+        self.true_name = true_name
+        self.updateGeometry()
+        self.update()
+
+    def _row_height(self) -> int:
+        return self.fontMetrics().height() + 8
+
+    def sizeHint(self) -> QSize:
+        rows = min(len(self.ranked), SHOWN_CLASSES) + (1 if len(self.ranked) > SHOWN_CLASSES else 0)
+        return QSize(320, max(40, rows * self._row_height() + 8))
+
+    def paintEvent(self, _event) -> None:
+        if not self.ranked:
+            return
+        p = QPainter(self)
+        pal = self.palette()
+        fm = self.fontMetrics()
+        h = self._row_height()
+        name_w = min(max(fm.horizontalAdvance(n) for n, _ in self.ranked[:SHOWN_CLASSES]) + 12,
+                     int(self.width() * 0.4))
+        pct_w = fm.horizontalAdvance("100.0%") + 10
+        bar_w = max(20, self.width() - name_w - pct_w - 8)
+        hi = pal.color(QPalette.ColorRole.Highlight)
+        muted = pal.color(QPalette.ColorRole.Mid)
+        good = severity_color("info", pal)
+        for i, (name, prob) in enumerate(self.ranked[:SHOWN_CLASSES]):
+            y = 4 + i * h
+            p.setPen(pal.color(QPalette.ColorRole.WindowText))
+            label = fm.elidedText(name, Qt.TextElideMode.ElideRight, name_w - 10)
+            if name == self.true_name:
+                label = "\u2713 " + label
+                p.setPen(good)
+            p.drawText(QRectF(0, y, name_w - 8, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+            p.fillRect(QRectF(name_w, y + 3, bar_w, h - 6), pal.color(QPalette.ColorRole.AlternateBase))
+            p.fillRect(QRectF(name_w, y + 3, max(1.0, bar_w * float(prob)), h - 6), hi if i == 0 else muted)
+            p.setPen(pal.color(QPalette.ColorRole.WindowText))
+            p.drawText(QRectF(name_w + bar_w + 6, y, pct_w, h), Qt.AlignmentFlag.AlignLeft
+                       | Qt.AlignmentFlag.AlignVCenter, f"{prob:.1%}")
+        rest = self.ranked[SHOWN_CLASSES:]
+        if rest:
+            p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+            p.drawText(QRectF(0, 4 + SHOWN_CLASSES * h, self.width(), h), Qt.AlignmentFlag.AlignCenter,
+                       f"{len(rest)} more classes, {sum(q for _, q in rest):.1%} together")
+        p.end()
+
+
+class PredictPanel(QWidget):
+    """A run's prediction for one input. Public: ``set_document``, ``refresh_runs``,
+    ``run_ids``, ``set_run(id)``, ``set_sample(index, split)``, ``set_input_file(path)``,
+    ``is_busy()``; ``prediction`` (the Prediction shown). Signals ``predicted(object)``, ``failed(str)``."""
+
+    predicted = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("PredictPanel")
+        self.setAcceptDrops(True)
+        self.document = None
+        self.prediction = None
+        self._file: str | None = None
+        self._models: dict[str, Any] = {}
+        self._datasets: dict[str, Any] = {}
+        self._runs: dict[str, Any] = {}
+        self._busy = False
+        self._pending = False
+        self._stale = True
+        self._request = 0
+        self._strip_for: str | None = None
+        self._build()
+        self.set_document(document)
+
+    # ------------------------------------------------------------------ building
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 4)
+        outer.setSpacing(4)
+        top = QGridLayout()
+        top.setHorizontalSpacing(6)
+        self.run_combo = _RunsCombo(self)
+        self.run_combo.opening.connect(self.refresh_runs)
+        self.run_combo.setMinimumContentsLength(20)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.run_combo.currentIndexChanged.connect(lambda _i: self.schedule())
+        top.addWidget(QLabel("Run", self), 0, 0)
+        top.addWidget(self.run_combo, 0, 1, 1, 5)
+        self.split_combo = QComboBox(self)
+        self.split_combo.addItems(["test", "train"])
+        self.split_combo.currentIndexChanged.connect(lambda _i: self._use_sample())
+        self.prev_button = QToolButton(self)
+        self.prev_button.setText("\u25c0")
+        self.prev_button.setToolTip("Previous sample")
+        self.prev_button.clicked.connect(lambda: self.set_sample(self.index.value() - 1))
+        self.index = QSpinBox(self)
+        self.index.setRange(0, 10**7)
+        self.index.setPrefix("#")
+        self.index.setKeyboardTracking(False)
+        self.index.valueChanged.connect(lambda _v: self._use_sample())
+        self.next_button = QToolButton(self)
+        self.next_button.setText("\u25b6")
+        self.next_button.setToolTip("Next sample")
+        self.next_button.clicked.connect(lambda: self.set_sample(self.index.value() + 1))
+        self.file_button = QPushButton("File\u2026", self)
+        self.file_button.setToolTip("Predict an image, a CSV row, a text or a .npy array (or drop a file here)")
+        self.file_button.clicked.connect(self._open_file)
+        top.addWidget(QLabel("Input", self), 1, 0)
+        for col, w in enumerate((self.split_combo, self.prev_button, self.index, self.next_button,
+                                 self.file_button), start=1):
+            top.addWidget(w, 1, col)
+        top.setColumnStretch(3, 1)
+        outer.addLayout(top)
+        self.status = _muted("", self, wrap=False)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
+        outer.addWidget(self.status)
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.setChildrenCollapsible(False)
+        left = QWidget(split)
+        lay = QVBoxLayout(left)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(_header("Input", left))
+        self.input_image = QLabel(left)
+        self.input_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.input_image.setMinimumSize(96, 96)
+        lay.addWidget(self.input_image, 1)
+        self.input_text = QLabel(left)
+        self.input_text.setWordWrap(True)
+        self.input_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.input_text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(self.input_text, 1)
+        self.strip = SampleGrid(left, target=32, captions=False, click_to_select=True)
+        self.strip.setToolTip("Click a sample to predict it")
+        self.strip.selected.connect(lambda i: self.set_sample(i))
+        lay.addWidget(self.strip)
+        right = QWidget(split)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        self.output_header = _header("Class probabilities", right)
+        rl.addWidget(self.output_header)
+        self.bars = ProbabilityBars(right)
+        rl.addWidget(self.bars)
+        self.values = QLabel(right)
+        self.values.setTextFormat(Qt.TextFormat.RichText)
+        self.values.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.values.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.values)
+        rl.addStretch(1)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        outer.addWidget(split, 1)
+
+    def sizeHint(self) -> QSize:
+        return QSize(820, 340)
+
+    # ------------------------------------------------------------------ document, runs, inputs
+    def set_document(self, document) -> None:
+        self.document = document
+        self._models.clear()
+        self._datasets.clear()
+        self._file = None
+        self.prediction = None
+        self._strip_for = None
+        self.strip.clear()
+        self.run_combo.clear()
+        self._fill_runs()
+        self.schedule()
+
+    def _fill_runs(self) -> None:
+        from dlstudio.project.runs import list_runs
+        from dlstudio.qt.panels.training_panel import runs_location
+
+        keep = self.run_combo.currentData()
+        runs = []
+        if self.document is not None:
+            key, _base, _tmp = runs_location(self.document)
+            try:
+                runs = [r for r in list_runs(key) if r.weights_path.is_file()]
+            except OSError:
+                runs = []
+        self._runs = {r.id: r for r in runs}
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for r in reversed(runs):
+            acc = r.metrics.get("test_accuracy")
+            extra = f" \u00b7 test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
+            self.run_combo.addItem(f"{r.id} \u00b7 {r.status}{extra}", r.id)
+        i = self.run_combo.findData(keep) if keep is not None else -1
+        self.run_combo.setCurrentIndex(i if i >= 0 else (0 if runs else -1))
+        self.run_combo.blockSignals(False)
+        if not runs:
+            self._set_status("No trained run yet: train the model (F5), then pick an input here."
+                             if self.document is not None else "No project.")
+
+    def refresh_runs(self) -> None:
+        before = self.run_combo.currentData()
+        self._fill_runs()
+        if self.run_combo.currentData() != before:
+            self.schedule()
+
+    def run_ids(self) -> list[str]:
+        return [self.run_combo.itemData(i) for i in range(self.run_combo.count())]
+
+    def set_run(self, run_id: str) -> None:
+        i = self.run_combo.findData(run_id)
+        if i < 0:
+            raise KeyError(run_id)
+        self.run_combo.setCurrentIndex(i)
+        self.schedule()
+
+    def set_sample(self, index: int, split: str | None = None) -> None:
+        """Predict sample ``index`` of the split (test by default)."""
+        if split is not None:
+            self.split_combo.blockSignals(True)
+            self.split_combo.setCurrentText(split)
+            self.split_combo.blockSignals(False)
+        self._file = None
+        self.index.blockSignals(True)
+        self.index.setValue(max(0, min(int(index), self.index.maximum())))
+        self.index.blockSignals(False)
+        self.schedule()
+
+    def set_input_file(self, path: str | Path) -> None:
+        """Predict a file (image, CSV rows: the first is shown, text, .npy)."""
+        self._file = str(path)
+        self.schedule()
+
+    def _use_sample(self) -> None:
+        self._file = None
+        self.schedule()
+
+    def _open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Predict a file", "", FILE_FILTER)
+        if path:
+            self.set_input_file(path)
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime is not None and mime.hasUrls() and any(u.isLocalFile() for u in mime.urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.set_input_file(urls[0].toLocalFile())
+
+    # ------------------------------------------------------------------ computing
+    def schedule(self) -> None:
+        if not self.isVisible():
+            self._stale = True
+            return
+        QTimer.singleShot(0, lambda: isValid(self) and self.predict())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._fill_runs()
+            QTimer.singleShot(0, lambda: isValid(self) and self.predict())
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def predict(self) -> None:
+        from dlstudio.qt.keras_loader import keras_ready
+
+        run = self._runs.get(self.run_combo.currentData()) if self.run_combo.count() else None
+        if self.document is None or run is None:
+            return
+        if self._busy:
+            self._pending = True
+            return
+        if not keras_ready():
+            self._set_status("Keras is loading\u2026")
+            QTimer.singleShot(500, lambda: isValid(self) and self.schedule())
+            return
+        from dlstudio.qt.background import create_worker
+
+        job = {"run": run, "project": self.document.project, "model": self._models.get(run.id),
+               "dataset": self._datasets.get(run.id), "file": self._file,
+               "split": self.split_combo.currentText(), "index": self.index.value()}
+        self._busy = True
+        self._request += 1
+        n = self._request
+        worker = create_worker(_predict, job)
+        worker.returned.connect(lambda r, rid=run.id, n=n: self._done(n, rid, r))
+        worker.errored.connect(lambda e, n=n: self._errored(n, e))
+        worker.finished.connect(lambda n=n: self._finished(n))
+        self._worker = worker
+        worker.start()
+
+    def _done(self, request: int, run_id: str, result: tuple) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        model, dataset, pred, x, caption, y = result
+        self._models = {run_id: model}  # one model kept: the run looked at
+        self._datasets = {run_id: dataset}
+        self._show(dataset, pred, x, caption, y)
+
+    def _errored(self, request: int, exc: BaseException) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        name = type(exc).__name__
+        message = str(exc) if name in KNOWN_ERRORS else f"unexpected {name}: {exc}"
+        message = message[:1].upper() + message[1:]
+        self.status.setText(html.escape(message))
+        self.status.setToolTip(message)
+        self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
+        self.failed.emit(message)
+
+    def _finished(self, request: int) -> None:
+        if not isValid(self) or request != self._request:
+            return
+        self._busy = False
+        if self._pending:
+            self._pending = False
+            self.predict()
+
+    def _set_status(self, text: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.status.setToolTip("")
+
+    # ------------------------------------------------------------------ showing
+    def _show(self, dataset: Any, pred: Any, x: np.ndarray, caption: str, y: Any) -> None:
+        self.prediction = pred
+        count = len(dataset.x_test if self.split_combo.currentText() == "test" else dataset.x_train)
+        self.index.blockSignals(True)
+        self.index.setMaximum(max(0, count - 1))
+        self.index.blockSignals(False)
+        self._show_strip(dataset)
+        self._show_input(dataset, x)
+        true_name = None
+        if y is not None and pred.task == "classification" and np.ndim(y) == 0 and dataset.class_names:
+            true_name = dataset.class_names[int(y)] if 0 <= int(y) < len(dataset.class_names) else None
+        if pred.task == "classification":
+            ranked = pred.ranked(0)
+            self.output_header.title_label.setText("CLASS PROBABILITIES")
+            self.bars.set_ranked(ranked, true_name)
+            self.bars.show()
+            self.values.setText("")
+            best, p = ranked[0]
+            verdict = ""
+            if true_name is not None:
+                verdict = " \u00b7 <b>right</b>" if best == true_name else f" \u00b7 <b>wrong</b> (true: {html.escape(true_name)})"
+            more = f" ({len(pred.inputs)} rows in the file; the first shown)" if len(pred.inputs) > 1 else ""
+            self._set_status(f"{html.escape(caption)}: predicted <b>{html.escape(best)}</b> ({p:.1%}){verdict}{more}")
+        else:
+            self.output_header.title_label.setText("PREDICTED VALUES")
+            self.bars.hide()
+            rows = "".join(f"<tr><td>{html.escape(n)}&nbsp;&nbsp;</td><td align='right'><b>{v:.6g}</b></td>"
+                           + (f"<td>&nbsp;&nbsp;true {float(t):.6g}</td>" if t is not None else "") + "</tr>"
+                           for n, v, t in zip(pred.output_names, pred.values[0],
+                                              list(np.ravel(y)) if y is not None else [None] * len(pred.output_names)))
+            self.values.setText(f"<table>{rows}</table>")
+            self._set_status(f"{html.escape(caption)}: predicted {', '.join(f'{v:.4g}' for v in pred.values[0][:4])}")
+        self.predicted.emit(pred)
+
+    def _show_strip(self, dataset: Any) -> None:
+        key = f"{id(dataset)}:{self.split_combo.currentText()}"
+        if key == self._strip_for:
+            return
+        self._strip_for = key
+        x = dataset.x_test if self.split_combo.currentText() == "test" else dataset.x_train
+        images = images_of(x[:STRIP], dataset.kind) if len(x) else None
+        if images is None:
+            self.strip.clear()
+            self.strip.hide()
+        else:
+            self.strip.set_samples(images)
+            self.strip.show()
+
+    def _show_input(self, dataset: Any, x: np.ndarray) -> None:
+        from dlstudio.data.grid import as_rgb_uint8
+
+        images = images_of(np.asarray(x)[None], dataset.kind)
+        if images is not None:
+            rgb = np.ascontiguousarray(as_rgb_uint8(images)[0])
+            h, w = rgb.shape[:2]
+            img = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            side = max(96, min(self.input_image.width(), self.input_image.height(), 240))
+            self.input_image.setPixmap(QPixmap.fromImage(img).scaled(
+                side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+            self.input_image.show()
+            self.input_text.hide()
+        else:
+            self.input_image.hide()
+            self.input_text.setText(sample_text(x, dataset))
+            self.input_text.show()
