@@ -22,6 +22,12 @@ import keras
 
 from dlstudio.data import Dataset
 from dlstudio.graph import Graph
+from dlstudio.training.metric_names import (
+    ALIASES,
+    CLASSIFICATION_METRICS,
+    METRIC_CHOICES,
+    REGRESSION_METRICS,
+)
 
 
 class TrainingError(RuntimeError):
@@ -37,17 +43,6 @@ OPTIMIZER_CLASSES = {
     "adamw": keras.optimizers.AdamW, "adagrad": keras.optimizers.Adagrad, "nadam": keras.optimizers.Nadam,
 }
 
-#: Metrics a classifier can report (precision, recall and AUC only for one sigmoid/logit output).
-CLASSIFICATION_METRICS = ("accuracy", "top_5_accuracy", "precision", "recall", "auc")
-#: Metrics a regression can report.
-REGRESSION_METRICS = ("mae", "mse", "rmse", "mape", "r2")
-#: Every name ``TrainingSettings.metrics`` accepts, in the order the settings form lists them.
-METRIC_CHOICES = ("auto", *CLASSIFICATION_METRICS, *REGRESSION_METRICS)
-_ALIASES = {
-    "acc": "accuracy", "top5_accuracy": "top_5_accuracy", "top_k_accuracy": "top_5_accuracy",
-    "mean_absolute_error": "mae", "mean_squared_error": "mse", "root_mean_squared_error": "rmse",
-    "mean_absolute_percentage_error": "mape", "r2_score": "r2", "r_squared": "r2",
-}
 _BINARY_ONLY = ("precision", "recall", "auc")
 
 
@@ -135,7 +130,7 @@ def resolve_metric_names(names: Iterable[str], dataset: Dataset, binary: bool) -
     out: list[str] = []
     for i, raw in enumerate(names):
         where = f"training.metrics[{i}]"
-        name = _ALIASES.get(str(raw).strip().lower(), str(raw).strip().lower())
+        name = ALIASES.get(str(raw).strip().lower(), str(raw).strip().lower())
         if name == "auto":
             name = "accuracy" if task == "classification" else "mae"
         if name not in METRIC_CHOICES:

@@ -20,9 +20,11 @@ from pydantic import ValidationError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QLabel,
     QScrollArea,
     QSpinBox,
@@ -37,6 +39,7 @@ from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
 from dlstudio.qt.keras_loader import keras_ready, loader
 from dlstudio.qt.panels.data_widgets import _header
 from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
+from dlstudio.training.metric_names import ALIASES, METRIC_CHOICES, METRIC_TEXT
 
 LOSSES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
           "mse", "mae", "huber")
@@ -109,7 +112,8 @@ FIELDS: tuple[tuple[str, str, str, ParamSpec], ...] = (
         "Fraction of each batch replaced by its adversarial versions.", min=0, max=1)),
 )
 
-LABELS = {name: label for _s, name, label, _p in FIELDS}
+LABELS = {name: label for _s, name, label, _p in FIELDS} | {"metrics": "Metrics"}
+MIRRORED = "mirrored"  # TrainingSettings.device: data-parallel over every GPU (dlstudio.training.distributed)
 
 _CHOICE_TEXT = {
     "lr_schedule": {"constant": "constant", "step": "step decay", "cosine": "cosine decay",
@@ -118,6 +122,7 @@ _CHOICE_TEXT = {
              "sparse categorical cross-entropy", "categorical_crossentropy": "categorical cross-entropy",
              "binary_crossentropy": "binary cross-entropy", "mse": "mean squared error (mse)",
              "mae": "mean absolute error (mae)", "huber": "Huber"},
+    "device": {"auto": "auto", MIRRORED: "all GPUs (mirrored, data-parallel)"},
     "optimizer": {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW",
                   "adagrad": "Adagrad", "nadam": "Nadam"},
 }
@@ -125,10 +130,13 @@ _CHOICE_TEXT = {
 
 @functools.cache
 def available_devices() -> tuple[str, ...]:
-    """``("auto", "cpu", "gpu:0", ...)``; call only once Keras is loaded."""
+    """``("auto", "cpu", "gpu:0", ...)``, and "mirrored" with two GPUs or more; call only
+    once Keras is loaded."""
     from dlstudio.backend import list_devices
 
-    return ("auto", *list_devices())
+    devices = list_devices()
+    gpus = sum(1 for d in devices if d.startswith("gpu:"))
+    return ("auto", *devices, *((MIRRORED,) if gpus > 1 else ()))
 
 
 @functools.cache
@@ -205,6 +213,12 @@ class TrainingSettingsForm(QWidget):
             f.reset_requested.connect(lambda n=name, s=spec: self._commit(n, s.default))
             form.addRow(f.label, f.container)
             self.fields[name] = f
+        self.metrics_chooser = MetricsChooser(holder)
+        self.metrics_chooser.changed.connect(lambda names: self._commit("metrics", names))
+        loss_row, _role = form.getWidgetPosition(self.fields["loss"].container)
+        metrics_label = QLabel("Metrics", holder)
+        metrics_label.setToolTip("What training reports besides the loss, every epoch and on the test set.")
+        form.insertRow(loss_row + 1, metrics_label, self.metrics_chooser)
         patience = self.fields["early_stopping_patience"].editor
         if isinstance(patience, QSpinBox):
             patience.setSpecialValueText("off")
@@ -263,6 +277,7 @@ class TrainingSettingsForm(QWidget):
                 for i, v in enumerate(f.choices()):
                     if v in texts:
                         f.editor.setItemText(i, texts[v])
+        self.metrics_chooser.set_metrics(settings.metrics)
         self._update_visibility(settings)
         changed = self._shown is None or self._shown != settings
         self._shown = settings.model_copy(deep=True)
@@ -309,10 +324,60 @@ class TrainingSettingsForm(QWidget):
         try:
             cmd = SetTrainingSettingsCommand(self.document, {name: value}, f"Set {LABELS[name].lower()}")
         except ValidationError as exc:
-            self.fields[name].set_error(pydantic_message(exc))
+            if name in self.fields:  # the metrics check boxes offer only valid lists
+                self.fields[name].set_error(pydantic_message(exc))
             return
-        self.fields[name].set_error(None)
+        if name in self.fields:
+            self.fields[name].set_error(None)
         self.document.push(cmd)
+
+
+class MetricsChooser(QWidget):
+    """Check boxes for ``TrainingSettings.metrics``: "auto" alone (the others are then
+    off and greyed), or any set of named metrics (none: the loss alone)."""
+
+    changed = Signal(list)  # the new list of metric names, after a click
+
+    _COLUMNS = 2
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("training_metrics")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(2)
+        self.boxes: dict[str, QCheckBox] = {}
+        groups = [("auto",), METRIC_CHOICES[1:6], METRIC_CHOICES[6:]]  # auto, classification, regression
+        row = 0
+        for group in groups:
+            for i, name in enumerate(group):
+                label, tip = METRIC_TEXT[name]
+                box = QCheckBox(label, self)
+                box.setObjectName(f"metric_{name}")
+                box.setToolTip(tip)
+                box.clicked.connect(lambda checked, n=name: self._clicked(n, checked))
+                grid.addWidget(box, row + i // self._COLUMNS, i % self._COLUMNS)
+                self.boxes[name] = box
+            row += -(-len(group) // self._COLUMNS)
+
+    def metrics(self) -> list[str]:
+        if self.boxes["auto"].isChecked():
+            return ["auto"]
+        return [n for n in METRIC_CHOICES[1:] if self.boxes[n].isChecked()]
+
+    def set_metrics(self, names: list[str]) -> None:
+        chosen = {ALIASES.get(n.strip().lower(), n.strip().lower()) for n in names}
+        auto = "auto" in chosen
+        for name, box in self.boxes.items():
+            box.setChecked(name in chosen and (name == "auto" or not auto))
+            box.setEnabled(name == "auto" or not auto)
+        unknown = sorted(chosen - set(METRIC_CHOICES))
+        self.setToolTip(f"Not known, ignored when saved again: {', '.join(unknown)}" if unknown else "")
+
+    def _clicked(self, name: str, checked: bool) -> None:
+        self.set_metrics(self.metrics())
+        self.changed.emit(self.metrics())
 
 
 def settings_summary(s: TrainingSettings) -> str:
