@@ -10,15 +10,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-#: Layers that a format cannot represent at all, with the reason, checked before converting.
+_CROP = ("at inference Keras' RandomCrop passes the whole image through although the model's shapes "
+         "assume the cropped size, so a served model does not predict what the trained one did; crop the "
+         "images in the data instead")
+
+#: Layers that a format cannot represent faithfully, with the reason, checked before converting.
 UNSUPPORTED: dict[str, dict[str, str]] = {
+    "savedmodel": {"RandomCrop": _CROP},
     "onnx": {
-        "RandomCrop": "its cropping is traced with TensorFlow's random-number operations, which ONNX "
-                      "does not have; the converted model would give wrong shapes",
+        "RandomCrop": _CROP + " (and ONNX has no counterpart of the random-number operations it traces)",
     },
     "tflite": {
-        "RandomCrop": "its cropping is traced with TensorFlow's random-number operations "
-                      "(StatelessRandomGetKeyCounter), which TFLite does not have",
+        "RandomCrop": _CROP + " (and TFLite has no counterpart of the random-number operations it traces: "
+                              "StatelessRandomGetKeyCounter)",
     },
 }
 

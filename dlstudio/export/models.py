@@ -85,6 +85,7 @@ def write_keras(model: Any, path: Path) -> None:
 
 
 def write_saved_model(model: Any, path: Path) -> None:
+    _refuse_unsupported(model, "savedmodel", "a SavedModel")
     with staged(path, folder=True) as tmp, _quiet():
         try:
             model.export(str(tmp), format="tf_saved_model", verbose=False)
