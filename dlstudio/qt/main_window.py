@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self._build_data_dock()
         self._build_insight_dock()
         self._build_adversarial_dock()
+        self._build_evaluation_docks()
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
@@ -681,7 +682,8 @@ class MainWindow(QMainWindow):
         self.act_stop_training.setEnabled(False)
 
     def _training_docks(self) -> list[QDockWidget]:
-        return [self.training_dock, self.runs_dock, self.training_settings_dock]
+        return [self.training_dock, self.runs_dock, self.training_settings_dock, self.evaluation_dock,
+                self.predict_dock]
 
     def _raise_dock(self, dock: QDockWidget) -> None:
         dock.show()
@@ -698,6 +700,8 @@ class MainWindow(QMainWindow):
         self.training_panel.set_document(document)
         self.training_settings.set_document(document)
         self.runs_panel.set_document(document)
+        self.evaluation_panel.set_document(document)
+        self.predict_panel.set_document(document)
 
     def _show_training(self) -> None:
         dock = self.training_dock
@@ -757,6 +761,40 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.insight_dock, self.adversarial_dock)
         self.training_panel.run_saved.connect(lambda _path: self.adversarial_panel.refresh_runs())
         self.inspector_dock.raise_()
+
+    # ------------------------------------------------------------- evaluation
+    def _build_evaluation_docks(self) -> None:
+        """Evaluation and Predict, tabs beside Training and Runs at the bottom; a finished
+        training is evaluated at once, and the Insight panel may follow a running one."""
+        from dlstudio.qt.panels.evaluation_panel import EvaluationPanel
+        from dlstudio.qt.panels.predict_panel import PredictPanel
+
+        self.evaluation_dock = self._dock("Evaluation", "evaluation", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.evaluation_panel = EvaluationPanel(None)
+        self.evaluation_dock.setWidget(self.evaluation_panel)
+        self.predict_dock = self._dock("Predict", "predict", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.predict_panel = PredictPanel(None)
+        self.predict_dock.setWidget(self.predict_panel)
+        self.tabifyDockWidget(self.runs_dock, self.evaluation_dock)
+        self.tabifyDockWidget(self.evaluation_dock, self.predict_dock)
+        self.problems_dock.raise_()
+        tp = self.training_panel
+        tp.run_saved.connect(lambda _path: self.predict_panel.refresh_runs())
+        tp.training_finished.connect(self._evaluate_finished_run)
+        tp.live_event.connect(self.insight_panel.on_live_event)
+        tp.running_changed.connect(lambda running: self.insight_panel.set_training(
+            tp.worker.graph if running and tp.worker is not None else None))
+        self.insight_panel.live_refresh_changed.connect(tp.set_weights_wanted)
+
+    def _evaluate_finished_run(self, finished) -> None:
+        """Evaluate the run a training just saved; bring the Evaluation tab forward only
+        when the user was watching the Training tab and the run ended on its own."""
+        if not finished.run_path:
+            return
+        self.evaluation_panel.show_run(finished.run_path)
+        watching = not self.training_dock.visibleRegion().isEmpty()
+        if watching and not finished.stopped:
+            self.evaluation_dock.raise_()
 
 
 def _backend() -> str:

@@ -130,3 +130,49 @@ def test_nothing_live_for_images_when_only_the_boundary_is_on(qtbot, panel, tmp_
     _train(qtbot, panel)
     assert not panel.live_views.has_views() and panel.live_views.isHidden()
     d.undo_stack.setClean()
+
+
+def test_insight_refreshes_while_training(qtbot, panel, doc):
+    """With "refresh while training" on, each epoch's weights reach the insight panel,
+    which recomputes the current input's activations and histograms with them."""
+    from dlstudio.qt.panels.insight_panel import InsightPanel
+    from dlstudio.training.events import WeightsSnapshot
+
+    insight = InsightPanel(None)
+    qtbot.addWidget(insight)
+    insight.resize(420, 600)
+    insight.show()
+    insight.set_document(doc)
+    insight.set_model(None)  # the untrained graph first
+    qtbot.waitUntil(lambda: insight.insight is not None and not insight.is_busy(), timeout=TIMEOUT)
+    before = {k: np.array(v) for k, v in insight.insight.maps.items()}
+    # wired as the main window wires them
+    panel.live_event.connect(insight.on_live_event)
+    panel.running_changed.connect(lambda on: insight.set_training(panel.worker.graph if on else None))
+    insight.live_refresh_changed.connect(panel.set_weights_wanted)
+    insight.live_check.setChecked(True)
+    panel.act_boundary.setChecked(False)
+    panel.set_document(doc)
+    snapshots, shown = [], []
+    panel.live_event.connect(lambda ev: isinstance(ev, WeightsSnapshot) and snapshots.append(ev))
+    insight.computed.connect(lambda ins: shown.append((insight.status.text(), ins)))
+    _train(qtbot, panel)
+    assert [s.epoch for s in snapshots] == [1, 2, 3]  # one per epoch, asked for by the panel
+    qtbot.waitUntil(lambda: any("epoch 3" in text for text, _ in shown), timeout=TIMEOUT)
+    live = [ins for text, ins in shown if "Training in progress" in text]
+    assert live, [t for t, _ in shown]
+    last = next(ins for text, ins in reversed(shown) if "epoch 3" in text)
+    # the maps are those of the model with epoch 3's weights: the trained model's own activations
+    from dlstudio.insight.models import look_inside
+
+    model = panel.result.model
+    direct = look_inside(model, insight.sample)
+    for name, value in last.maps.items():
+        assert np.allclose(value, direct.maps[name], atol=1e-5), name
+    assert any(not np.allclose(before[k], last.maps[k]) for k in before)  # the maps changed
+    # the training ended: the panel goes back to the chosen model
+    qtbot.waitUntil(lambda: "Training in progress" not in insight.status.text() and not insight.is_busy(),
+                    timeout=TIMEOUT)
+    # switched off: no more snapshots are asked for
+    insight.live_check.setChecked(False)
+    assert not panel._weights_wanted.is_set()

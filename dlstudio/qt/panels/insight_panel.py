@@ -19,6 +19,11 @@ worker thread, one computation at a time (the latest request wins); results are
 cached per (model, dataset, input, class), models per run (or per graph state,
 for the untrained graph). ``show_layer(name)`` scrolls to a layer's maps (the
 canvas selection calls it). The views that draw live in :mod:`insight_views`.
+
+"Refresh while training": while a training runs (``set_training(graph)``), its
+weights arrive at each epoch's end (``on_live_event(WeightsSnapshot)``); the
+maps, weights and saliency of the current input are recomputed with them on a
+model of the training's graph kept by this panel (the latest epoch wins).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QGridLayout,
     QLabel,
@@ -81,7 +87,11 @@ def _compute(job: dict) -> tuple:
             dataset = dataset_for_run(project, run)
         else:
             dataset = project_dataset(project)
-    if model is None:
+    if job.get("weights") is not None:  # the running training's weights, on our own model of its graph
+        if model is None:
+            model = untrained_model(job["graph"])
+        model.set_weights(list(job["weights"]))
+    elif model is None:
         if run is not None:
             from dlstudio.training.evaluate import load_run_model
 
@@ -121,6 +131,7 @@ class InsightPanel(QWidget):
 
     computed = Signal(object)
     failed = Signal(str)
+    live_refresh_changed = Signal(bool)  # "refresh while training" was switched
 
     def __init__(self, document=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -141,6 +152,9 @@ class InsightPanel(QWidget):
         self._request = 0
         self._shown_key: tuple | None = None
         self._wanted_layer: str | None = None
+        self._training_graph = None  # the graph a running training trains (a copy)
+        self._live_snapshot = None  # its latest WeightsSnapshot
+        self._live_id = 0  # one per training
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(350)
@@ -196,6 +210,11 @@ class InsightPanel(QWidget):
         top.addWidget(self.file_button, 1, 5)
         top.setColumnStretch(3, 1)
         outer.addLayout(top)
+        self.live_check = QCheckBox("Refresh while training", self)
+        self.live_check.setToolTip("While a training runs, recompute the maps, weights and saliency of this input "
+                                   "with the weights of each epoch as it ends")
+        self.live_check.toggled.connect(self._live_toggled)
+        top.addWidget(self.live_check, 2, 1, 1, 5)
         self.status = _muted("", self)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status)
@@ -338,6 +357,33 @@ class InsightPanel(QWidget):
                 return url.toLocalFile()
         return None
 
+    # ------------------------------------------------------------------ live, while training
+    def set_training(self, graph) -> None:
+        """A training of ``graph`` (a copy) started; None: it ended (back to the chosen model)."""
+        self._training_graph = graph
+        self._live_snapshot = None
+        self._live_id += 1
+        if graph is None:
+            self.refresh_runs()
+            self.schedule(0)
+
+    def live_refresh(self) -> bool:
+        return self.live_check.isChecked()
+
+    def _live_toggled(self, on: bool) -> None:
+        self.live_refresh_changed.emit(on)
+        if not on and self._live_snapshot is not None:
+            self._live_snapshot = None
+            self.schedule(0)
+
+    def on_live_event(self, event) -> None:
+        """An event of the running training: its weights (WeightsSnapshot) are looked at."""
+        from dlstudio.training.events import WeightsSnapshot
+
+        if isinstance(event, WeightsSnapshot) and self.live_check.isChecked() and self._training_graph is not None:
+            self._live_snapshot = event
+            self.schedule(0)
+
     # ------------------------------------------------------------------ keys
     def _graph_key(self) -> str:
         g = self.document.graph.to_dict()
@@ -355,7 +401,10 @@ class InsightPanel(QWidget):
 
             run = find_run(project.path, run_id)
             seed = int((run.info.get("settings") or {}).get("seed", seed))
+        live = self._live_snapshot if self.live_check.isChecked() else None
         model_key = ("run", run_id) if run_id is not None else ("graph", self._graph_key())
+        if live is not None:
+            run, model_key = None, ("live", self._live_id)
         ds_key = (project.dataset.name, json.dumps(project.dataset.options, sort_keys=True, default=str), seed)
         if self._file is not None:
             p = Path(self._file)
@@ -364,8 +413,14 @@ class InsightPanel(QWidget):
             input_key = ("data", self.split_combo.currentText(), self.index.value())
         return {"model_key": model_key, "ds_key": ds_key, "input_key": input_key, "run": run,
                 "split": self.split_combo.currentText(), "class": self.saliency.class_index(), "project": project,
-                "graph": self.document.graph.copy() if run is None else None,
-                "model": self._models.get(model_key), "dataset": self._datasets.get(ds_key)}
+                "graph": (self._training_graph if live is not None else self.document.graph).copy()
+                if run is None else None,
+                "model": self._models.get(model_key), "dataset": self._datasets.get(ds_key),
+                "weights": live.weights if live is not None else None, "epoch": live.epoch if live else None}
+
+    @staticmethod
+    def _key(job: dict) -> tuple:
+        return (job["model_key"], job["epoch"], job["ds_key"], job["input_key"], job["class"])
 
     # ------------------------------------------------------------------ computing
     def schedule(self, delay: int | None = None) -> None:
@@ -412,7 +467,7 @@ class InsightPanel(QWidget):
             self._fail(str(exc))
             self._fill_runs()
             return
-        key = (job["model_key"], job["ds_key"], job["input_key"], job["class"])
+        key = self._key(job)
         if key == self._shown_key:
             return
         if key in self._cache:
@@ -481,7 +536,7 @@ class InsightPanel(QWidget):
     # ------------------------------------------------------------------ showing
     def _show(self, job: dict, dataset, x: np.ndarray, caption: str, insight, count: int) -> None:
         self.dataset, self.sample, self.caption, self.insight = dataset, x, caption, insight
-        self._shown_key = (job["model_key"], job["ds_key"], job["input_key"], job["class"])
+        self._shown_key = self._key(job)
         names = list(dataset.class_names or []) if dataset.task == "classification" else []
         self.index.blockSignals(True)
         self.index.setMaximum(max(0, count - 1))
@@ -495,6 +550,8 @@ class InsightPanel(QWidget):
         self.saliency.show_insight(insight, x)
         self.playground.set_sample(x if np.ndim(x) >= 2 else None)
         what = self.model_combo.currentText().split(" \u00b7 ")[0]
+        if job["epoch"] is not None:
+            what = f"Training in progress, epoch {job['epoch']}"
         text = f"{what} \u00b7 {'file ' if file_input else ''}{caption}"
         e = insight.explanation
         if e is not None:
