@@ -263,10 +263,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     if getattr(args, "max_samples", None):
         dataset = _first_samples(dataset, args.max_samples)
     base = Path(args.run_dir) if args.run_dir else runs_dir(project.path)
+    trainer = train
+    if getattr(args, "distributed", False):  # one worker of the TF_CONFIG cluster
+        from dlstudio.training.distributed import worker_trainer
+
+        trainer = worker_trainer(args.worker_dir)
     try:
-        result = train(project.graph, dataset, settings, emit=_printer(args.json), run_base=base,
-                       run_info={"project": str(Path(args.project).resolve()),
-                                 "dataset_options": dict(project.dataset.options)})
+        result = trainer(project.graph, dataset, settings, emit=_printer(args.json), run_base=base,
+                         run_info={"project": str(Path(args.project).resolve()),
+                                   "dataset_options": dict(project.dataset.options)})
     except TrainingError:
         return 1  # the Failed event already printed the message
     out = sys.stderr if args.json else sys.stdout
@@ -557,6 +562,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train and test on the first N samples of each split only (a quick check)")
     p.add_argument("--run-dir", help="folder for the run (default: NAME.runs beside the project)")
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON line last")
+    p.add_argument("--distributed", action="store_true",
+                   help="train as one worker of the tf.distribute cluster that TF_CONFIG describes "
+                        "(start every worker with the same project); the chief writes the run")
+    p.add_argument("--worker-dir", help="with --distributed: where a non-chief worker keeps its copy of the "
+                                        "weights (default: a temporary folder, removed at the end)")
     p.set_defaults(func=cmd_train)
     _add_evaluate_commands(sub)
     from dlstudio.insight.cli import register as add_insight_commands  # featuremaps, saliency

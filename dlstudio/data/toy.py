@@ -99,6 +99,27 @@ def blobs(options: dict, seed: int) -> Dataset:
                    f"{k} Gaussian clusters on the unit circle")
 
 
+@register("ring", "Ring of Gaussians (GAN)", "toy", "Small Gaussian clusters evenly spaced on a circle, as in "
+          "GAN Lab: the classic test of a GAN's mode coverage (a generator that collapses covers only a few "
+          "clusters). Labels are the cluster ids.",
+          (OptionSpec("samples", "int", 2000, "number of points", 16, 1_000_000),
+           OptionSpec("modes", "int", 8, "number of clusters on the circle", 2, 32),
+           OptionSpec("radius", "float", 1.0, "radius of the circle", 0.1, 100.0),
+           OptionSpec("noise", "float", 0.05, "standard deviation of each cluster", 0.001, 10.0),
+           test_fraction_option()))
+def ring(options: dict, seed: int) -> Dataset:
+    rng = np.random.default_rng(seed)
+    k, n, radius, std = options["modes"], options["samples"], options["radius"], options["noise"]
+    angles = np.arange(k) * 2 * np.pi / k
+    centres = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    y = rng.permutation(np.arange(n) % k)
+    x = centres[y] + rng.normal(0, std, (n, 2))
+    d = _points("ring", x, y, options, seed, [f"mode {i}" for i in range(k)],
+                f"{k} Gaussian clusters (std {std:g}) on a circle of radius {radius:g}")
+    d.meta.update(centres=centres.tolist(), std=float(std))
+    return d
+
+
 def _regression(name: str, x: np.ndarray, y: np.ndarray, options: dict, seed: int, description: str) -> Dataset:
     x = x.astype("float32").reshape(len(x), -1)
     y = y.astype("float32").reshape(len(y), 1)

@@ -18,7 +18,7 @@ from dlstudio.graph.model import Graph, GraphError
 from dlstudio.project.atomic import atomic_write_text
 from dlstudio.project.migrate import MigrationError, migrate
 from dlstudio.project.schema import (
-    FORMAT_VERSION, DatasetRef, TrainingSettings, plain_json_problems, validate_document,
+    FORMAT_VERSION, DatasetRef, GanSettings, TrainingSettings, plain_json_problems, validate_document,
 )
 
 SUFFIX = ".dlsproj"
@@ -68,6 +68,10 @@ class Project:
     graph: Graph = field(default_factory=Graph)
     dataset: DatasetRef = field(default_factory=DatasetRef)
     training: TrainingSettings = field(default_factory=TrainingSettings)
+    #: More named graphs beside ``graph`` (a GAN's discriminator); saved only when there are any.
+    graphs: dict[str, Graph] = field(default_factory=dict)
+    #: GAN settings (dlstudio.gan): set for a GAN project, None otherwise.
+    gan: GanSettings | None = None
 
 
 def new_project(name: str = "Untitled") -> Project:
@@ -172,8 +176,14 @@ def _from_dict(data: Any, source: str, path: Path | None) -> Project:
             graph.add_edge(e.src, e.src_port, e.dst, e.dst_port, id=e.id)
     except GraphError as e:  # the checks above should have caught it
         raise fail([f"graph: {e}"]) from None
+    graphs = {}
+    for name, sub in model.graphs.items():
+        try:
+            graphs[name] = Graph.from_dict(sub.model_dump())
+        except GraphError as e:
+            raise fail([f"graphs.{name}: {e}"]) from None
     return Project(path=path, name=model.name, notes=model.notes, graph=graph,
-                   dataset=model.dataset, training=model.training)
+                   dataset=model.dataset, training=model.training, graphs=graphs, gan=model.gan)
 
 
 def _kind(value: Any) -> str:
@@ -196,7 +206,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
     graph = project.graph.to_dict()
     for node in graph["nodes"]:
         node["params"] = _sorted(node["params"])
-    return {
+    doc = {
         "format_version": FORMAT_VERSION,
         "name": project.name,
         "notes": project.notes,
@@ -204,6 +214,13 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "dataset": {"name": project.dataset.name, "options": _sorted(project.dataset.options)},
         "training": project.training.model_dump(mode="python"),
     }
+    if project.graphs:  # only GAN-like projects carry these keys: other files stay as they were
+        doc["graphs"] = {name: {**g.to_dict(), "nodes": [{**n, "params": _sorted(n["params"])}
+                                                        for n in g.to_dict()["nodes"]]}
+                         for name, g in project.graphs.items()}
+    if project.gan is not None:
+        doc["gan"] = project.gan.model_dump(mode="python")
+    return doc
 
 
 def project_to_json(project: Project) -> str:

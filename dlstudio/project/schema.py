@@ -136,6 +136,36 @@ class TrainingSettings(_Model):
     adversarial_ratio: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5
 
 
+#: The name by which ``gan.generator`` / ``gan.discriminator`` refer to the project's main ``graph``.
+MAIN_GRAPH = "main"
+GraphName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_ .-]*$")]
+
+
+class GanSettings(_Model):
+    """A GAN project (dlstudio.gan): which graphs compete and how they are trained.
+
+    ``generator`` and ``discriminator`` name graphs: ``"main"`` is the project's
+    ``graph``, any other name a key of ``graphs``. Epochs, batch size and the
+    data seed come from ``training``.
+    """
+
+    generator: GraphName = MAIN_GRAPH
+    discriminator: GraphName = "discriminator"
+    latent_dim: Annotated[int, Field(ge=1, le=4096)] = 64
+    latent_distribution: Literal["normal", "uniform"] = "normal"
+    loss: Literal["non_saturating", "minimax"] = "non_saturating"
+    g_optimizer: Literal["adam", "sgd", "rmsprop", "adamw", "adagrad", "nadam"] = "adam"
+    g_learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.0002
+    d_optimizer: Literal["adam", "sgd", "rmsprop", "adamw", "adagrad", "nadam"] = "adam"
+    d_learning_rate: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 0.0002
+    beta_1: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.5  # Adam's momentum (DCGAN: 0.5)
+    d_steps: Annotated[int, Field(ge=1, le=100)] = 1  # discriminator updates per generator update
+    label_smoothing: Annotated[float, Field(ge=0, lt=0.5, allow_inf_nan=False)] = 0.0  # one-sided: real -> 1 - s
+    sample_every: Annotated[int, Field(ge=1, le=1_000_000)] = 100  # steps between sample grids
+    grid_size: Annotated[int, Field(ge=1, le=16)] = 8  # the fixed-noise grid is grid_size x grid_size
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0  # of the fixed noise
+
+
 class ProjectModel(_Model):
     """A whole project file (current format)."""
 
@@ -145,6 +175,8 @@ class ProjectModel(_Model):
     graph: GraphModel
     dataset: DatasetRef = Field(default_factory=DatasetRef)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    graphs: Annotated[dict[GraphName, GraphModel], Field(max_length=16)] = Field(default_factory=dict)  # more graphs
+    gan: GanSettings | None = None  # set: a GAN project (dlstudio.gan)
 
 
 # ------------------------------------------------------- checking a document
@@ -161,7 +193,27 @@ def validate_document(data: dict[str, Any]) -> tuple[ProjectModel | None, list[s
     except ValidationError as e:
         problems += [_pydantic_problem(err, data) for err in e.errors(include_url=False)]
     problems += _semantic_problems(data)
+    problems += _extra_graph_problems(data)
     return model, problems
+
+
+def _extra_graph_problems(data: dict[str, Any]) -> list[str]:
+    """The checks of ``graph`` for every graph in ``graphs``, and the graphs ``gan`` names."""
+    graphs = data.get("graphs") if isinstance(data.get("graphs"), dict) else {}
+    problems: list[str] = []
+    for name, sub in graphs.items():
+        problems += [f"graphs.{name}{p[len('graph'):]}" for p in _semantic_problems({"graph": sub})]
+    gan = data.get("gan")
+    if isinstance(gan, dict):
+        known = [MAIN_GRAPH, *graphs]
+        for role in ("generator", "discriminator"):
+            ref = gan.get(role, GanSettings.model_fields[role].default)
+            if isinstance(ref, str) and ref not in known:
+                problems.append(f"gan.{role}: no graph named {_short(ref, 40)} "
+                                f"(the project's graphs: {', '.join(known)})")
+        if gan.get("generator", MAIN_GRAPH) == gan.get("discriminator", "discriminator"):
+            problems.append("gan.discriminator: the generator and the discriminator must be two different graphs")
+    return problems
 
 
 def plain_json_problems(data: dict[str, Any]) -> list[str]:

@@ -1,0 +1,138 @@
+"""What a generator makes: latent noise, sample grids, latent interpolation and
+mode coverage (numpy in, numpy out; no Qt).
+
+A GAN is watched through the *same* noise all along: ``fixed_noise`` draws it
+from the project's GAN seed, so the grid of step 100 and of step 5000 show
+the same latent points, and the CLI's ``dlstudio sample`` reproduces them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+#: Generated points drawn on a 2-D picture (the fixed noise of 2-D GANs).
+POINTS = 512
+
+
+def latent_noise(n: int, latent_dim: int, rng: np.random.Generator | int, distribution: str = "normal") -> np.ndarray:
+    """``n`` latent vectors (float32, (n, latent_dim)): standard normal or uniform in [-1, 1]."""
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    if distribution == "uniform":
+        return rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
+    return rng.standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def fixed_noise(gan: Any, n: int) -> np.ndarray:
+    """The project's fixed noise: the same ``n`` vectors for the same GAN settings, always."""
+    return latent_noise(n, gan.latent_dim, np.random.default_rng(gan.seed), gan.latent_distribution)
+
+
+def fixed_count(gan: Any, sample_shape: Sequence[int]) -> int:
+    """How many fixed-noise samples a picture shows: a grid_size² grid of images, or POINTS points."""
+    return POINTS if is_points(sample_shape) else gan.grid_size ** 2
+
+
+def is_points(sample_shape: Sequence[int] | None) -> bool:
+    return sample_shape is not None and tuple(sample_shape) == (2,)
+
+
+def is_image(sample_shape: Sequence[int] | None) -> bool:
+    return sample_shape is not None and len(sample_shape) in (2, 3) and (
+        len(sample_shape) == 2 or sample_shape[-1] in (1, 3))
+
+
+# ---------------------------------------------------------- data <-> model units
+def to_model_units(x: np.ndarray, output_range: tuple[float, float] | None) -> np.ndarray:
+    """Real data in the generator's range: images in [0, 1] become [-1, 1] for a tanh generator."""
+    x = np.asarray(x, np.float32)
+    if output_range == (-1.0, 1.0) and x.size and x.min() >= 0.0 and x.max() <= 1.0:
+        return x * 2.0 - 1.0
+    return x
+
+
+def to_display_units(x: np.ndarray, output_range: tuple[float, float] | None) -> np.ndarray:
+    """Generated data back in the data's units (tanh output [-1, 1] -> [0, 1])."""
+    x = np.asarray(x, np.float32)
+    if output_range == (-1.0, 1.0):
+        return (x + 1.0) / 2.0
+    return x
+
+
+def generate(generator: Any, z: np.ndarray, output_range: tuple[float, float] | None = None,
+             batch_size: int = 256) -> np.ndarray:
+    """G(z) in display units (inference mode: batch normalization uses its moving statistics)."""
+    out = [np.asarray(generator(z[i:i + batch_size], training=False)) for i in range(0, len(z), batch_size)]
+    return to_display_units(np.concatenate(out) if out else np.zeros((0,)), output_range)
+
+
+# ------------------------------------------------------------------ pictures
+def sample_picture(samples: np.ndarray, columns: int | None = None, real_points: np.ndarray | None = None,
+                   scale: int | None = None) -> np.ndarray:
+    """A uint8 RGB picture of generated samples: an image grid (``columns`` wide),
+    or the generated points over ``real_points`` for 2-D data."""
+    from dlstudio.data.grid import image_grid, points_plot
+
+    samples = np.asarray(samples, np.float32)
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        real = np.zeros((0, 2), np.float32) if real_points is None else np.asarray(real_points, np.float32)
+        x = np.concatenate([real, samples])
+        y = np.concatenate([np.zeros(len(real), np.int64), np.ones(len(samples), np.int64)])
+        return points_plot(x, y, ["real", "generated"], feature_names=("x1", "x2"))
+    if samples.ndim in (3, 4):
+        return image_grid(samples, columns=columns, scale=scale)
+    raise ValueError(f"cannot draw samples of shape {samples.shape[1:]}: only images and 2-D points")
+
+
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, spherical: bool = True) -> np.ndarray:
+    """``steps`` latent vectors from ``z0`` to ``z1`` (both included).
+
+    Spherical (slerp) by default: the in-between vectors keep the length that
+    normal noise has, so they stay where the generator was trained (a straight
+    line passes through the low-norm middle, which it rarely saw).
+    """
+    z0, z1 = np.asarray(z0, np.float32).ravel(), np.asarray(z1, np.float32).ravel()
+    t = np.linspace(0.0, 1.0, max(2, int(steps)), dtype=np.float32)[:, None]
+    if spherical:
+        cos = float(np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1) + 1e-12))
+        omega = math.acos(min(1.0, max(-1.0, cos)))
+        if omega > 1e-4:
+            s = math.sin(omega)
+            return ((np.sin((1.0 - t) * omega) / s) * z0 + (np.sin(t * omega) / s) * z1).astype(np.float32)
+    return ((1.0 - t) * z0 + t * z1).astype(np.float32)
+
+
+# --------------------------------------------------------------- mode coverage
+@dataclass(frozen=True)
+class Coverage:
+    """How generated points spread over the modes of a ring (or any Gaussian mixture)."""
+
+    covered: int  # modes that receive a fair part of the good points
+    modes: int
+    counts: tuple[int, ...]  # good points per mode
+    good_share: float  # share of points within ``within`` standard deviations of some mode
+
+    def __str__(self) -> str:
+        return (f"{self.covered} of {self.modes} modes covered; {self.good_share:.0%} of the points "
+                "lie close to a mode")
+
+
+def mode_coverage(points: np.ndarray, centres: np.ndarray, std: float, within: float = 3.0,
+                  min_share: float = 0.2) -> Coverage:
+    """A point is *good* when it lies within ``within`` std of its nearest mode; a
+    mode is *covered* when it gets at least ``min_share`` of its fair share
+    (``min_share * len(points) / modes``) of the points (the usual ring-of-Gaussians
+    measure, as in the Unrolled-GAN paper)."""
+    points, centres = np.asarray(points, np.float64), np.asarray(centres, np.float64)
+    k = len(centres)
+    if not len(points):
+        return Coverage(0, k, (0,) * k, 0.0)
+    dist = np.linalg.norm(points[:, None, :] - centres[None, :, :], axis=-1)
+    nearest = dist.argmin(axis=1)
+    good = dist[np.arange(len(points)), nearest] <= within * std
+    counts = np.bincount(nearest[good], minlength=k)
+    covered = int((counts >= min_share * len(points) / k).sum())
+    return Coverage(covered, k, tuple(int(c) for c in counts), float(good.mean()))
