@@ -1,0 +1,238 @@
+"""Full-length training of the gallery examples, each figure printed next to the
+claim its notes make.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/gallery.py                 # every example
+    .venv/bin/python benchmarks/gallery.py xor_mlp small_vgg  # some (file stems)
+
+Each example trains with its own settings (its full budget) through the same
+engine as ``dlstudio train``; then the figures its claims name are measured:
+test metrics, the last training/validation accuracy and their gap, the epochs
+early stopping let run, the first-layer / last-layer gradient ratio (mean
+|gradient| of the kernels on a fixed batch, at the first step and at the end),
+and per-example extras (``EXTRAS``: the accuracy without augmentation, the
+autoencoder's class separation in its code plane). The table at the end lists
+every claim of ``CLAIMS`` with the measured value and whether it holds.
+
+Add a row to ``CLAIMS`` for a new example (and an entry in ``EXTRAS`` when it
+needs a figure of its own). Examples with a claim but no figure (GAN projects,
+which the engine's ``train`` does not run) are listed as "not measured here".
+
+Measured on this machine (2 shared CPU cores, TensorFlow 2.21, seed 0)::
+
+    (see the table recorded at the end of this docstring)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+EXAMPLES = ROOT / "resources" / "examples"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of an example's notes: ``figure`` must lie in [low, high] (None: open)."""
+
+    example: str  # the file stem in resources/examples
+    figure: str  # a key of the measured figures
+    low: float | None
+    high: float | None
+    text: str  # the claim in words, as the notes make it
+
+
+CLAIMS: list[Claim] = [
+    # basics
+    Claim("perceptron_xor", "test_accuracy", None, 0.80, "a line cannot solve XOR: at best ~75%"),
+    Claim("xor_mlp", "test_accuracy", 0.95, None, "one hidden layer solves XOR"),
+    Claim("spiral_mlp", "test_accuracy", 0.95, None, "a deep MLP separates the spirals"),
+    Claim("sine_regression", "test_loss", None, 0.015, "test MSE ~0.011, near the noise variance 0.01"),
+    Claim("moons_classification", "test_accuracy", 0.95, None, "test accuracy ~97%"),
+    # regularisation
+    Claim("deep_sigmoid", "test_accuracy", None, 0.50, "a deep sigmoid net barely learns (20-40%)"),
+    Claim("deep_sigmoid", "grad_ratio_start", None, 1e-3, "first-layer gradient >1000x smaller at the start"),
+    Claim("relu_he_batchnorm", "test_accuracy", 0.92, None, "ReLU + He + BatchNorm: ~95%"),
+    Claim("relu_he_batchnorm", "grad_ratio_start", 0.1, None, "first/last gradient within 10x"),
+    Claim("overfitting_mlp", "train_accuracy", 0.95, None, "memorises the training set"),
+    Claim("overfitting_mlp", "gap", 0.10, None, "train-validation gap about 15 points"),
+    Claim("overfitting_mlp", "val_loss_rise", 2.0, None, "validation loss ends several times its minimum"),
+    Claim("dropout_early_stopping", "gap", None, 0.06, "gap within a few points"),
+    Claim("dropout_early_stopping", "epochs_run", None, 250, "early stopping ends well before 300 epochs"),
+    Claim("augmentation_digits", "test_accuracy", 0.90, None, "~92% from 270 training images"),
+    Claim("augmentation_digits", "augmentation_gain", 0.02, None, "several points above no augmentation"),
+    # CNNs
+    Claim("digits_cnn", "test_accuracy", 0.95, None, "about 96-97%"),
+    Claim("small_vgg", "test_accuracy", 0.96, None, "about 98%"),
+    Claim("resnet_block", "test_accuracy", 0.95, None, "about 97%"),
+    Claim("inception_block", "test_accuracy", 0.93, None, "about 95%"),
+    # generative
+    Claim("autoencoder_digits", "test_loss", None, 0.04, "test MSE about 0.03"),
+    Claim("autoencoder_digits", "latent_knn_accuracy", 0.60, None, "5-NN accuracy in the code plane ~70%"),
+    # adversarial (its attacks are measured by benchmarks/adversarial.py)
+    Claim("adversarial_digits", "test_accuracy", 0.95, None, "about 97% clean accuracy"),
+]
+
+
+# ------------------------------------------------------------- measuring
+def _ratio(values: tuple[float, ...]) -> float:
+    return values[0] / values[-1] if len(values) >= 2 and values[-1] > 0 else math.nan
+
+
+def _gradient_probe(dataset: Any, settings: Any, events: list) -> Any:
+    """A GradientFlow callback measuring about 20 times over the run on a fixed batch."""
+    from dlstudio.training.gradients import GradientFlow
+
+    steps = math.ceil(len(dataset.x_train) * (1 - settings.validation_split) / settings.batch_size)
+    every = max(1, steps * settings.epochs // 20)
+    return GradientFlow(dataset.x_train[:64], dataset.y_train[:64], every_n_batches=every, emit=events.append)
+
+
+def _without(graph: Any, types: tuple[str, ...]) -> Any:
+    """A copy of ``graph`` with the nodes of ``types`` cut out of their chain."""
+    from dlstudio.graph import Graph
+
+    g = Graph.from_dict(graph.to_dict())
+    for node in [n for n in g.nodes if n.type in types]:
+        before = [(e.src, e.src_port) for e in g.in_edges(node.id)]
+        after = [(e.dst, e.dst_port) for e in g.out_edges(node.id)]
+        g.remove_node(node.id)
+        for src, sport in before[:1]:
+            for dst, dport in after:
+                g.add_edge(src, sport, dst, dport)
+    return g
+
+
+def _train(graph: Any, dataset: Any, settings: Any, callbacks: tuple = ()) -> Any:
+    from dlstudio.training.engine import train
+
+    return train(graph, dataset, settings, callbacks=callbacks)
+
+
+def measure(project: Any) -> dict[str, float]:
+    """Train ``project`` with its full budget and return its figures."""
+    from dlstudio.data import load_dataset
+
+    settings = project.training
+    dataset = load_dataset(project.dataset.name, project.dataset.options, seed=settings.seed)
+    flow: list = []
+    t0 = time.perf_counter()
+    result = _train(project.graph, dataset, settings, (_gradient_probe(dataset, settings, flow),))
+    h = result.history
+    figures = {k: float(v) for k, v in result.metrics.items() if k.startswith("test_")}
+    figures["seconds"] = time.perf_counter() - t0
+    figures["epochs_run"] = float(len(h.get("loss", [])))
+    if "accuracy" in h:
+        figures["train_accuracy"] = h["accuracy"][-1]
+    if "val_accuracy" in h:
+        figures["val_accuracy"] = h["val_accuracy"][-1]
+        figures["gap"] = h["accuracy"][-1] - h["val_accuracy"][-1]
+    if "val_loss" in h:
+        figures["val_loss_min"] = min(h["val_loss"])
+        figures["val_loss_rise"] = h["val_loss"][-1] / max(min(h["val_loss"]), 1e-12)
+    if flow:
+        figures["grad_ratio_start"] = _ratio(flow[0].magnitudes)
+        figures["grad_ratio_end"] = _ratio(flow[-1].magnitudes)
+        figures["grad_first_start"], figures["grad_last_start"] = flow[0].magnitudes[0], flow[0].magnitudes[-1]
+    extra = EXTRAS.get(Path(project.path).stem)
+    if extra is not None:
+        figures.update(extra(project, dataset, result, figures))
+    return figures
+
+
+def _augmentation_extra(project: Any, dataset: Any, result: Any, figures: dict) -> dict[str, float]:
+    from dlstudio.data.augment import AUGMENTATION_TYPES
+
+    plain = _train(_without(project.graph, AUGMENTATION_TYPES), dataset, project.training)
+    without = plain.metrics["test_accuracy"]
+    return {"test_accuracy_without": without, "augmentation_gain": figures["test_accuracy"] - without}
+
+
+def _autoencoder_extra(project: Any, dataset: Any, result: Any, figures: dict) -> dict[str, float]:
+    from dlstudio.insight.autoencoder import autoencoder_view
+
+    view = autoencoder_view(result.model, project.graph, dataset)
+    return {"latent_knn_accuracy": float(view.knn_accuracy), "reconstruction_mse": view.mse}
+
+
+#: Figures of one example beyond the generic ones: f(project, dataset, result, figures) -> figures.
+EXTRAS: dict[str, Callable[..., dict[str, float]]] = {
+    "augmentation_digits": _augmentation_extra,
+    "autoencoder_digits": _autoencoder_extra,
+}
+
+
+# --------------------------------------------------------------- report
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    a = abs(value)
+    return f"{value:.2e}" if a and (a < 1e-2 or a >= 1e4) else f"{value:.4g}"
+
+
+def _bounds(c: Claim) -> str:
+    if c.low is not None and c.high is not None:
+        return f"{_fmt(c.low)}..{_fmt(c.high)}"
+    return f">= {_fmt(c.low)}" if c.low is not None else f"<= {_fmt(c.high)}"
+
+
+def _holds(c: Claim, value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "not measured here"
+    ok = (c.low is None or value >= c.low) and (c.high is None or value <= c.high)
+    return "ok" if ok else "FAILS"
+
+
+def table(figures: dict[str, dict[str, float]], stems: list[str]) -> list[str]:
+    rows = [("example", "figure", "claim", "measured", "holds", "what the notes say")]
+    for c in CLAIMS:
+        if c.example in stems:
+            value = figures.get(c.example, {}).get(c.figure)
+            rows.append((c.example, c.figure, _bounds(c), _fmt(value), _holds(c, value), c.text))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(x.ljust(w) for x, w in zip(r[:5], widths)) + "  " + r[5] for r in rows]
+    return lines[:1] + ["-" * len(lines[0])] + lines[1:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("examples", nargs="*", help="file stems in resources/examples (default: all)")
+    args = parser.parse_args(argv)
+    from dlstudio.backend import load_keras
+    from dlstudio.project import load_project
+
+    load_keras()
+    known = sorted(p.stem for p in EXAMPLES.glob("*.dlsproj"))
+    stems = args.examples or known
+    unknown = [s for s in stems if s not in known]
+    if unknown:
+        print(f"error: no example {unknown[0]!r}; examples: {', '.join(known)}", file=sys.stderr)
+        return 1
+    figures: dict[str, dict[str, float]] = {}
+    for stem in stems:
+        project = load_project(EXAMPLES / f"{stem}.dlsproj")
+        if getattr(project, "gan", None) is not None or getattr(project, "graphs", None):
+            print(f"{stem}: not measured here (a multi-graph / GAN project; see its own benchmark)", flush=True)
+            continue
+        figures[stem] = measure(project)
+        shown = "  ".join(f"{k} {_fmt(v)}" for k, v in sorted(figures[stem].items()))
+        print(f"{stem}: {shown}", flush=True)
+    print()
+    for line in table(figures, stems):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
