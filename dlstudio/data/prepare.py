@@ -95,7 +95,8 @@ def labels_for_loss(y: np.ndarray, loss: Any, num_classes: int) -> np.ndarray:
     y = np.asarray(y)
     if name not in ONE_HOT_LOSSES and name not in SPARSE_LOSSES:
         return y
-    if y.ndim >= 2 and y.dtype.kind in "iu" and not (y.ndim == 2 and _is_one_hot(y, num_classes)):
+    per_step = y.ndim >= 2 and y.dtype.kind in "iu" and y.shape[-1] != 1
+    if per_step and not (y.ndim == 2 and _is_one_hot(y, num_classes)):
         return _sequence_labels(y, name, num_classes)  # a class id per step (seq2seq, tagging)
     if y.ndim == 2 and y.shape[1] == num_classes and y.shape[1] > 1:  # already one-hot
         ids = y.argmax(axis=1)

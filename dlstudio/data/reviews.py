@@ -1,6 +1,6 @@
 """Short film reviews for word-level sequence classifiers, generated offline.
 
-``reviews``: sentences such as "the plot was not very good , but the acting
+``reviews``: sentences such as "the plot was not very good, but the acting
 was brilliant" labelled positive or negative. Word order matters: "not" flips
 the adjective after it, and after "but" the second clause decides, so a bag
 of words cannot be right on every review while an LSTM (best a bidirectional
@@ -18,7 +18,7 @@ import numpy as np
 
 from dlstudio.data.dataset import Dataset, DatasetError
 from dlstudio.data.registry import OptionSpec, register
-from dlstudio.data.text import text_meta
+from dlstudio.data.text import text_meta, tokenize_words
 
 PAD = "<pad>"
 SUBJECTS = ("the movie", "the film", "the plot", "the acting", "the story", "the music", "the ending",
@@ -48,18 +48,18 @@ def review(rng: np.random.Generator, negation_rate: float = 0.3) -> tuple[str, i
     if shape == 0:  # one clause
         text = _clause(rng, bool(label), negation_rate)
     elif shape == 1:  # "X but Y": Y decides, X says the opposite
-        text = f"{_clause(rng, not label, negation_rate)} , but {_clause(rng, bool(label), negation_rate)}"
+        text = f"{_clause(rng, not label, negation_rate)}, but {_clause(rng, bool(label), negation_rate)}"
     else:  # "X and Y": both agree
         text = f"{_clause(rng, bool(label), negation_rate)} and {_clause(rng, bool(label), negation_rate)}"
     filler = FILLERS[rng.integers(len(FILLERS))]
-    return (f"{filler} , {text}" if filler else text), label
+    return (f"{filler}, {text}" if filler else text), label
 
 
 def vocabulary() -> list[str]:
     words = set()
     for group in (SUBJECTS, VERBS, INTENSIFIERS, POSITIVE, NEGATIVE, FILLERS, ("not", "but", "and", ",")):
         for phrase in group:
-            words.update(phrase.split())
+            words.update(tokenize_words(phrase))
     return [PAD, *sorted(words)]
 
 
@@ -68,7 +68,7 @@ def pad_ids(texts: list[str], vocab: list[str], length: int) -> np.ndarray:
     index = {w: i for i, w in enumerate(vocab)}
     x = np.zeros((len(texts), length), dtype="int64")
     for row, text in enumerate(texts):
-        ids = [index[w] for w in text.split()][-length:]
+        ids = [index[w] for w in tokenize_words(text)][-length:]
         x[row, length - len(ids):] = ids
     return x
 

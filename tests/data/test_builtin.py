@@ -38,7 +38,7 @@ def test_loads_with_defaults_as_documented(name, defaults):
         assert x.dtype == (np.int64 if d.kind == "text" else np.float32)
         assert np.isfinite(x).all()
         if d.task == "classification":
-            assert y.dtype == np.int64 and y.ndim == 1
+            assert y.dtype == np.int64 and y.ndim == (2 if "target_length" in d.meta else 1)  # seq2seq: per step
             assert 0 <= y.min() and y.max() < d.num_classes
         else:
             assert y.dtype == np.float32 and y.ndim == 2 and np.isfinite(y).all()
