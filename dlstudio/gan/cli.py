@@ -120,6 +120,10 @@ def train_command(project: Any, args: argparse.Namespace) -> int:
         dataset = load_dataset(project.dataset.name, project.dataset.options, seed=settings.seed)
     except DatasetError as exc:
         raise UserError(f"{args.project}: dataset: {exc}") from None
+    if getattr(args, "max_samples", None):  # a quick check on the first N samples
+        from dlstudio.cli import _first_samples
+
+        dataset = _first_samples(dataset, args.max_samples)
     base = Path(args.run_dir) if args.run_dir else runs_dir(project.path)
     try:
         result = train_gan(project, dataset, _printer(args.json), settings=settings, run_base=base,
