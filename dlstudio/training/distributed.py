@@ -74,16 +74,27 @@ def gpu_count() -> int:
     return sum(1 for d in list_devices() if d.startswith("gpu:"))
 
 
-@contextlib.contextmanager
-def mirrored_scope() -> Iterator[Any]:
-    """Build, compile and fit inside this to train data-parallel on every device."""
-    from dlstudio.backend import load_keras
-
-    keras = load_keras()
+def check_mirrored(batch_size: int) -> list[str]:
+    """The devices of a mirrored training with global batches of ``batch_size``;
+    raises TrainingError when there are fewer than two or the batch does not split evenly
+    (Keras' fit fails on a first batch that splits unevenly between the replicas)."""
     devices = mirror_devices()
     if len(devices) < 2:
         raise TrainingError(f"device {MIRRORED!r} trains on several GPUs at once, but this machine has "
                             f"{gpu_count()} GPU(s): choose auto or a single device")
+    if batch_size % len(devices):
+        raise TrainingError(f"with device {MIRRORED!r} each batch is split between {len(devices)} devices: set "
+                            f"the batch size to a multiple of {len(devices)} (it is {batch_size})")
+    return devices
+
+
+@contextlib.contextmanager
+def mirrored_scope(batch_size: int) -> Iterator[Any]:
+    """Build, compile and fit inside this to train data-parallel on every device."""
+    from dlstudio.backend import load_keras
+
+    keras = load_keras()
+    devices = check_mirrored(batch_size)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -150,6 +161,11 @@ def multi_worker_strategy() -> Any:
     import tensorflow as tf
 
     return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def worker_trainer(worker_dir: str | Path | None = None) -> Callable[..., Any]:
+    """:func:`train_multi_worker` with the engine's ``train`` call signature (the CLI's hook)."""
+    return functools.partial(train_multi_worker, worker_dir=worker_dir)
 
 
 def _per_sample_loss(keras: Any, loss: Any) -> Any:

@@ -239,7 +239,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
         out_id = analysis.outputs[0]
         objective = choose_objective(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
                                      _setting(settings, "loss", "auto"), _setting(settings, "metrics", ("auto",)))
-        scope = training_scope(_setting(settings, "device", "auto"))
+        scope = training_scope(_setting(settings, "device", "auto"), int(_setting(settings, "batch_size", 32)))
     except TrainingError as exc:
         emit(Failed(str(exc), tuple(exc.problems)))
         raise
@@ -286,15 +286,16 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
         keras.mixed_precision.set_global_policy(policy)
 
 
-def training_scope(device: str) -> Any:
+def training_scope(device: str, batch_size: int) -> Any:
     """The context that model building and fitting run in: one device, or a
-    data-parallel strategy (``device="mirrored"``); raises TrainingError when
-    ``device`` is not available here."""
+    data-parallel strategy (``device="mirrored"``, batches split between the
+    devices); raises TrainingError when ``device`` is not available here."""
     from dlstudio.backend import device_scope, list_devices
-    from dlstudio.training.distributed import MIRRORED, mirrored_scope
+    from dlstudio.training.distributed import MIRRORED, check_mirrored, mirrored_scope
 
     if device == MIRRORED:
-        return mirrored_scope()
+        check_mirrored(batch_size)  # now, before a run folder is made
+        return mirrored_scope(batch_size)
     if device not in ("auto", "", None) and device not in list_devices():
         raise TrainingError(f"device {device!r} is not available here; choose one of: auto, "
                             f"{', '.join(list_devices())}")
