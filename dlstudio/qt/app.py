@@ -58,11 +58,17 @@ def _default_project() -> Path:
 def _set_icon(app) -> None:
     from dlstudio import RESOURCES
 
-    icon_path = RESOURCES / "icons" / "dlstudio.svg"
-    if icon_path.is_file():
-        from PySide6.QtGui import QIcon
+    from PySide6.QtGui import QIcon
 
-        app.setWindowIcon(QIcon(str(icon_path)))
+    icons = RESOURCES / "icons"
+    icon = QIcon()
+    for png in sorted((icons / "hicolor").glob("*/apps/dlstudio.png")):  # crisp small sizes first
+        icon.addFile(str(png))
+    if (icons / "dlstudio.svg").is_file():
+        icon.addFile(str(icons / "dlstudio.svg"))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    app.setDesktopFileName("io.github.dlstudio.DLStudio")  # Wayland: the .desktop file in packaging/
 
 
 def _report(what: str) -> None:
