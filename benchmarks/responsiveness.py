@@ -10,7 +10,11 @@ Scenarios: ``xor`` (a tiny MLP with batches of 4: thousands of events a
 second, the worst case for event traffic) and ``digits`` (the digits CNN:
 heavier batches, the usual case).
 
+Live views: ``--boundary on|off`` (the decision boundary beside the curves,
+on by default as in the app; it applies to xor only) and ``--gradient-flow``.
+
 Run: .venv/bin/python benchmarks/responsiveness.py [--scenario xor|digits|all] [--epochs N]
+     [--boundary on|off] [--gradient-flow]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ SCENARIOS = {
 }
 
 
-def run_scenario(app, name: str, epochs: int | None) -> dict:
+def run_scenario(app, name: str, epochs: int | None, boundary: bool = True, gradient_flow: bool = False) -> dict:
     from PySide6.QtCore import QEventLoop, Qt, QTimer
 
     from dlstudio import RESOURCES
@@ -55,6 +59,8 @@ def run_scenario(app, name: str, epochs: int | None) -> dict:
     doc.analyze_now()
     panel = TrainingPanel(doc)
     panel.resize(1200, 420)
+    panel.act_boundary.setChecked(boundary)
+    panel.act_gradients.setChecked(gradient_flow)
     panel.show()
     app.processEvents()
 
@@ -115,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
+    parser.add_argument("--boundary", choices=("on", "off"), default="on", help="the live decision boundary")
+    parser.add_argument("--gradient-flow", action="store_true", help="the live gradient-flow plot")
     args = parser.parse_args(argv)
 
     from PySide6.QtWidgets import QApplication
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"Keras did not load: {loader().error}")
     ok = True
     for name in (SCENARIOS if args.scenario == "all" else [args.scenario]):
-        r = run_scenario(app, name, args.epochs)
+        r = run_scenario(app, name, args.epochs, args.boundary == "on", args.gradient_flow)
         good = r["longest_gap_ms"] <= 50 and r["p99_gap_ms"] < 17
         ok &= good
         print(f"{name}: {r['seconds']:.1f} s, {r['events']} events ({r['events_per_s']:.0f}/s), "

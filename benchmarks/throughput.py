@@ -11,6 +11,9 @@ Side by side, in one process, on the same model (the digits CNN example,
   engine+run/30s  the same, the engine patched in this process so the three
             per-epoch h5 writers run at most every 30 s (a proposed change)
   plain+gradflow  plain fit with the GradientFlow callback (every 10 batches)
+  engine+gradflow  the engine with the GUI's live gradient-flow callback
+            (``training.live.LiveGradientFlow``, every 10 batches), as the training
+            panel passes it when "Gradient flow" is on
 
 Samples/s are timed between the end of the first epoch and the end of the
 last (tracing and the first-epoch warm-up excluded; everything that happens
@@ -145,8 +148,9 @@ def throttled_run_files(keras, seconds: float):
     return patch()
 
 
-def run_engine(project, dataset, epochs, batch_size, with_run: bool, throttle=None):
+def run_engine(project, dataset, epochs, batch_size, with_run: bool, throttle=None, live=None):
     from dlstudio.training.engine import train
+    from dlstudio.training.live import live_callbacks
 
     if throttle is not None:
         with throttle():
@@ -156,7 +160,9 @@ def run_engine(project, dataset, epochs, batch_size, with_run: bool, throttle=No
     sink = GuiLikeSink()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        train(project.graph, dataset, settings, emit=sink, run_base=Path(tmp) if with_run else None)
+        callbacks = live_callbacks(dataset, sink, live) if live is not None else []
+        train(project.graph, dataset, settings, emit=sink, run_base=Path(tmp) if with_run else None,
+              callbacks=callbacks)
     return rate(sink.epoch_ends, len(dataset.x_train)), time.perf_counter() - t0
 
 
@@ -221,6 +227,7 @@ def main(argv=None) -> int:
     keras = load_keras()
     from dlstudio.data import load_dataset
     from dlstudio.project import load_project
+    from dlstudio.training.live import LiveOptions
 
     project = load_project(EXAMPLE)
     dataset = load_dataset("digits", {"size": args.size}, seed=0)
@@ -238,6 +245,8 @@ def main(argv=None) -> int:
         "engine+run/30s": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=True,
                                              throttle=lambda: throttled_run_files(keras, 30.0)),
         "plain+gradflow": lambda: run_plain(keras, dataset, args.epochs, args.batch_size, lr, gradient_flow=True),
+        "engine+gradflow": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=False,
+                                              live=LiveOptions(boundary=False, gradient_flow=True)),
     }
     for name in filter(None, args.skip.split(",")):
         variants.pop(name.strip())

@@ -104,7 +104,7 @@ def test_a_click_in_the_strip_predicts_that_sample(qtbot, panel, digits):
     project, dataset, run = digits
     panel.set_document(Document(project))
     first = wait_prediction(qtbot, panel)
-    assert panel.strip.isVisible() and panel.strip.count() == 48
+    assert panel.strip_scroll.isVisible() and panel.strip.count() == 48
     rect = panel.strip.tile_rect(3)
     qtbot.mouseClick(panel.strip, Qt.MouseButton.LeftButton, pos=rect.center())
     pred = wait_prediction(qtbot, panel, first)
@@ -149,7 +149,7 @@ def test_points_show_the_row_and_a_csv_row(qtbot, panel, tmp_path, keras_loaded)
                                     {"epochs": 1, "batch_size": 16})
     panel.set_document(Document(project))
     first = wait_prediction(qtbot, panel)
-    assert not panel.strip.isVisible() and panel.input_text.isVisible()
+    assert not panel.strip_scroll.isVisible() and panel.input_text.isVisible()
     assert f"{float(dataset.x_test[0, 0]):.3g}" in panel.input_text.text()
     (tmp_path / "row.csv").write_text("0.9,-1.1\n")
     panel.set_input_file(tmp_path / "row.csv")

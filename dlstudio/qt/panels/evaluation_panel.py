@@ -159,14 +159,13 @@ class EvaluationPanel(QWidget):
         lay.addWidget(_header("Confusion matrix", left))
         self.matrix = ConfusionMatrixView(left)
         self.matrix.cell_clicked.connect(self.click_cell)
-        lay.addWidget(self.matrix, 3)
-        lay.addWidget(_header("Per class", left))
-        self.report = ClassReportTable(left)
-        lay.addWidget(self.report, 2)
+        lay.addWidget(self.matrix, 1)
         self.right_tabs = QTabWidget(self.classes_page)
         self.right_tabs.setDocumentMode(True)
         self.samples = SamplesView(self.right_tabs)
         self.right_tabs.addTab(self.samples, "Samples")
+        self.report = ClassReportTable(self.right_tabs)
+        self.right_tabs.addTab(self.report, "Per class")
         self.classes_page.addWidget(left)
         self.classes_page.addWidget(self.right_tabs)
         self.classes_page.setStretchFactor(0, 2)
@@ -310,6 +309,8 @@ class EvaluationPanel(QWidget):
         self._request += 1
         n = self._request
         self._set_status(f"Evaluating run {html.escape(run.id)} on the test split\u2026")
+        if self.stack.currentWidget() is self.hint:
+            self.hint.setText(f"Evaluating run {html.escape(run.id)}\u2026")
         worker = create_worker(_evaluate, self.document.project, run, key[1])
         worker.returned.connect(lambda r, k=key, n=n: self._done(n, k, r))
         worker.errored.connect(lambda e, n=n: self._errored(n, e))
@@ -362,9 +363,11 @@ class EvaluationPanel(QWidget):
             self.stack.setCurrentWidget(self.classes_page)
             worst = self._worst_cell(ev.confusion_matrix)
             if worst is not None:
-                self.click_cell(*worst)
+                self.click_cell(*worst)  # the most frequent mistake first
             else:
                 self.samples.clear("No mistakes on the test split. Click a cell to see its samples.")
+            if boundary is not None:  # 2-D points: the boundary is the view to start with
+                self.right_tabs.setCurrentWidget(self.boundary_view)
         else:
             if self.scatter is None:
                 from dlstudio.qt.panels.evaluation_views import RegressionScatter

@@ -183,6 +183,7 @@ def _style_table(table: QTableWidget, headers: list[str]) -> QTableWidget:
     table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 6)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
+    table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
 
 
@@ -201,6 +202,8 @@ class ClassReportTable(QTableWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(0, len(self.HEADERS), parent)
         _style_table(self, list(self.HEADERS))
+        self.horizontalHeader().setStretchLastSection(False)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def set_report(self, report: Sequence[Any]) -> None:
         rows = list(report)
@@ -301,8 +304,9 @@ class SamplesView(QWidget):
         images = images_of(evaluation.x[shown], evaluation.kind) if len(shown) else None
         if images is not None or (len(shown) == 0 and images_of(evaluation.x[:1], evaluation.kind) is not None):
             imgs = images if images is not None else np.zeros((0, 1, 1, 1), np.float32)
-            self.grid.set_samples(imgs, [f"#{i} {conf[i]:.0%}" for i in shown])
-            self.grid.setToolTip(f"true: {names[true]} · predicted: {names[pred]}")
+            self.grid.set_samples(imgs, [f"{conf[i]:.0%}" for i in shown])
+            self.grid.setToolTip(f"true: {names[true]} · predicted: {names[pred]} · the caption is the "
+                                 "model's confidence in its prediction")
             self.stack.setCurrentWidget(self.grid_scroll)
         else:
             self.rows.setRowCount(len(shown))

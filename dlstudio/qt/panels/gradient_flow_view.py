@@ -57,6 +57,7 @@ class GradientFlowView(QWidget):
         for plot in (self.bars_plot, self.lines_plot):
             plot.setLogMode(x=False, y=True)
             plot.showGrid(x=False, y=True, alpha=0.25)
+            plot.getAxis("left").setStyle(maxTextLevel=0)  # labels on powers of ten only
             plot.setMenuEnabled(False)
             plot.hideButtons()
         self.lines_plot.setClipToView(True)
@@ -130,13 +131,13 @@ class GradientFlowView(QWidget):
         values = np.array([max(v, FLOOR) if math.isfinite(v) else FLOOR for v in self.latest], np.float64)
         if len(values):
             logs = np.log10(values)
-            base = math.floor(float(logs.min())) - 0.5
+            base = math.floor(float(logs.min()) - 0.05)  # whole decades: the log axis labels its powers of ten
             n = len(values)
             brushes = [pg.mkBrush(_layer_color(i, n)) for i in range(n)]
             self._bars.setOpts(x=np.arange(n), y0=np.full(n, base), y1=logs, height=None, brushes=brushes,
                                pens=[pg.mkPen(None)] * n)
             self.bars_plot.setXRange(-0.6, n - 0.4, padding=0)
-            self.bars_plot.setYRange(base, float(logs.max()) + 0.3, padding=0)
+            self.bars_plot.setYRange(base, max(math.ceil(float(logs.max()) + 0.05), base + 1), padding=0)
             ratio = values[-1] / values[0] if values[0] > 0 else math.inf
             self.caption.setText(
                 f"Step {int(self.series[self.layers[0]].x[-1]) if self.layers else 0}: the last layer's gradients "

@@ -186,5 +186,6 @@ class LiveViews(QTabWidget):
             self._timer.stop()
             return
         when = "end" if frame.at_epoch_end else "during"
+        caption = f"Epoch {frame.epoch} ({when}) · step {frame.step:,}" if frame.step else "Before training"
         self.boundary.set_frame(frame.image, frame.x_range, frame.y_range, frame.points, frame.labels,
-                                frame.class_names, f"Epoch {frame.epoch} ({when}) · step {frame.step:,}")
+                                frame.class_names, caption)

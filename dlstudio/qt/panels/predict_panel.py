@@ -38,6 +38,7 @@ from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted
 from dlstudio.qt.panels.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight_panel import _RunsCombo
+from dlstudio.qt.panels.insight_views import scroll_area
 
 STRIP = 48  # image samples offered for a click
 SHOWN_CLASSES = 12  # bars drawn; the rest are summed in one line
@@ -100,17 +101,17 @@ class ProbabilityBars(QWidget):
         pal = self.palette()
         fm = self.fontMetrics()
         h = self._row_height()
-        name_w = min(max(fm.horizontalAdvance(n) for n, _ in self.ranked[:SHOWN_CLASSES]) + 12,
-                     int(self.width() * 0.4))
+        name_w = min(max(fm.horizontalAdvance(n) for n, _ in self.ranked[:SHOWN_CLASSES])
+                     + fm.horizontalAdvance("\u2713 ") + 12, int(self.width() * 0.4))
         pct_w = fm.horizontalAdvance("100.0%") + 10
-        bar_w = max(20, self.width() - name_w - pct_w - 8)
+        bar_w = max(20, min(420, self.width() - name_w - pct_w - 8))
         hi = pal.color(QPalette.ColorRole.Highlight)
         muted = pal.color(QPalette.ColorRole.Mid)
         good = severity_color("info", pal)
         for i, (name, prob) in enumerate(self.ranked[:SHOWN_CLASSES]):
             y = 4 + i * h
             p.setPen(pal.color(QPalette.ColorRole.WindowText))
-            label = fm.elidedText(name, Qt.TextElideMode.ElideRight, name_w - 10)
+            label = fm.elidedText(name, Qt.TextElideMode.ElideRight, name_w - 12 - fm.horizontalAdvance("\u2713 "))
             if name == self.true_name:
                 label = "\u2713 " + label
                 p.setPen(good)
@@ -167,7 +168,7 @@ class PredictPanel(QWidget):
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.currentIndexChanged.connect(lambda _i: self.schedule())
         top.addWidget(QLabel("Run", self), 0, 0)
-        top.addWidget(self.run_combo, 0, 1, 1, 5)
+        top.addWidget(self.run_combo, 0, 1, 1, 6)
         self.split_combo = QComboBox(self)
         self.split_combo.addItems(["test", "train"])
         self.split_combo.currentIndexChanged.connect(lambda _i: self._use_sample())
@@ -188,10 +189,10 @@ class PredictPanel(QWidget):
         self.file_button.setToolTip("Predict an image, a CSV row, a text or a .npy array (or drop a file here)")
         self.file_button.clicked.connect(self._open_file)
         top.addWidget(QLabel("Input", self), 1, 0)
-        for col, w in enumerate((self.split_combo, self.prev_button, self.index, self.next_button,
-                                 self.file_button), start=1):
+        for col, w in enumerate((self.split_combo, self.prev_button, self.index, self.next_button), start=1):
             top.addWidget(w, 1, col)
-        top.setColumnStretch(3, 1)
+        top.addWidget(self.file_button, 1, 6)
+        top.setColumnStretch(5, 1)
         outer.addLayout(top)
         self.status = _muted("", self, wrap=False)
         self.status.setTextFormat(Qt.TextFormat.RichText)
@@ -215,7 +216,8 @@ class PredictPanel(QWidget):
         self.strip = SampleGrid(left, target=32, captions=False, click_to_select=True)
         self.strip.setToolTip("Click a sample to predict it")
         self.strip.selected.connect(lambda i: self.set_sample(i))
-        lay.addWidget(self.strip)
+        self.strip_scroll = scroll_area(self.strip, left)
+        lay.addWidget(self.strip_scroll)
         right = QWidget(split)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -453,10 +455,10 @@ class PredictPanel(QWidget):
         images = images_of(x[:STRIP], dataset.kind) if len(x) else None
         if images is None:
             self.strip.clear()
-            self.strip.hide()
+            self.strip_scroll.hide()
         else:
             self.strip.set_samples(images)
-            self.strip.show()
+            self.strip_scroll.show()
 
     def _show_input(self, dataset: Any, x: np.ndarray) -> None:
         from dlstudio.data.grid import as_rgb_uint8

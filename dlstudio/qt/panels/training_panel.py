@@ -309,7 +309,8 @@ class TrainingPanel(QWidget):
         if self.live_views.add(ev) and self.live_views.isHidden():
             self.live_views.show()
             width = self._plots_page.width()
-            side = min(max(260, self._plots_page.height()), width // 3)  # about square, a third at most
+            share = 2 if self.live_views.gradients is not None else 3  # two gradient plots want more room
+            side = min(max(260, self._plots_page.height()), width // 3) if share == 3 else width // 2
             self._plots_page.setSizes([width - side, side])
         self.live_event.emit(ev)
 
