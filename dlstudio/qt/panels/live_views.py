@@ -13,8 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QSize, QTimer
-from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
+from PySide6.QtWidgets import (
+    QMenu,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dlstudio.qt.panels.data_widgets import _muted
 from dlstudio.qt.panels.training_plots import _import_pyqtgraph, plot_colors
@@ -46,6 +54,9 @@ class BoundaryView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.caption = _muted("", self, wrap=False)
+        # a new caption must not re-lay out the panel (that would repaint the curves beside it)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.caption.setFixedHeight(self.caption.fontMetrics().height() + 4)
         self.caption.setToolTip("The colour of a region is the class the model predicts there, paler where "
                                 "it is less sure; the dots are the data points in their true class's colour")
         lay.addWidget(self.caption)
@@ -151,15 +162,21 @@ class LiveViews(QTabWidget):
         if self.gradients is not None:
             self.gradients.clear()
 
+    def prepare_boundary(self) -> None:
+        """Make the boundary tab before its first frame (when a training starts: its
+        layout then costs nothing while the training runs)."""
+        if self.boundary is None:
+            self.boundary = BoundaryView(self)
+        if self.indexOf(self.boundary) < 0:
+            self.insertTab(0, self.boundary, "Boundary")
+            self.setCurrentWidget(self.boundary)
+            self.boundary.caption.setText("Waiting for the first frame\u2026")
+
     def add(self, event: Any) -> bool:
         if isinstance(event, BoundaryFrame):
             self.frames_received += 1
             self._frame = event
-            if self.boundary is None:
-                self.boundary = BoundaryView(self)
-            if self.indexOf(self.boundary) < 0:
-                self.insertTab(0, self.boundary, "Boundary")
-                self.setCurrentWidget(self.boundary)
+            self.prepare_boundary()
             if not self._timer.isActive():
                 self._timer.start()
             return True
@@ -189,3 +206,87 @@ class LiveViews(QTabWidget):
         caption = f"Epoch {frame.epoch} ({when}) · step {frame.step:,}" if frame.step else "Before training"
         self.boundary.set_frame(frame.image, frame.x_range, frame.y_range, frame.points, frame.labels,
                                 frame.class_names, caption)
+
+
+class LivePlotsPage(QSplitter):
+    """The training curves (``plots``) with the live views (``views``) beside them,
+    shown only while there is something in them; the training panel's plot page."""
+
+    def __init__(self, plots: QWidget, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setChildrenCollapsible(False)
+        self.plots = plots
+        self.views = LiveViews(self)
+        self.views.hide()
+        self.addWidget(plots)
+        self.addWidget(self.views)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 1)
+
+    def start(self, expect_boundary: bool) -> None:
+        """A training starts: empty views; the boundary tab laid out now (at the click,
+        not while training) when frames are expected."""
+        self.views.clear()
+        self.views.hide()
+        if expect_boundary:
+            self.views.prepare_boundary()
+            self._open()
+
+    def add(self, event: Any) -> bool:
+        """A live event to its view (the views open with the first one); False if not one of theirs."""
+        taken = self.views.add(event)
+        if taken and self.views.isHidden():
+            self._open()
+        return taken
+
+    def finish(self) -> None:
+        """The training ended: draw what is pending; no boundary tab stays empty."""
+        views = self.views
+        views.flush()
+        if views.frames_received == 0 and views.boundary is not None and views.indexOf(views.boundary) >= 0:
+            views.removeTab(views.indexOf(views.boundary))
+            if not views.has_views():
+                views.hide()
+
+    def _open(self) -> None:
+        self.views.show()
+        width = self.width()
+        wide = self.views.gradients is not None  # two gradient plots want more room
+        side = width // 2 if wide else min(max(260, self.height()), width // 3)  # a boundary: about square
+        self.setSizes([width - side, side])
+
+
+def graph_takes_points(graph: Any) -> bool:
+    """Whether a graph's single Input takes 2 features (a boundary can be drawn)."""
+    inputs = [n for n in graph.nodes if n.type == "Input"] if graph is not None else []
+    return len(inputs) == 1 and list(inputs[0].params.get("shape") or []) == [2]
+
+
+class LiveViewsButton(QToolButton):
+    """"Live views ▾": the decision boundary (on by default) and the gradient flow
+    (off by default: it measures every 10 batches, which costs training time)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setText("Live views")
+        self.setObjectName("live_views_button")
+        self.setAutoRaise(True)
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setToolTip("What to watch beside the curves while training (from the next training on)")
+        menu = QMenu(self)
+        self.boundary = menu.addAction("Decision boundary (2-D point data)")
+        self.boundary.setCheckable(True)
+        self.boundary.setChecked(True)
+        self.boundary.setToolTip("The class regions behind the data points, redrawn as the model learns")
+        self.gradients = menu.addAction("Gradient flow per layer (slower training)")
+        self.gradients.setCheckable(True)
+        self.gradients.setToolTip("The mean gradient magnitude of every layer, every 10 batches")
+        menu.setToolTipsVisible(True)
+        self.setMenu(menu)
+
+    def options(self, weights_wanted=None):
+        """The ``training.live.LiveOptions`` of the next training."""
+        from dlstudio.training.live import LiveOptions
+
+        return LiveOptions(boundary=self.boundary.isChecked(), gradient_flow=self.gradients.isChecked(),
+                           weights_wanted=weights_wanted)

@@ -14,6 +14,7 @@ epoch numbers go on from the run it continues) extends the same curves.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import threading
@@ -30,11 +31,9 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QMessageBox,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -106,6 +105,7 @@ class TrainingPanel(QWidget):
     run_saved = Signal(str)  # the run folder, after Finished or Failed
     settings_requested = Signal()
     live_event = Signal(object)  # BoundaryFrame, GradientFlow or WeightsSnapshot of the running training
+    sample_settings = None  # training.sequence_callbacks.SampleSettings while a text/forecast panel follows
 
     def __init__(self, document=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -163,7 +163,13 @@ class TrainingPanel(QWidget):
         self.summary_label.setObjectName("settings_summary")
         self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.summary_label, 1)
-        self._build_live_menu(bar)
+        from dlstudio.qt.panels.live_views import (
+            LiveViewsButton,  # Qt only: no pyqtgraph
+        )
+
+        self.live_button = LiveViewsButton(self)
+        self.act_boundary, self.act_gradients = self.live_button.boundary, self.live_button.gradients
+        bar.addWidget(self.live_button)
         self.settings_button = QToolButton(self)
         self.settings_button.setText("Settings…")
         self.settings_button.setAutoRaise(True)
@@ -236,32 +242,12 @@ class TrainingPanel(QWidget):
         self._update_buttons()
         self._style_error_box()
 
-    def _build_live_menu(self, bar: QHBoxLayout) -> None:
-        """"Live views ▾": the decision boundary (on) and the gradient flow (off: it costs time)."""
-        self.live_button = QToolButton(self)
-        self.live_button.setText("Live views")
-        self.live_button.setObjectName("live_views_button")
-        self.live_button.setAutoRaise(True)
-        self.live_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.live_button.setToolTip("What to watch beside the curves while training (from the next training on)")
-        menu = QMenu(self.live_button)
-        self.act_boundary = menu.addAction("Decision boundary (2-D point data)")
-        self.act_boundary.setCheckable(True)
-        self.act_boundary.setChecked(True)
-        self.act_boundary.setToolTip("The class regions behind the data points, redrawn as the model learns")
-        self.act_gradients = menu.addAction("Gradient flow per layer (slower training)")
-        self.act_gradients.setCheckable(True)
-        self.act_gradients.setToolTip("The mean gradient magnitude of every layer, every 10 batches")
-        menu.setToolTipsVisible(True)
-        self.live_button.setMenu(menu)
-        bar.addWidget(self.live_button)
-
     def live_options(self):
         """The live views the next training feeds (a ``training.live.LiveOptions``)."""
-        from dlstudio.training.live import LiveOptions
-
-        return LiveOptions(boundary=self.act_boundary.isChecked(), gradient_flow=self.act_gradients.isChecked(),
-                           weights_wanted=self._weights_wanted.is_set)
+        options = self.live_button.options(weights_wanted=self._weights_wanted.is_set)
+        if self.sample_settings is not None:  # the text sample and forecast panels (sequence_docks.py)
+            options = dataclasses.replace(options, sequences=self.sample_settings)
+        return options
 
     def set_weights_wanted(self, on: bool) -> None:
         """Whether the running (and next) training sends its weights at each epoch's end."""
@@ -290,29 +276,13 @@ class TrainingPanel(QWidget):
         """The live plots (made on first use: pyqtgraph loads then, not at start-up),
         beside the live views (boundary, gradient flow) when a training sends them."""
         if self._plots is None:
-            from dlstudio.qt.panels.live_views import LiveViews
+            from dlstudio.qt.panels.live_views import LivePlotsPage
 
-            self._plots_page = QSplitter(Qt.Orientation.Horizontal, self)
-            self._plots_page.setChildrenCollapsible(False)
-            self._plots = TrainingPlots(self._plots_page)
-            self.live_views = LiveViews(self._plots_page)
-            self.live_views.hide()
-            self._plots_page.addWidget(self._plots)
-            self._plots_page.addWidget(self.live_views)
-            self._plots_page.setStretchFactor(0, 3)
-            self._plots_page.setStretchFactor(1, 1)
+            self._plots = TrainingPlots(self)
+            self._plots_page = LivePlotsPage(self._plots, self)
+            self.live_views = self._plots_page.views
             self.stack.addWidget(self._plots_page)
         return self._plots
-
-    def _show_live(self, ev: object) -> None:
-        """A live event: to its view beside the curves (shown with the first one), and to ``live_event``."""
-        if self.live_views.add(ev) and self.live_views.isHidden():
-            self.live_views.show()
-            width = self._plots_page.width()
-            share = 2 if self.live_views.gradients is not None else 3  # two gradient plots want more room
-            side = min(max(260, self._plots_page.height()), width // 3) if share == 3 else width // 2
-            self._plots_page.setSizes([width - side, side])
-        self.live_event.emit(ev)
 
     # ------------------------------------------------------------ document
     def set_document(self, document) -> None:
@@ -539,9 +509,10 @@ class TrainingPanel(QWidget):
                  else f"runs are saved in <i>{html.escape(base.name)}</i> beside the project")
         what = f"Continuing from run {html.escape(start_from.name)}" if start_from else "Loading the dataset"
         self._set_message(f"{what}… {where}.")
+        from dlstudio.qt.panels.live_views import graph_takes_points
+
         self.stack.setCurrentWidget(self.plots.parentWidget())  # the curves, with the live views beside them
-        self.live_views.clear()
-        self.live_views.hide()
+        self._plots_page.start(self.act_boundary.isChecked() and graph_takes_points(doc.graph))
         self._reset_progress()
         worker.start()
         self._timer.start()
@@ -609,8 +580,9 @@ class TrainingPanel(QWidget):
             self.training_failed.emit(ev)
             if self.run_path is not None:
                 self.run_saved.emit(str(self.run_path))
-        else:
-            self._show_live(ev)
+        else:  # a live view's event (boundary, gradient flow, weights), for the views and others
+            self._plots_page.add(ev)
+            self.live_event.emit(ev)
 
     def _series_for(self, base: str) -> None:
         for name in (base, f"val_{base}"):
@@ -621,7 +593,7 @@ class TrainingPanel(QWidget):
         self._tick(final=True)
         self._timer.stop()
         if self._plots is not None:
-            self.live_views.flush()
+            self._plots_page.finish()
 
     def _worker_done(self, worker) -> None:
         if worker is not self.worker:
