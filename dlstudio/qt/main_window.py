@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self._build_insight_dock()
         self._build_adversarial_dock()
         self._build_evaluation_docks()
+        __import__("dlstudio.qt.panels.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
@@ -316,6 +317,8 @@ class MainWindow(QMainWindow):
                       self.adversarial_panel):
             panel.set_document(document)
         self._training_set_document(document)
+        self.text_panel.set_document(document)
+        self.forecast_panel.set_document(document)
 
         self._rebind_undo(document)
         document.modified_changed.connect(self.setWindowModified)

@@ -180,6 +180,9 @@ class LiveOptions:
     gradient_flow: bool = False
     gradient_every: int = 10
     weights_wanted: Callable[[], bool] | None = None
+    #: text samples / translations of text data and forecasts of time series, with these
+    #: ``sequence_callbacks.SampleSettings`` (None: none)
+    sequences: Any = None
 
 
 def live_callbacks(dataset: Any, emit: Emit, options: LiveOptions, seed: int = 0) -> list:
@@ -194,4 +197,8 @@ def live_callbacks(dataset: Any, emit: Emit, options: LiveOptions, seed: int = 0
                                           every_n_batches=options.gradient_every))
     if options.weights_wanted is not None:
         callbacks.append(WeightsProbe(emit, options.weights_wanted))
+    if options.sequences is not None:
+        from dlstudio.training.sequence_callbacks import sequence_callbacks
+
+        callbacks.extend(sequence_callbacks(dataset, emit, options.sequences))
     return callbacks

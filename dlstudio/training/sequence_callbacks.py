@@ -35,10 +35,11 @@ class SampleSettings:
     """Prompt, temperature, length and seed of the samples; thread-safe, so the GUI can
     change them while a training thread reads them."""
 
-    def __init__(self, prompt: str = "", temperature: float = 0.5, length: int = SAMPLE_LENGTH, seed: int = 0):
+    def __init__(self, prompt: str = "", temperature: float = 0.5, length: int = SAMPLE_LENGTH, seed: int = 0,
+                 enabled: bool = True):
         self._lock = threading.Lock()
         self._values = {"prompt": prompt, "temperature": float(temperature), "length": int(length),
-                        "seed": int(seed)}
+                        "seed": int(seed), "enabled": bool(enabled)}
 
     def update(self, **values: Any) -> None:
         unknown = set(values) - set(self._values)
@@ -59,16 +60,28 @@ def _sync_state(model: Any) -> None:
 
 
 class TextSampler(keras.callbacks.Callback):
-    """At each epoch's end: generated text (language model) or translations (seq2seq)."""
+    """At an epoch's end: generated text (language model) or translations (seq2seq).
+
+    Sampling costs a model call per token, which for a tiny model with
+    sub-second epochs would take longer than the training itself; so an epoch
+    is sampled only when the time since the last sample is at least
+    ``budget_ratio`` times what that sample took (every epoch when epochs are
+    long), and the last epoch always is.
+    """
 
     def __init__(self, info: Any, emit: Emit, settings: SampleSettings | None = None,
-                 targets: tuple[str, ...] = ()):
+                 targets: tuple[str, ...] = (), budget_ratio: float = 4.0):
         super().__init__()
         self.info, self.emit = info, emit
         self.settings = settings or SampleSettings(info.default_prompt)
         self.targets = tuple(targets)
+        self.budget_ratio = float(budget_ratio)
         self.samples = 0
         self.error: str | None = None
+        self._cost = 0.0  # seconds the last sample took
+        self._done_at = -float("inf")
+        self._epoch = 0
+        self._sampled_epoch = 0
 
     def sample(self, epoch: int) -> TextSample:
         from dlstudio.insight.text_generation import generate, translate
@@ -85,16 +98,32 @@ class TextSampler(keras.callbacks.Callback):
         return TextSample(epoch, prompt, s["temperature"], text, (), time.perf_counter() - t0)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._epoch = epoch + 1
+        if time.perf_counter() - self._done_at >= self.budget_ratio * self._cost:
+            self._send(self._epoch)
+
+    def on_train_end(self, logs=None):
+        if self._epoch and self._sampled_epoch != self._epoch:
+            self._send(self._epoch)
+
+    def _send(self, epoch: int) -> None:
         from dlstudio.insight.text_generation import GenerationError
 
+        if not self.settings.snapshot()["enabled"]:
+            return
         _sync_state(self.model)
+        t0 = time.perf_counter()
         try:
-            self.emit(self.sample(epoch + 1))
+            self.emit(self.sample(epoch))
         except GenerationError as exc:  # a bad prompt: said once in the panel, training goes on
             if str(exc) != self.error:
                 self.error = str(exc)
-                self.emit(TextSample(epoch + 1, self.settings.snapshot()["prompt"], 0.0, f"({exc})"))
+                self.emit(TextSample(epoch, self.settings.snapshot()["prompt"], 0.0, f"({exc})"))
             return
+        finally:
+            self._done_at = time.perf_counter()
+            self._cost = self._done_at - t0
+            self._sampled_epoch = epoch
         self.error = None
         self.samples += 1
 
@@ -132,7 +161,7 @@ class ForecastProbe(keras.callbacks.Callback):
 
 
 def sequence_callbacks(dataset: Any, emit: Emit, settings: SampleSettings | None = None,
-                       forecast_interval: float = 1.0) -> list:
+                       forecast_interval: float = 1.0, sample_budget: float = 4.0) -> list:
     """The live callbacks that apply to ``dataset``: a TextSampler for language-model and
     translation datasets, a ForecastProbe for time series split in time; none otherwise."""
     from dlstudio.insight.forecast import ForecastError, series_parts
@@ -144,7 +173,7 @@ def sequence_callbacks(dataset: Any, emit: Emit, settings: SampleSettings | None
         info = None
     if info is not None:
         targets = tuple(dataset.meta.get("targets") or ()) if info.is_translation else ()
-        return [TextSampler(info, emit, settings, targets)]
+        return [TextSampler(info, emit, settings, targets, sample_budget)]
     try:
         series_parts(dataset)
     except ForecastError:

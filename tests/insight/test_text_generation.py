@@ -162,7 +162,7 @@ def test_text_sampler_emits_a_sample_each_epoch_and_follows_its_settings():
             if isinstance(ev, TextSample) and ev.epoch == 1:
                 settings.update(temperature=1.5, prompt="ohe")
 
-    callbacks = sequence_callbacks(d, Changer(), settings)
+    callbacks = sequence_callbacks(d, Changer(), settings, sample_budget=0.0)  # every epoch
     train(g, d, {"epochs": 3, "batch_size": 16, "learning_rate": 0.05}, emit=events.append, callbacks=callbacks)
     samples = [e for e in events if isinstance(e, TextSample)]
     assert [s.epoch for s in samples] == [1, 2, 3]
@@ -170,3 +170,13 @@ def test_text_sampler_emits_a_sample_each_epoch_and_follows_its_settings():
     assert set(samples[0].text) <= set("helo")
     assert samples[1].prompt == "ohe" and samples[1].temperature == 1.5
     assert sequence_callbacks(load_dataset("reviews", {"samples": 40}), events.append) == []
+
+    # sampling that would cost more than the training is thinned out; the last epoch is always sampled
+    events.clear()
+    thin = sequence_callbacks(d, events.append, SampleSettings("hel", length=5), sample_budget=1e9)
+    train(g, d, {"epochs": 4, "batch_size": 16}, emit=events.append, callbacks=thin)
+    assert [e.epoch for e in events if isinstance(e, TextSample)] == [1, 4]
+    events.clear()
+    off = sequence_callbacks(d, events.append, SampleSettings("hel", enabled=False))
+    train(g, d, {"epochs": 1, "batch_size": 16}, emit=events.append, callbacks=off)
+    assert not [e for e in events if isinstance(e, TextSample)]
