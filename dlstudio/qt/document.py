@@ -33,6 +33,10 @@ class Document(QObject):
         #: The loaded dataset (set by the data panel), so the shape pass can say
         #: when the Input does not fit it.
         self.dataset = None
+        #: Whether the dataset's samples feed this graph's Input (False: a GAN generator, fed with noise).
+        self.takes_dataset = True
+        #: More checks for the shape pass: callables ``Analysis -> list[Problem]`` (a GAN's checks across graphs).
+        self.problem_sources: list = []
         self._inference = ShapeInference()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -107,8 +111,10 @@ class Document(QObject):
         if not keras_ready():
             return None
         self.analysis = self._inference.analyze(self.graph)
-        if self.dataset is not None:
+        if self.dataset is not None and self.takes_dataset:
             self._add_dataset_problem(self.analysis)
+        for source in self.problem_sources:
+            self.analysis.problems.extend(source(self.analysis))
         self.graph.set_annotations(self.analysis.nodes)
         self.analysis_changed.emit(self.analysis)
         return self.analysis

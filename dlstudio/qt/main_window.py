@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         self._build_insight_dock()
         self._build_adversarial_dock()
         self._build_evaluation_docks()
+        __import__("dlstudio.qt.panels.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
 
     def _build_data_dock(self) -> None:
@@ -288,8 +289,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ document
     def set_document(self, document: Document) -> None:
+        from dlstudio.qt.graph_tabs import install_graph_tabs, release_graph_tabs
         from dlstudio.qt.recovery import RecoveryManager
 
+        release_graph_tabs(self)  # a project with several graphs showed them as tabs
         old = self.document
         if self.recovery is not None:
             self.recovery.discard()
@@ -317,8 +320,10 @@ class MainWindow(QMainWindow):
                       self.adversarial_panel):
             panel.set_document(document)
         self._training_set_document(document)
+        self.gan_panel.set_document(document)
         self.text_panel.set_document(document)
         self.forecast_panel.set_document(document)
+        install_graph_tabs(self, document)  # a GAN's generator and discriminator: one tab each
 
         self._rebind_undo(document)
         document.modified_changed.connect(self.setWindowModified)
@@ -686,7 +691,7 @@ class MainWindow(QMainWindow):
 
     def _training_docks(self) -> list[QDockWidget]:
         return [self.training_dock, self.runs_dock, self.training_settings_dock, self.evaluation_dock,
-                self.predict_dock]
+                self.predict_dock, self.gan_dock]
 
     def _raise_dock(self, dock: QDockWidget) -> None:
         dock.show()
@@ -713,15 +718,26 @@ class MainWindow(QMainWindow):
             self.resizeDocks([dock], [400], Qt.Orientation.Vertical)
 
     def train(self) -> bool:
+        from dlstudio.qt.panels.gan_panel import train_in_window
+
+        gan = train_in_window(self)  # a GAN project trains in the GAN panel
+        if gan is not None:
+            return gan
         self._show_training()
         return self.training_panel.train()
 
     def continue_training(self, run_path=None) -> bool:
+        from dlstudio.qt.panels.gan_panel import train_in_window
+
+        gan = train_in_window(self, run_path, continuing=True)
+        if gan is not None:
+            return gan
         self._show_training()
         return self.training_panel.continue_training(run_path)
 
     def stop_training(self) -> None:
         self.training_panel.stop()
+        self.gan_panel.stop()
 
     def _training_running_changed(self, running: bool) -> None:
         self.act_train.setEnabled(not running)

@@ -9,7 +9,13 @@ import pytest
 from conftest import DCGAN, RING, tiny_gan
 
 from dlstudio.gan.project import GanError, extra_problems, gan_pair, graph_named
-from dlstudio.project import ProjectError, load_project, project_from_dict, project_to_dict, save_project
+from dlstudio.project import (
+    ProjectError,
+    load_project,
+    project_from_dict,
+    project_to_dict,
+    save_project,
+)
 
 
 @pytest.mark.parametrize("path", [DCGAN, RING], ids=lambda p: p.stem)

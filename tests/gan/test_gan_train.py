@@ -14,7 +14,11 @@ from dlstudio.gan.project import gan_pair
 from dlstudio.gan.sampling import fixed_noise, generate, latent_noise, mode_coverage
 from dlstudio.gan.steps import make_steps
 from dlstudio.gan.train import (
-    DISCRIMINATOR_WEIGHTS, GENERATOR_WEIGHTS, load_generator, saved_samples, train_gan,
+    DISCRIMINATOR_WEIGHTS,
+    GENERATOR_WEIGHTS,
+    load_generator,
+    saved_samples,
+    train_gan,
 )
 from dlstudio.project.runs import open_run
 from dlstudio.training.engine import TrainingError
