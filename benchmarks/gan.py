@@ -31,9 +31,9 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from dlstudio import RESOURCES  # noqa: E402
+from dlstudio import RESOURCES
 
 EXAMPLES = RESOURCES / "examples"
 

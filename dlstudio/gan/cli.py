@@ -47,7 +47,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from dlstudio.data.grid import save_png
     from dlstudio.gan.project import GanError
     from dlstudio.gan.sampling import (
-        fixed_noise, generate, interpolate, is_image, is_points, latent_noise, sample_picture,
+        fixed_noise,
+        generate,
+        interpolate,
+        is_image,
+        is_points,
+        latent_noise,
+        sample_picture,
     )
     from dlstudio.gan.train import load_generator
 

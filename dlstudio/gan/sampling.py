@@ -9,8 +9,9 @@ the same latent points, and the CLI's ``dlstudio sample`` reproduces them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

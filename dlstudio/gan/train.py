@@ -18,15 +18,23 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from dlstudio.gan.events import GanSamples, GanStep
 from dlstudio.gan.project import GanError, dataset_problem, gan_pair
-from dlstudio.gan.sampling import fixed_count, fixed_noise, generate, latent_noise, sample_picture, to_model_units
+from dlstudio.gan.sampling import (
+    fixed_count,
+    fixed_noise,
+    generate,
+    latent_noise,
+    sample_picture,
+    to_model_units,
+)
 from dlstudio.training.events import EpochEnd, Failed, Finished, Started
 
 Emit = Callable[[object], None]
