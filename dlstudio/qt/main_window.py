@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         m = bar.addMenu("&File")
         m.addAction(self.act_new)
+        m.addAction("&Gallery\u2026", self.show_gallery).setShortcut(QKeySequence("Ctrl+Shift+G"))
         self.examples_menu = m.addMenu("New from &Example")
         for path in sorted(EXAMPLES.glob("*.dlsproj")):
             self.examples_menu.addAction(path.stem.replace("_", " "), lambda p=path: self.open_example(p))
@@ -273,6 +274,7 @@ class MainWindow(QMainWindow):
 
         self._build_model_menu(bar)
         h = bar.addMenu("&Help")
+        h.addAction("Example &Gallery\u2026", self.show_gallery)
         h.addAction("&About DL Studio", self.about)
 
     def _build_toolbar(self) -> None:
@@ -429,6 +431,10 @@ class MainWindow(QMainWindow):
     def new_project(self) -> None:
         if self.maybe_save():
             self.set_document(Document(new_project("Untitled")))
+
+    def show_gallery(self):
+        """The Gallery window of lecture examples (built on first use)."""
+        return __import__("dlstudio.qt.gallery", fromlist=["show_gallery"]).show_gallery(self)
 
     def open_example(self, path: Path) -> None:
         if self.maybe_save():

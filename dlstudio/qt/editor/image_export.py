@@ -69,3 +69,21 @@ def export_svg(scene: GraphScene, path: str | Path) -> Path:
     if not path.is_file():
         raise OSError(f"could not write {path}")
     return path
+
+
+
+def render_image(scene: GraphScene, size: QSize, max_zoom: float = 2.0) -> QImage:
+    """The whole graph drawn into an image of ``size``, centred on the canvas background,
+    enlarged at most ``max_zoom`` times (thumbnails such as the gallery's)."""
+    image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(scene.colors["background"])
+    source = _source_rect(scene)
+    zoom = min(size.width() / source.width(), size.height() / source.height(), max_zoom)
+    w, h = source.width() * zoom, source.height() * zoom
+    target = QRectF((size.width() - w) / 2, (size.height() - h) / 2, w, h)
+    painter = QPainter(image)
+    painter.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing
+                           | QPainter.RenderHint.SmoothPixmapTransform)
+    _render(scene, painter, target, source)
+    painter.end()
+    return image
