@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _env(**extra) -> dict[str, str]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="tensorflow",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra)
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("TF_CONFIG", None)
     env.update(extra)
     return env
@@ -196,3 +196,47 @@ def test_two_workers_on_localhost_finish_agree_and_learn(tmp_path):
     assert max(float(np.max(np.abs(a[k] - b[k]))) for k in a) <= 1e-6
     assert chief["test_loss"] == pytest.approx(other["test_loss"], abs=1e-6)
     assert (runs[0] / "optimizer.npz").is_file()
+
+
+JAX_SCRIPT = textwrap.dedent("""
+    import json
+    import tempfile
+
+    import numpy as np
+    from dlstudio.data import load_dataset
+    from dlstudio.graph import Graph
+    from dlstudio.training.engine import train
+
+    g = Graph()
+    x = g.add_node("Input", {"shape": [2]}, name="x")
+    h = g.add_node("Dense", {"units": 8, "activation": "tanh"}, name="h")
+    o = g.add_node("Dense", {"units": 1, "activation": "sigmoid"}, name="out")
+    g.connect(x.id, h.id)
+    g.connect(h.id, o.id)
+    data = load_dataset("xor", {"samples": 200}, seed=1)
+    n = len(data.x_train) // 2 * 2
+    data.x_train, data.y_train = data.x_train[:n], data.y_train[:n]
+    full = {"epochs": 3, "batch_size": n, "learning_rate": 0.05, "validation_split": 0.0, "seed": 3}
+    mirrored = train(g, data, {**full, "device": "mirrored"})
+    single = train(g, data, {**full, "device": "cpu"})
+    with tempfile.TemporaryDirectory() as tmp:
+        straight = train(g, data, {**full, "epochs": 5})
+        first = train(g, data, full, run_base=tmp)
+        more = train(g, data, {**full, "epochs": 2}, run_base=tmp, start_from=first.run.path)
+        state = more.run.info["optimizer_state"]
+    print(json.dumps({"mirrored": mirrored.history["loss"], "single": single.history["loss"], "state": state,
+                      "continued": max(float(np.abs(a - b).max()) for a, b in zip(more.model.get_weights(),
+                                                                                 straight.model.get_weights()))}))
+""")
+
+
+@pytest.mark.slow
+def test_mirrored_and_continue_on_jax():
+    pytest.importorskip("jax")
+    env = _env(KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    proc = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["mirrored"] == pytest.approx(out["single"], rel=1e-4)  # DataParallel over 2 CPU devices
+    assert out["state"] == "restored" and out["continued"] < 1e-5  # Adam's moments survive Continue on JAX
