@@ -62,9 +62,9 @@ def test_boundary_frames_grow_and_change_while_training(xor_data):
     kinds = [type(e).__name__ for e in events]
     assert kinds.index("EpochEnd") > kinds.index("BoundaryFrame")
     assert isinstance(events[-1], Finished)
-    # the last frame is exactly the trained model's boundary over the same area
+    # the last frame is the trained model's boundary over the same area (as evaluate draws it)
     _xs, _ys, grid = decision_boundary(result.model, frames[-1].x_range, frames[-1].y_range, 24)
-    assert np.array_equal(frames[-1].image, boundary_image(grid))
+    assert np.abs(frames[-1].image.astype(int) - boundary_image(grid)).max() <= 1
     assert frames[-1].x_range == boundary_ranges(xor_data.x_train)[0]
     # the points are the training points with their class ids, shared by every frame
     assert frames[0].points is frames[-1].points
