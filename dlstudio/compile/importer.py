@@ -21,7 +21,9 @@ from dlstudio.catalog.from_keras import (
     NotInCatalogError, dropped_settings, node_type_of, params_from_config,
 )
 from dlstudio.compile.layout import layered_layout
-from dlstudio.compile.model_file import ModelImportError, check_model_config, read_model_config
+from dlstudio.compile.model_file import (
+    ModelImportError, check_model_config, check_model_storage, read_model_config,
+)
 from dlstudio.graph import Graph
 
 __all__ = [
@@ -282,6 +284,7 @@ def load_model_file(path: str | Path) -> Any:
         shutil.copyfile(path, copy)
         if read_model_config(copy)[1] != config:
             raise ModelImportError(f"'{path.name}' changed while it was being read")
+        check_model_storage(copy, kind, path.name)  # no weights read from other files
         try:
             return keras.saving.load_model(str(copy), safe_mode=True, compile=False)
         except Exception as e:  # noqa: BLE001 - corrupt weights, unknown objects, ...

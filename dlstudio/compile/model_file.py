@@ -8,6 +8,7 @@ refuses the file, naming the layer, so no code from the file ever runs.
 
 from __future__ import annotations
 
+import functools
 import json
 import zipfile
 from pathlib import Path
@@ -131,8 +132,82 @@ def _check_objects(value: Any, layer: str, filename: str, key: str = "") -> None
             raise ModelImportError(
                 f"layer '{layer}' in '{filename}' refers to '{_origin(value)}', Python code outside Keras, "
                 "which DL Studio never runs; rebuild it from catalog layers and settings")
+        _check_keras_reference(value, cls, layer, filename)
     for k, v in value.items():
         _check_objects(v, layer, filename, k)
+
+
+def _check_keras_reference(obj: dict[str, Any], cls: str, layer: str, filename: str) -> None:
+    """Inside a layer, a Keras reference may only name an activation function or an initializer,
+    regularizer, constraint or dtype policy class: Keras itself holds functions that fetch files
+    (keras.utils.get_file), switch safe mode off (keras.config.enable_unsafe_deserialization) or
+    load other models from disk (keras.layers.TFSMLayer)."""
+    if cls == "function":
+        if obj.get("config") not in _allowed_names()[0]:
+            raise ModelImportError(
+                f"layer '{layer}' in '{filename}' refers to the function '{_origin(obj)}', which is not one of "
+                "Keras' activations; DL Studio never calls it")
+    elif cls not in _allowed_names()[1]:
+        raise ModelImportError(
+            f"layer '{layer}' in '{filename}' refers to '{_origin(obj)}', which is not a Keras initializer, "
+            "regularizer, constraint or dtype policy; DL Studio never loads it")
+
+
+@functools.cache
+def _allowed_names() -> tuple[frozenset[str], frozenset[str]]:
+    """(activation function names, class names) a layer's settings may refer to."""
+    import keras
+
+    def public(module: Any, want_class: bool) -> set[str]:
+        return {n for n, v in vars(module).items() if not n.startswith("_") and callable(v)
+                and isinstance(v, type) == want_class and n not in ("get", "serialize", "deserialize")}
+
+    classes = set()
+    for module in (keras.initializers, keras.regularizers, keras.constraints, keras.dtype_policies):
+        classes |= public(module, True)
+    return frozenset(public(keras.activations, False)), frozenset(classes)
+
+
+def check_model_storage(path: Path, kind: str, filename: str | None = None) -> None:
+    """Refuse a model file whose weights point outside it: an HDF5 external link, external
+    raw storage or a virtual dataset would make h5py read other files while Keras loads it."""
+    import h5py
+
+    filename = filename or path.name
+    try:
+        if kind == "h5":
+            with h5py.File(path, "r") as f:
+                _check_h5_links(f, filename)
+            return
+        with zipfile.ZipFile(path) as z:
+            for member in z.namelist():
+                if member.endswith(".h5"):
+                    with z.open(member) as raw, h5py.File(raw, "r") as f:
+                        _check_h5_links(f, f"{filename}/{member}")
+    except (OSError, zipfile.BadZipFile, RuntimeError) as e:
+        raise ModelImportError(f"'{filename}' is a damaged model file: {e}") from None
+
+
+def _check_h5_links(f: Any, filename: str) -> None:
+    import h5py
+
+    def visit(name: str, link: Any) -> str | None:  # a returned text stops the walk (raising inside h5py breaks it)
+        if isinstance(link, h5py.ExternalLink):
+            return f"'{filename}' links '{name}' to the external file '{link.filename}'"
+        if isinstance(link, h5py.HardLink):
+            obj = f.get(name)
+            if isinstance(obj, h5py.Dataset) and (obj.external or obj.is_virtual):
+                source = obj.external[0][0] if obj.external else "other datasets"
+                return f"'{filename}' keeps the weights '{name}' in the external file '{_text(source)}'"
+        return None
+
+    problem = f.visititems_links(visit)
+    if problem:
+        raise ModelImportError(f"{problem}: DL Studio reads nothing outside the model file you chose")
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _is_keras(obj: dict[str, Any]) -> bool:
