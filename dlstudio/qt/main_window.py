@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self._build_data_dock()
         self._build_insight_dock()
         self._build_adversarial_dock()
+        __import__("dlstudio.qt.panels.autoencoder_panel", fromlist=["x"]).build_autoencoder_dock(self)
         self._build_evaluation_docks()
         __import__("dlstudio.qt.panels.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
@@ -325,6 +326,7 @@ class MainWindow(QMainWindow):
         self.gan_panel.set_document(document)
         self.text_panel.set_document(document)
         self.forecast_panel.set_document(document)
+        self.autoencoder_panel.set_document(document)
         install_graph_tabs(self, document)  # a GAN's generator and discriminator: one tab each
 
         self._rebind_undo(document)

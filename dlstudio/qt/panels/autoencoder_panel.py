@@ -1,0 +1,327 @@
+"""The Autoencoder panel: for a trained run of an autoencoder project, the
+reconstruction grid (inputs in the top row, their reconstructions below) and
+the 2-D codes of the test samples, coloured by class.
+
+The numbers come from :func:`dlstudio.insight.autoencoder.run_view`, computed
+on a pool thread (``dlstudio.qt.background``) when the panel is shown or
+another run is chosen, and cached per run; the scatter plot (pyqtgraph) is
+made on first use, off the start-up path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from dlstudio.qt.icons import severity_color
+
+#: Class colours of the scatter (Tableau 10), one per digit.
+CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+                 "#9c755f", "#bab0ac")
+IMAGES = 10  # reconstructions shown
+
+
+def _compute(project: Any, run_id: str) -> Any:
+    from dlstudio.insight.autoencoder import run_view
+
+    return run_view(project, run_id, n_images=IMAGES)
+
+
+def reconstruction_grid(inputs: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Inputs over their reconstructions, as one uint8 RGB picture (two rows of tiles)."""
+    from dlstudio.data.grid import image_grid
+
+    n = len(inputs)
+    return image_grid(np.concatenate([inputs, outputs]), columns=n, scale=1, gutter=1,
+                      background=(128, 128, 128))
+
+
+class _PixelView(QWidget):
+    """An RGB array drawn as large as fits, pixels kept square and sharp."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setMinimumHeight(60)
+
+    def set_rgb(self, rgb: np.ndarray | None) -> None:
+        if rgb is None:
+            self.image = None
+        else:
+            rgb = np.ascontiguousarray(rgb)
+            h, w = rgb.shape[:2]
+            self.image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self.updateGeometry()
+        self.update()
+
+    def hasHeightForWidth(self) -> bool:
+        return self.image is not None
+
+    def heightForWidth(self, width: int) -> int:
+        if self.image is None:
+            return 60
+        return max(40, int(width * self.image.height() / self.image.width()))
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, self.heightForWidth(400))
+
+    def paintEvent(self, _event) -> None:
+        if self.image is None:
+            return
+        img = self.image
+        zoom = min(self.width() / img.width(), self.height() / img.height())
+        w, h = int(img.width() * zoom), int(img.height() * zoom)
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        p.drawImage(QRect((self.width() - w) // 2, 0, w, h), img)
+        p.end()
+
+
+class AutoencoderPanel(QWidget):
+    """Reconstructions and 2-D codes of a run. ``computed(view)`` when shown; ``failed(message)``."""
+
+    computed = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, document=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = None
+        self.view = None  # the AutoencoderView shown
+        self.plot = None
+        self._cache: dict[str, Any] = {}
+        self._busy = self._pending = False
+        self._request = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Run", self))
+        self.run_combo = QComboBox(self)
+        self.run_combo.setToolTip("The trained run whose reconstructions and codes are shown")
+        self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        top.addWidget(self.run_combo, 1)
+        layout.addLayout(top)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.grid_title = QLabel("Reconstructions: test inputs (top) and outputs (bottom)", self)
+        self.grid_title.setObjectName("sectionTitle")
+        layout.addWidget(self.grid_title)
+        self.grid = _PixelView(self)
+        layout.addWidget(self.grid)
+        self.scatter_title = QLabel("Codes of the test samples, coloured by class", self)
+        layout.addWidget(self.scatter_title)
+        self.plot_holder = QVBoxLayout()
+        layout.addLayout(self.plot_holder, 1)
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary)
+        self._show_parts(False)
+        if document is not None:
+            self.set_document(document)
+        else:
+            self._set_status("Open an autoencoder project (Gallery: 'Autoencoder with a 2-D code') and train it.")
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 560)
+
+    # ------------------------------------------------------------------ document and runs
+    def set_document(self, document) -> None:
+        self.document = document
+        self._cache.clear()
+        self.view = None
+        self.refresh_runs()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: isValid(self) and self.refresh_runs())
+
+    def refresh_runs(self) -> None:
+        """Re-read the project's runs with weights (newest first); the chosen one is kept."""
+        from dlstudio.project.runs import list_runs
+
+        path = self.document.path if self.document is not None else None
+        runs = [r for r in list_runs(path) if r.weights_path.is_file()][::-1] if path is not None else []
+        keep = self.run_combo.currentData()
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for r in runs:
+            mse = r.metrics.get("test_loss")
+            self.run_combo.addItem(f"Run {r.id}" + (f" \u00b7 test loss {mse:.4f}" if isinstance(mse, float) else ""),
+                                   r.id)
+        self.run_combo.setCurrentIndex(max(self.run_combo.findData(keep), 0))
+        self.run_combo.blockSignals(False)
+        if not runs:
+            self._show_parts(False)
+            self._set_status("No trained runs yet: train the project, then its reconstructions and codes appear "
+                             "here." if path is not None else "Save and train an autoencoder project to see its "
+                             "reconstructions and codes here.")
+            return
+        self.refresh()
+
+    # ------------------------------------------------------------------ computing
+    def refresh(self) -> None:
+        """Compute the chosen run's view (on a worker thread, cached; the latest request wins)."""
+        from dlstudio.qt.keras_loader import keras_ready
+
+        run = self.run_combo.currentData()
+        if run is None or self.document is None or not self.isVisible():
+            return
+        if self.view is not None and self._shown_run == run:
+            return
+        if run in self._cache:
+            self._show(run, self._cache[run])
+            return
+        if not keras_ready():
+            self._set_status("Keras is loading\u2026")
+            QTimer.singleShot(500, lambda: isValid(self) and self.refresh())
+            return
+        if self._busy:
+            self._pending = True
+            return
+        from dlstudio.qt.background import create_worker
+
+        self._busy, self._pending = True, False
+        self._request += 1
+        n = self._request
+        self._set_status("Computing the reconstructions and codes\u2026")
+        worker = create_worker(_compute, self.document.project, run)
+        worker.returned.connect(lambda v, r=run: isValid(self) and self._done(r, v))
+        worker.errored.connect(lambda e, n=n: isValid(self) and n == self._request and self._fail(e))
+        worker.finished.connect(lambda: isValid(self) and self._finished())
+        self._worker = worker
+        worker.start()
+
+    _shown_run: str | None = None
+
+    def is_busy(self) -> bool:
+        return self._busy
+
+    def _done(self, run: str, view: Any) -> None:
+        self._cache[run] = view
+        if self.run_combo.currentData() == run:
+            self._show(run, view)
+
+    def _finished(self) -> None:
+        self._busy = False
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    def _fail(self, exc: BaseException) -> None:
+        known = ("AutoencoderError", "InsightError", "EvaluationError", "DatasetError", "FileNotFoundError")
+        message = str(exc) if type(exc).__name__ in known else f"Unexpected {type(exc).__name__}: {exc}"
+        message = message[:1].upper() + message[1:]
+        self._show_parts(False)
+        self.status.setText(message)
+        self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
+        self.status.setVisible(True)
+        self.failed.emit(message)
+
+    def _set_status(self, text: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
+
+    def _show_parts(self, on: bool) -> None:
+        for w in (self.grid_title, self.grid, self.scatter_title, self.summary):
+            w.setVisible(on)
+        if self.plot is not None:
+            self.plot.setVisible(on)
+
+    # ------------------------------------------------------------------ showing
+    def _show(self, run: str, view: Any) -> None:
+        self.view, self._shown_run = view, run
+        self._set_status("")
+        self._show_parts(True)
+        images = view.inputs.ndim == 4 and view.inputs.shape[-1] in (1, 3)
+        self.grid_title.setVisible(images)
+        self.grid.setVisible(images)
+        self.grid.set_rgb(reconstruction_grid(view.inputs, view.outputs) if images else None)
+        self._draw_scatter(view)
+        axes = "the two principal axes of the code" if view.projected else "the two code values"
+        self.scatter_title.setText(f"Codes of {len(view.codes):,} test samples ({axes})"
+                                   + (", coloured by class" if view.labels is not None else ""))
+        numbers = f"{view.code_size} number{'s' * (view.code_size != 1)} per sample"
+        parts = [f"code layer '{view.code_layer}' ({numbers})", f"test reconstruction MSE {view.mse:.4f}"]
+        if view.projected:
+            parts.append(f"the plane shows {view.explained:.0%} of the code's variance")
+        if view.knn_accuracy is not None and view.class_names:
+            parts.append(f"{view.k}-nearest-neighbour class accuracy in this plane {view.knn_accuracy:.0%} "
+                         f"(chance {1 / len(view.class_names):.0%})")
+        self.summary.setText(" \u00b7 ".join(parts))
+        self.computed.emit(view)
+
+    def _make_plot(self) -> None:
+        import pyqtgraph as pg
+
+        self.plot = pg.PlotWidget(self)
+        self.plot.setMinimumHeight(220)
+        self.plot.setMenuEnabled(False)
+        self.plot.getPlotItem().setAspectLocked(False)
+        self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt", colCount=2)
+        self.plot_holder.addWidget(self.plot)
+        self._restyle()
+
+    def _restyle(self) -> None:
+        if self.plot is None:
+            return
+        import pyqtgraph as pg
+
+        pal = self.palette()
+        self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
+        text, mid = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Mid)
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setPen(pg.mkPen(mid))
+            self.plot.getAxis(name).setTextPen(pg.mkPen(text))
+        self.legend.setLabelTextColor(text)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self._restyle()
+
+    def _draw_scatter(self, view: Any) -> None:
+        import pyqtgraph as pg
+
+        if self.plot is None:
+            self._make_plot()
+        self.plot.clear()
+        self.legend.clear()
+        labels = view.labels if view.labels is not None else np.zeros(len(view.codes), dtype=np.int64)
+        names = view.class_names if view.labels is not None else ["samples"]
+        for c in np.unique(labels):
+            pts = view.codes[labels == c]
+            colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
+            name = names[int(c)] if 0 <= int(c) < len(names) else str(int(c))
+            item = pg.ScatterPlotItem(pts[:, 0].astype(np.float64), pts[:, 1].astype(np.float64), size=6,
+                                      pen=None, brush=pg.mkBrush(colour), name=name)
+            self.plot.addItem(item)
+        axis = ("principal axis 1", "principal axis 2") if view.projected else ("code 1", "code 2")
+        self.plot.setLabel("bottom", axis[0])
+        self.plot.setLabel("left", axis[1])
+        self.plot.autoRange()
+
+
+def build_autoencoder_dock(window: Any) -> None:
+    """The Autoencoder dock, a tab beside Adversarial; new runs appear in it."""
+    dock = window._dock("Autoencoder", "autoencoder", Qt.DockWidgetArea.RightDockWidgetArea)
+    panel = AutoencoderPanel(None)
+    dock.setWidget(panel)
+    window.tabifyDockWidget(window.adversarial_dock, dock)
+    window.autoencoder_dock, window.autoencoder_panel = dock, panel
+    window.training_panel.run_saved.connect(lambda _path: panel.refresh_runs())
+    window.inspector_dock.raise_()
