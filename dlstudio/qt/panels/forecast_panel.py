@@ -156,7 +156,8 @@ class ForecastPanel(QWidget):
             self.plot.getAxis(name).setTextPen(pg.mkPen(text))
         self.plot.setLabel("bottom", "time step")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        legend = self.plot.addLegend(offset=(8, 8), labelTextColor=text)
+        self.plot.getViewBox().setDefaultPadding(0.08)  # room above the curves for the legend row
+        legend = self.plot.addLegend(offset=(8, 2), labelTextColor=text, colCount=len(CURVES))
         legend.setBrush(pg.mkBrush(QColor(pal.color(QPalette.ColorRole.Base)).darker(102)))
         for key, name, colour, dashed in CURVES:
             pen = pg.mkPen(colour, width=1.6 if key != "history" else 1.2,

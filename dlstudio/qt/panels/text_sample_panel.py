@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -98,9 +99,12 @@ class TextSamplePanel(QWidget):
         self.write_button = QPushButton("Write", self)
         self.write_button.setToolTip("Generate from the picked run with these settings")
         self.write_button.clicked.connect(self.write)
+        self.write_button.setEnabled(False)  # "Live" is picked: samples come with the epochs
         top.addWidget(self.write_button)
 
-        controls = QHBoxLayout()
+        self.controls = QWidget(self)  # the sampling settings; hidden for translations
+        controls = QHBoxLayout(self.controls)
+        controls.setContentsMargins(0, 0, 0, 0)
         self.prompt = QLineEdit(self)
         self.prompt.setPlaceholderText("prompt (empty: the start of the text)")
         self.prompt.setToolTip("The text the model continues; it must be at least the model's window long")
@@ -142,7 +146,7 @@ class TextSamplePanel(QWidget):
         self.table = QTableWidget(0, 3, self)
         self.table.setObjectName("translations")
         self.table.setHorizontalHeaderLabels(["Source", "Greedy translation", "Truth"])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.own = QLineEdit(self)
@@ -160,7 +164,7 @@ class TextSamplePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
-        layout.addLayout(controls)
+        layout.addWidget(self.controls)
         layout.addWidget(self.status)
         layout.addWidget(self.pages, 1)
         self._set_status("Train a character or word model (hello, text_corpus, text_file) or a seq2seq model "
@@ -229,10 +233,14 @@ class TextSamplePanel(QWidget):
                              f"{sample.temperature:.2f} ({sample.seconds:.2f} s)")
         self.sample_shown.emit(sample)
 
+    def _show_page(self, translations: bool) -> None:
+        self.pages.setCurrentIndex(1 if translations else 0)
+        self.controls.setVisible(not translations)
+
     def _add_text(self, head: str, prompt: str, text: str) -> None:
         self.samples.append({"head": head, "prompt": prompt, "text": text})
         del self.samples[:-MAX_SAMPLES]
-        self.pages.setCurrentIndex(0)
+        self._show_page(False)
         self._render()
 
     def latest_text(self) -> str:
@@ -251,24 +259,30 @@ class TextSamplePanel(QWidget):
         self.text_view.setHtml("".join(parts))
 
     def _show_translations(self, rows, caption: str) -> None:
-        self.pages.setCurrentIndex(1)
+        from dlstudio.insight.text_generation import character_accuracy
+
+        self._show_page(True)
         self.table.setRowCount(len(rows))
         good, bad = QColor("#2e7d32"), QColor("#c62828")
-        right = 0
         for i, (source, output, truth) in enumerate(rows):
             for j, value in enumerate((source, output, truth)):
                 item = QTableWidgetItem(value)
                 if j == 1 and truth:
                     item.setForeground(good if output == truth else bad)
+                    wrong = sum(a != b for a, b in zip(output, truth)) + abs(len(output) - len(truth))
+                    item.setToolTip("exactly right" if not wrong else f"{wrong} character(s) wrong")
                 self.table.setItem(i, j, item)
-            right += bool(truth) and output == truth
-        self.table.resizeColumnsToContents()
-        known = sum(1 for r in rows if r[2])
-        self._set_status(caption + (f" \u2014 {right} of {known} exactly right" if known else ""))
+        known = [(o, t) for _s, o, t in rows if t]
+        if known:
+            chars, exact = character_accuracy([o for o, _ in known], [t for _, t in known])
+            caption += (f" \u2014 {round(exact * len(known))} of {len(known)} exactly right, "
+                        f"{chars:.0%} of the characters")
+        self._set_status(caption)
 
     # ------------------------------------------------------------------ runs
     def _run_picked(self, run_id: str) -> None:
         self.clear()
+        self.write_button.setEnabled(run_id != LIVE)
         if run_id == LIVE:
             self._set_status("Samples of the next training appear here after every epoch.")
         else:
