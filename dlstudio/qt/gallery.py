@@ -40,6 +40,7 @@ from dlstudio.qt.gallery_thumbnails import THUMB_SIZE, ThumbnailCache
 
 CARD_WIDTH = THUMB_SIZE.width() + 16
 SHORT_TEXT = 150  # characters of the description shown on a card
+DETAILS_ZOOM = 1.4  # the selected example's picture, relative to a card's
 
 
 def short_text(text: str, limit: int = SHORT_TEXT) -> str:
@@ -191,7 +192,13 @@ class GalleryDetails(QWidget):
         if image is None:
             self.picture.setText("drawing\u2026")
             return
-        self.picture.setPixmap(QPixmap.fromImage(image))
+        pixmap = QPixmap.fromImage(image)
+        ratio = pixmap.devicePixelRatio() or 1.0
+        width = min(self.width() - 24, int(pixmap.width() / ratio * DETAILS_ZOOM))
+        if width > pixmap.width() / ratio:  # larger than a card's, as wide as the pane allows
+            pixmap = pixmap.scaledToWidth(int(width * ratio), Qt.TransformationMode.SmoothTransformation)
+            pixmap.setDevicePixelRatio(ratio)
+        self.picture.setPixmap(pixmap)
 
 
 STYLE = """
