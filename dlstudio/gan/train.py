@@ -218,6 +218,7 @@ class _Loop:
         return self.finish(stopped)
 
     def end_epoch(self, epoch: int, means: dict[str, float], seconds: float, steps: int) -> None:
+        self.steps.sync()  # the models hold the weights of the last step (JAX keeps them apart)
         for k, v in means.items():
             self.history[k].append(v)
         self.good = (self.G.get_weights(), self.D.get_weights())
@@ -238,6 +239,7 @@ class _Loop:
     def take_samples(self, epoch: int) -> GanSamples:
         from dlstudio.data.grid import save_png
 
+        self.steps.sync()
         samples = generate(self.G, self.fixed_z, self.pair.output_range)
         picture = sample_picture(samples, columns=self.gan.grid_size, real_points=self.real_points)
         path = None
