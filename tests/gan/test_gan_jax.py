@@ -14,6 +14,7 @@ from conftest import RING
 pytest.importorskip("jax")
 
 
+@pytest.mark.slow
 def test_the_ring_gan_trains_and_samples_on_jax(tmp_path):
     project = tmp_path / "ring.dlsproj"
     shutil.copy(RING, project)

@@ -160,6 +160,7 @@ def test_wrong_data_or_broken_graph_fail_before_training(ring_data):
         train_gan(project, ring_data)
 
 
+@pytest.mark.slow
 def test_a_few_hundred_steps_cover_several_modes_of_the_ring():
     """The short version of benchmarks/gan.py's ring figure (the template, fewer epochs)."""
     from dlstudio import RESOURCES
