@@ -245,6 +245,8 @@ class MainWindow(QMainWindow):
         export = m.addMenu("&Export")
         export.addAction(self.act_png)
         export.addAction(self.act_svg)
+        export.addSeparator()
+        __import__("dlstudio.qt.export_dialog", fromlist=["add_export_action"]).add_export_action(self, export)
         m.addSeparator()
         m.addAction(self.act_close)
         m.addAction(self.act_quit)
