@@ -51,6 +51,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{Path(args.project).name}: valid ({len(project.graph)} layers, "
           f"{_fmt_int(analysis.total_params)} parameters)")
+    for name, graph in project.graphs.items():  # a GAN's discriminator, ...
+        print(f"  graph '{name}': valid ({len(graph)} layers, {_fmt_int(analyze(graph).total_params)} parameters)")
     return 0
 
 
