@@ -22,6 +22,7 @@ from dlstudio.compile import analyze, build_model, fmt_shape
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
+from dlstudio.training.batch_losses import BatchLossRecorder, steps_per_execution
 from dlstudio.training.checkpoints import (
     check_weights_fit,
     load_run_weights,
@@ -64,10 +65,11 @@ class EventCallback(keras.callbacks.Callback):
     """Turns Keras callbacks into our events; stop flag and NaN guard."""
 
     def __init__(self, emit: Emit, should_stop: Callable[[], bool], epochs: int,
-                 n_samples: int, batch_size: int):
+                 n_samples: int, batch_size: int, recorder: BatchLossRecorder | None = None):
         super().__init__()
         self.emit, self.should_stop, self.epochs = emit, should_stop, epochs
         self.n_samples, self.batch_size = n_samples, batch_size
+        self.recorder = recorder  # several steps per call: it holds each step's own loss
         self.step = 0
         self.nan_message: str | None = None
         self.user_stopped = False
@@ -81,8 +83,12 @@ class EventCallback(keras.callbacks.Callback):
         self.epoch = epoch
         self.t0 = time.perf_counter()
         self.prev_mean, self.seen = 0.0, 0
+        self.next_batch = 0
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.recorder is not None:
+            self._steps_ended(self.recorder.take())
+            return
         mean = float((logs or {}).get("loss", float("nan")))
         n = min(self.batch_size, self.n_samples - batch * self.batch_size) or self.batch_size
         total = self.seen + n
@@ -96,6 +102,24 @@ class EventCallback(keras.callbacks.Callback):
                                 "(try a lower learning rate)")
             self.model.stop_training = True
         elif self.should_stop():
+            self.user_stopped = True
+            self.model.stop_training = True
+
+    def _steps_ended(self, losses: list[float]) -> None:
+        """The batches of one call of several steps, each with its own loss."""
+        for loss in losses:
+            batch = self.next_batch
+            self.seen += min(self.batch_size, self.n_samples - batch * self.batch_size) or self.batch_size
+            self.emit(BatchEnd(self.epoch + 1, batch, self.step, loss))
+            self.next_batch += 1
+            self.step += 1
+            if not math.isfinite(loss):
+                self.nan_message = (f"the loss became {loss} at epoch {self.epoch + 1}, batch {batch + 1}; "
+                                    "training stopped and the weights of the last good epoch were kept "
+                                    "(try a lower learning rate)")
+                self.model.stop_training = True
+                return
+        if self.should_stop():
             self.user_stopped = True
             self.model.stop_training = True
 
@@ -208,6 +232,8 @@ class _Job:
     base_lr: float
     checkpoint_seconds: float = 30.0
     extra_callbacks: tuple = ()
+    steps_per_execution: int = 1  # > 1: several steps per compiled call (batch_losses.py)
+    recorder: Any = None  # the BatchLossRecorder then
 
     @property
     def last_epoch(self) -> int:
@@ -277,13 +303,38 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
             if _setting(settings, "lr_schedule", "constant") == "cosine":
                 total_steps = max(1, job.last_epoch * math.ceil(len(dataset.x_train) / job.batch_size))
                 optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(job.base_lr, total_steps)
-            model.compile(optimizer=optimizer, loss=objective.loss, metrics=objective.metric_objects())
+            job.steps_per_execution = _steps_per_execution(job, analysis, len(dataset.x_train))
+            model.compile(optimizer=optimizer, loss=objective.loss, metrics=objective.metric_objects(),
+                          steps_per_execution=job.steps_per_execution)
             _start_run(job, graph, dataset, settings, run_base, run_info, previous,
                        restore_optimizer_state(model, previous.path) if previous is not None else None)
             _adversarial_training(model, dataset, job)
+            if job.steps_per_execution > 1:
+                job.recorder = BatchLossRecorder(model, job.steps_per_execution)
             return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
+
+
+def _steps_per_execution(job: _Job, analysis: Any, n_train: int) -> int:
+    """Several steps per compiled call for a small model on TensorFlow, unless something
+    needs Keras' per-batch hooks one batch at a time (a batch-level extra callback, the
+    adversarial train step, a mirrored strategy)."""
+    from dlstudio.training.distributed import MIRRORED
+
+    if (_setting(job.settings, "device", "auto") == MIRRORED
+            or (_setting(job.settings, "adversarial", "none") or "none") != "none"
+            or any(_has_batch_hooks(c) for c in job.extra_callbacks)):
+        return 1
+    n_fit = n_train - int(n_train * job.val_split)
+    return steps_per_execution(analysis.total_macs, job.batch_size, keras.backend.backend(),
+                               max(1, math.ceil(n_fit / job.batch_size)))
+
+
+def _has_batch_hooks(callback: Any) -> bool:
+    base = keras.callbacks.Callback
+    return any(getattr(type(callback), name, None) is not getattr(base, name)
+               for name in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"))
 
 
 def training_scope(device: str, batch_size: int) -> Any:
@@ -358,7 +409,7 @@ def _labels_for(dataset: Dataset, loss: Any, job: _Job) -> Dataset:
 
 
 def _callbacks(job: _Job, n_fit: int, monitor: str) -> tuple[EventCallback, list]:
-    events = EventCallback(job.emit, job.should_stop, job.last_epoch, n_fit, job.batch_size)
+    events = EventCallback(job.emit, job.should_stop, job.last_epoch, n_fit, job.batch_size, job.recorder)
     callbacks: list = [events, *_schedule_callbacks(job.settings, job.base_lr)]
     patience = _setting(job.settings, "early_stopping_patience", None)
     if patience:

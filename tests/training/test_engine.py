@@ -63,7 +63,10 @@ def test_stop_flag_stops_within_a_batch_and_keeps_weights(xor_data, tmp_path):
     result = train(mlp(), xor_data, {"epochs": 50, "batch_size": 16}, emit=events.append,
                    should_stop=should_stop, run_base=tmp_path)
     batches = [e for e in events if isinstance(e, BatchEnd)]
-    assert len(batches) == 3
+    # the flag is read after every compiled call of k steps (k = 1 for big models, a few
+    # milliseconds' worth of steps for small ones: steps_per_execution)
+    k = result.model.steps_per_execution
+    assert len(batches) == 3 * k
     finished = events[-1]
     assert isinstance(finished, Finished) and finished.stopped
     assert result.stopped
@@ -228,3 +231,40 @@ def test_run_folder_throttles_weight_writes_but_ends_complete(xor_data, tmp_path
     assert run.info["epochs_done"] == 5 and len(run.history()["loss"]) == 5
     assert run.weights_path.is_file() and (run.path / "best.weights.h5").is_file()
     assert not (run.path / "backup").exists(), "the resume backup is removed when a run completes"
+
+
+class _BatchProbe:
+    """A callback with a per-batch hook: the engine then runs one step per call."""
+
+    def __new__(cls):
+        import keras
+
+        class Probe(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                pass
+
+        return Probe()
+
+
+def test_several_steps_per_call_still_emit_every_batch_loss(xor_data):
+    """A small model runs k steps per compiled call; the BatchEnd events are the same
+    per-batch losses as one step per call gives (recorded inside the step)."""
+    settings = {"epochs": 2, "batch_size": 16, "learning_rate": 0.05, "seed": 4}
+    many, one = [], []
+    fast = train(mlp(), xor_data, settings, emit=lambda e: isinstance(e, BatchEnd) and many.append(e))
+    slow = train(mlp(), xor_data, settings, emit=lambda e: isinstance(e, BatchEnd) and one.append(e),
+                 callbacks=[_BatchProbe()])
+    assert fast.model.steps_per_execution > 1 and slow.model.steps_per_execution == 1
+    assert [(e.epoch, e.batch, e.step) for e in many] == [(e.epoch, e.batch, e.step) for e in one]
+    assert [e.loss for e in many] == pytest.approx([e.loss for e in one], rel=1e-4, abs=1e-6)
+    assert fast.history["loss"] == pytest.approx(slow.history["loss"], rel=1e-5)
+
+
+def test_steps_per_execution_follows_the_cost_of_a_step():
+    from dlstudio.training.batch_losses import MAX_STEPS, steps_per_execution
+
+    assert steps_per_execution(100, 32, "tensorflow", 1000) == MAX_STEPS  # a tiny MLP
+    assert steps_per_execution(100, 32, "tensorflow", 5) == 5  # never more than an epoch's batches
+    assert steps_per_execution(300_000_000, 64, "tensorflow", 1000) == 1  # a ResNet-sized step
+    assert 1 < steps_per_execution(200_000, 32, "tensorflow", 1000) < MAX_STEPS
+    assert steps_per_execution(100, 32, "jax", 1000) == 1  # the recorder needs TensorFlow
