@@ -14,7 +14,6 @@ events at the end of an epoch (on the training thread, never touching Qt).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,35 +21,14 @@ from typing import Any
 import keras
 
 from dlstudio.training.events import ForecastFrame, TextSample
+from dlstudio.training.sample_settings import SampleSettings
+
+__all__ = ["ForecastProbe", "SampleSettings", "TextSampler", "sequence_callbacks"]
 
 Emit = Callable[[object], None]
 
 #: Seq2seq: test inputs translated at each epoch's end.
 TRANSLATIONS = 8
-#: Language models: tokens written at each epoch's end.
-SAMPLE_LENGTH = 160
-
-
-class SampleSettings:
-    """Prompt, temperature, length and seed of the samples; thread-safe, so the GUI can
-    change them while a training thread reads them."""
-
-    def __init__(self, prompt: str = "", temperature: float = 0.5, length: int = SAMPLE_LENGTH, seed: int = 0,
-                 enabled: bool = True):
-        self._lock = threading.Lock()
-        self._values = {"prompt": prompt, "temperature": float(temperature), "length": int(length),
-                        "seed": int(seed), "enabled": bool(enabled)}
-
-    def update(self, **values: Any) -> None:
-        unknown = set(values) - set(self._values)
-        if unknown:
-            raise KeyError(f"unknown sample setting(s): {', '.join(sorted(unknown))}")
-        with self._lock:
-            self._values.update(values)
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._values)
 
 
 def _sync_state(model: Any) -> None:

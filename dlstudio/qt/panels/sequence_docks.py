@@ -105,7 +105,7 @@ def follow_training(training_panel: Any, panel: Any) -> None:
     if settings is not None:
         training_panel.sample_settings = settings
     elif training_panel.sample_settings is None:  # forecasts only: default sample settings
-        from dlstudio.training.sequence_callbacks import SampleSettings
+        from dlstudio.training.sample_settings import SampleSettings
 
         training_panel.sample_settings = SampleSettings()
     training_panel.live_event.connect(panel.add_event)

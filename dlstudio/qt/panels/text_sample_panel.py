@@ -41,7 +41,7 @@ from shiboken6 import isValid
 
 from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
 from dlstudio.training.events import TextSample
-from dlstudio.training.sequence_callbacks import SampleSettings
+from dlstudio.training.sample_settings import SampleSettings
 
 #: Temperature slider: 0 .. TEMPERATURE_MAX in TEMPERATURE_TICKS steps.
 TEMPERATURE_MAX = 2.0
