@@ -142,7 +142,9 @@ def write_tflite(model: Any, path: Path) -> list[str]:
 
 def _convert_tflite(model: Any, batch: int | None) -> bytes:
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
 
     specs = [tf.TensorSpec((batch, *t.shape[1:]), t.dtype, name=_input_name(t, i))
              for i, t in enumerate(model.inputs)]

@@ -13,9 +13,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,12 @@ def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLik
 
     Raises ExportError (bad target, unsupported layer: named, with the reason) or
     EvaluationError / DatasetError / FileNotFoundError (no such run, no weights)."""
-    from dlstudio.training.evaluate import _project, load_run_model, resolve_run, run_graph
+    from dlstudio.training.evaluate import (
+        _project,
+        load_run_model,
+        resolve_run,
+        run_graph,
+    )
 
     spec = get_format(fmt)
     path = check_target(output, spec, force)
@@ -113,7 +119,7 @@ def sample_inputs(project: Any, run: Any, model: Any, n: int = 8) -> list[np.nda
         if len(xs) == len(model.inputs) and all(tuple(a.shape[1:]) == tuple(t.shape[1:]) for a, t in
                                                    zip(xs, model.inputs)):
             return [np.asarray(a[:n]) for a in xs]
-    except Exception:  # noqa: BLE001 - any dataset problem: fall back to random inputs
+    except Exception:  # noqa: BLE001, S110 - any dataset problem: fall back to random inputs
         pass
     rng = np.random.default_rng(0)
     out = []
@@ -127,7 +133,13 @@ def sample_inputs(project: Any, run: Any, model: Any, n: int = 8) -> list[np.nda
 
 
 def _verify(project: Any, run: Any, model: Any, served: Any, spec: Any, path: Path, result: ExportResult) -> None:
-    from dlstudio.export.verify import RUNNERS, RuntimeMissing, agrees, keras_outputs, max_difference
+    from dlstudio.export.verify import (
+        RUNNERS,
+        RuntimeMissing,
+        agrees,
+        keras_outputs,
+        max_difference,
+    )
 
     inputs = sample_inputs(project, run, model)
     expected = keras_outputs(model, inputs)
@@ -207,7 +219,7 @@ def render_graph_image(graph: Any, path: Path, kind: str) -> None:
             env.setdefault("QT_QPA_PLATFORM", "offscreen")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         done = subprocess.run([sys.executable, "-m", "dlstudio.qt.graph_image", str(graph_file), kind,
-                               str(target)], capture_output=True, text=True, env=env, timeout=300)
+                               str(target)], capture_output=True, text=True, env=env, timeout=300, check=False)
         if done.returncode != 0:
             lines = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
             raise ExportError(f"could not draw the graph: {lines[-1] if lines else f'exit code {done.returncode}'}")

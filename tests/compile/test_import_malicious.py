@@ -18,7 +18,7 @@ keras = pytest.importorskip("keras")
 h5py = pytest.importorskip("h5py")
 layers = keras.layers
 
-from dlstudio.compile.importer import ModelImportError, import_model_file  # noqa: E402
+from dlstudio.compile.importer import ModelImportError, import_model_file
 
 PAYLOAD = "tests.compile.payload_module"
 

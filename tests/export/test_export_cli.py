@@ -50,7 +50,7 @@ def test_a_project_without_runs(tmp_path, capsys):
 
 @pytest.mark.slow  # a Qt child process that loads Keras for the shapes on the wires
 def test_the_graph_as_png_and_svg(digits_run, tmp_path, capsys):
-    project, run = digits_run
+    project, _run = digits_run
     png, svg = tmp_path / "graph.png", tmp_path / "graph.svg"
     assert run_cli(["export", str(project.path), "-o", str(png)]) == 0  # the project's graph
     assert run_cli(["export", str(project.path), "--run", "last", "-o", str(svg)]) == 0  # the run's graph

@@ -25,7 +25,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=kw.pop("env", ENV), **kw)
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=kw.pop("env", ENV), check=False, **kw)
 
 
 @pytest.mark.slow

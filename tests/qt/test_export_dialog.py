@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 
-from dlstudio.qt.keras_loader import loader  # noqa: E402
-from tests.export.conftest import chain, project_with_run  # noqa: E402
+from dlstudio.qt.keras_loader import loader
+from tests.export.conftest import chain, project_with_run
 
 TIMEOUT = 120_000
 
