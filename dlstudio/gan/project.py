@@ -157,17 +157,25 @@ def _label(graph: Graph, node_id: str) -> str:
     return f"{node.type} '{node.name}'"
 
 
-def cross_graph_problems(pair: GanPair) -> list[Problem]:
-    """What only the pair can tell (see the module docstring); located at the nodes concerned."""
+def cross_graph_problems(pair: GanPair, only: str | None = None) -> list[Problem]:
+    """What only the pair can tell (see the module docstring); located at the nodes concerned.
+
+    Node ids are per graph: with ``only`` ("generator" or "discriminator") every
+    problem keeps just the ids of that graph's nodes (an editor tab selects them),
+    while its message still names the nodes of both."""
     gan, g, d = pair.settings, pair.generator, pair.discriminator
     ga, da = pair.g_analysis, pair.d_analysis
     problems: list[Problem] = []
+
+    def ids(role: str, *node_ids: str | None) -> tuple[str, ...]:
+        return tuple(i for i in node_ids if i is not None) if only in (None, role) else ()
+
     for role, graph, analysis in (("generator", g, ga), ("discriminator", d, da)):
         if len(analysis.inputs) != 1 or len(analysis.outputs) != 1:
             problems.append(Problem(
                 f"the {role} needs exactly one Input and one output layer; it has "
                 f"{len(analysis.inputs)} input(s) and {len(analysis.outputs)} output(s)",
-                tuple(analysis.inputs) + tuple(analysis.outputs),
+                ids(role, *analysis.inputs, *analysis.outputs),
                 hint="connect every layer into one chain from the Input to the output"))
     if pair.g_input is not None:
         shape = ga.nodes[pair.g_input].output_shape
@@ -175,19 +183,19 @@ def cross_graph_problems(pair: GanPair) -> list[Problem]:
             problems.append(Problem(
                 f"generator input {_label(g, pair.g_input)} has shape {fmt_shape(shape)}, but the "
                 f"latent vector has {gan.latent_dim} values (gan.latent_dim)",
-                (pair.g_input,), hint=f"set the Input's shape to [{gan.latent_dim}], or the latent size to match"))
+                ids("generator", pair.g_input), hint=f"set the Input's shape to [{gan.latent_dim}], or the latent size to match"))
     if pair.d_output is not None:
         shape = da.nodes[pair.d_output].output_shape
         if shape is not None and tuple(shape) != (None, 1):
             problems.append(Problem(
                 f"discriminator output {_label(d, pair.d_output)} gives {fmt_shape(shape)}; a discriminator "
                 "ends in one unit, its score for 'real'",
-                (pair.d_output,), hint="end it with Dense(1) (no activation, or sigmoid)"))
+                ids("discriminator", pair.d_output), hint="end it with Dense(1) (no activation, or sigmoid)"))
         act = output_activation(d, pair.d_output)
         if act not in ("linear", "sigmoid"):
             problems.append(Problem(
                 f"discriminator output {_label(d, pair.d_output)} uses '{act}'; its score must be a logit "
-                "(no activation) or a probability (sigmoid)", (pair.d_output,),
+                "(no activation) or a probability (sigmoid)", ids("discriminator", pair.d_output),
                 hint="set its activation to linear or sigmoid"))
     if pair.g_output is not None and pair.d_input is not None:
         made = ga.nodes[pair.g_output].output_shape
@@ -196,7 +204,7 @@ def cross_graph_problems(pair: GanPair) -> list[Problem]:
             problems.append(Problem(
                 f"generator output {_label(g, pair.g_output)} gives {fmt_shape(made)}, but discriminator "
                 f"input {_label(d, pair.d_input)} expects {fmt_shape(wanted)}",
-                (pair.g_output, pair.d_input),
+                ids("generator", pair.g_output) + ids("discriminator", pair.d_input),
                 hint=f"make them equal, e.g. set the discriminator Input's shape to {list(made[1:])}"))
     return problems
 

@@ -81,8 +81,9 @@ def _pair_problems(document: Document, name: str):
         for tab in tabs.tabs if tabs is not None else ():
             if tab.name != name and tab.document.analysis is not None:
                 analyses[tab.name] = tab.document.analysis
+        role = "generator" if name == project.gan.generator else "discriminator"
         try:
-            return cross_graph_problems(gan_pair(project, analyses))
+            return cross_graph_problems(gan_pair(project, analyses), only=role)  # this tab's node ids
         except GanError as exc:
             from dlstudio.graph import Problem
 

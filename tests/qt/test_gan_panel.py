@@ -83,6 +83,16 @@ def test_the_cross_graph_problem_is_in_the_problems_panel(window, tmp_path, qtbo
     assert any("generator output Conv2D 'image'" in m and "discriminator input Input 'image'" in m for m in messages)
     # the generator's Input is noise: the digits dataset does not flag it
     assert not any("'noise'" in m and "dataset" in m for m in messages)
+    # each tab locates the problem at its own node: the generator's output here
+    [problem] = [p for p in window.problems.problems() if "expects" in p.message]
+    image = window.document.graph.node_by_name("image")
+    assert problem.node_ids == (image.id,)
+    from dlstudio.qt.graph_tabs import show_graph
+
+    show_graph(window, "discriminator")
+    [problem] = [p for p in window.problems.problems() if "expects" in p.message]
+    assert problem.node_ids == (window.document.graph.node_by_name("image").id,)
+    assert window.document.graph.node(problem.node_ids[0]).type == "Input"
     assert not window.gan_panel.train()
     assert "GAN has problems" in window.gan_panel.error.text()
 
