@@ -79,6 +79,12 @@ CLAIMS: list[Claim] = [
     Claim("small_vgg", "test_accuracy", 0.98, None, "about 99-100%"),
     Claim("resnet_block", "test_accuracy", 0.96, None, "about 98-99%"),
     Claim("inception_block", "test_accuracy", 0.90, None, "about 92% with ~3,000 parameters"),
+    # sequences (their text, translations and forecasts: benchmarks/sequences.py)
+    Claim("char_lstm_hello", "test_accuracy", 0.99, None, "memorises hello: 100%"),
+    Claim("char_lstm_corpus", "test_accuracy", 0.45, None, "next character ~51% (a space every time: 17%)"),
+    Claim("bilstm_classifier", "test_accuracy", 0.98, None, "every test review right: 100%"),
+    Claim("seq2seq_dates", "test_accuracy", 0.97, None, "per character ~100% (greedy: all dates exact)"),
+    Claim("forecast_sine", "test_mae", None, 0.09, "test MAE ~0.063 one step ahead (last value: 0.20)"),
     # generative
     Claim("autoencoder_digits", "test_loss", None, 0.04, "test MSE about 0.034"),
     Claim("autoencoder_digits", "latent_knn_accuracy", 0.65, None, "5-NN accuracy in the code plane ~78%"),

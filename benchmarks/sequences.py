@@ -10,13 +10,28 @@ what the model does:
 - char_lstm_hello: the text written from 'hel' at temperature 0;
 - char_lstm_corpus: test accuracy of the next character, and 200 characters
   at temperatures 0.5 and 1.0;
-- bilstm_classifier: test accuracy;
+- bilstm_classifier: test accuracy, and that of the same network with the
+  Bidirectional LSTM replaced by GlobalAveragePooling1D (a bag of words);
 - seq2seq_dates: teacher-forced per-character test accuracy, and greedy
   decoding's per-character and exact-match accuracy over the whole test set;
 - forecast_sine: one-step and free-running test MAE and the naive baseline.
 
 The last line is one JSON object with every figure. ``--epochs`` shortens the
 budget (a quick check; the figures then do not stand for the claims).
+
+Measured on this machine (2 CPU cores shared with other jobs, TensorFlow 2.21,
+seed 0; the times are wall-clock under that load)::
+
+    example            epochs  time    result
+    char_lstm_hello        60    14 s  test accuracy 1.0; 'hel' at T=0 -> 'hellohellohello'
+    char_lstm_corpus       20   559 s  test accuracy 0.5065 (a space every time: 0.171); T=0.5:
+                                       "Beaution to a sinent seq in ``dlaceje) is and to a Pow the
+                                       will be called wrapped dunctions on ailommines is named ..."
+    bilstm_classifier       8   112 s  test accuracy 1.0; bag of words (GlobalAveragePooling1D
+                                       instead of the Bidirectional LSTM): 0.65
+    seq2seq_dates          12   204 s  per-character test accuracy 1.0 (teacher forcing);
+                                       greedy decoding: characters 1.0, exact dates 1.0 (1,000)
+    forecast_sine          30    44 s  test MAE one step 0.0629, free-running 0.2521, naive 0.2003
 """
 
 from __future__ import annotations
@@ -62,6 +77,15 @@ def measure(name: str, epochs: int | None = None) -> dict:
         prompt = info.default_prompt[:40]
         for t in (0.5, 1.0):
             figures[f"sample_t{t}"] = prompt + generate(model, info, prompt, 200, t, seed=1)
+    elif name == "bilstm_classifier":
+        from dlstudio.graph import Graph
+
+        data = project.graph.to_dict()
+        for node in data["nodes"]:
+            if node["type"] == "Bidirectional":
+                node.update(type="GlobalAveragePooling1D", params={})
+        bag_result = train(Graph.from_dict(data), dataset, settings)
+        figures["bag_of_words_test_accuracy"] = round(bag_result.metrics["test_accuracy"], 4)
     elif name == "seq2seq_dates":
         info = text_model_info(dataset)
         outputs = translate(model, info, dataset.meta["sources"])
