@@ -78,7 +78,8 @@ def run_saved_model(path: str | Path, inputs: Sequence[np.ndarray]) -> list[np.n
     import tensorflow as tf
 
     loaded = tf.saved_model.load(str(path))
-    ys = loaded.serve(*[tf.constant(x) for x in inputs])
+    tensors = [tf.constant(x) for x in inputs]
+    ys = loaded.serve(tensors[0] if len(tensors) == 1 else tensors)  # Keras exports several inputs as one list
     return [np.asarray(y) for y in (ys if isinstance(ys, (list, tuple)) else [ys])]
 
 

@@ -168,3 +168,23 @@ def test_weights_of_the_best_epoch_must_exist(digits_run, tmp_path):
     with pytest.raises(EvaluationError, match="no best weights: best.weights.h5 is missing"):
         export_run(project, run, "keras", tmp_path / "m.keras", which="best")
     assert json.loads((run.path / "run.json").read_text())["status"] == "finished"  # untouched
+
+
+def test_a_model_with_two_inputs_exports_to_every_serving_format(tmp_path):
+    from dlstudio.graph import Graph
+
+    g = Graph()
+    a = g.add_node("Input", {"shape": [3]}, name="a", pos=(0, 0))
+    b = g.add_node("Input", {"shape": [5]}, name="b", pos=(300, 0))
+    da = g.add_node("Dense", {"units": 4}, name="da", pos=(0, 150))
+    db = g.add_node("Dense", {"units": 4}, name="db", pos=(300, 150))
+    cat = g.add_node("Concatenate", {}, name="cat", pos=(150, 300))
+    out = g.add_node("Dense", {"units": 2}, name="out", pos=(150, 450))
+    for src, dst, port in ((a, da, 0), (b, db, 0), (da, cat, 0), (db, cat, 1), (cat, out, 0)):
+        g.connect(src.id, dst.id, port)
+    project, run = project_with_run(tmp_path, "two", g, "xor")  # random samples: xor has one input
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for fmt in ("onnx", "tflite", "savedmodel"):
+        result = export_run(project, run, fmt, folder / f"two.{fmt}")
+        assert result.max_difference is not None and result.max_difference < 1e-5, fmt
