@@ -49,7 +49,7 @@ def project_with_run(folder, name: str, graph: Graph, dataset: str, options: dic
     return project, run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def digits_run(tmp_path_factory):
     """The digits CNN with augmentation and dropout (left out of the serving formats)."""
     graph = chain(("Input", {"shape": [8, 8, 1]}), ("RandomFlip", {"mode": "horizontal"}),
