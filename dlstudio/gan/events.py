@@ -24,13 +24,14 @@ class GanSamples:
     """What the generator makes of the fixed noise at ``step`` (0: before training).
 
     ``picture`` is a uint8 RGB array: the sample grid (images) or real and
-    generated points drawn together (2-D data); ``samples`` the raw generated
+    generated points drawn together (2-D data), None for samples that have no
+    picture (rows of a table); ``samples`` the raw generated
     data in display units (images in [0, 1], points as they are); ``path`` the
     PNG saved in the run folder (None without a run).
     """
 
     step: int
     epoch: int
-    picture: Any  # (H, W, 3) uint8
+    picture: Any  # (H, W, 3) uint8, or None
     samples: Any  # (n, ...) float32
     path: str | None = None

@@ -31,6 +31,8 @@ from dlstudio.gan.sampling import (
     fixed_count,
     fixed_noise,
     generate,
+    is_image,
+    is_points,
     latent_noise,
     sample_picture,
     to_model_units,
@@ -160,6 +162,7 @@ class _Loop:
         self.epochs = int(settings.epochs)
         self.rng = np.random.default_rng(int(settings.seed))
         self.fixed_z = fixed_noise(self.gan, fixed_count(self.gan, pair.sample_shape or ()))
+        self.drawable = is_image(pair.sample_shape) or is_points(pair.sample_shape)
         self.real_points = dataset.x_train[:2000] if dataset.x_train.shape[1:] == (2,) else None
         from dlstudio.gan.steps import make_steps
 
@@ -241,9 +244,10 @@ class _Loop:
 
         self.steps.sync()
         samples = generate(self.G, self.fixed_z, self.pair.output_range)
-        picture = sample_picture(samples, columns=self.gan.grid_size, real_points=self.real_points)
-        path = None
-        if self.run_folder is not None:
+        picture = path = None
+        if self.drawable:  # images or 2-D points; other samples (table rows) have no picture
+            picture = sample_picture(samples, columns=self.gan.grid_size, real_points=self.real_points)
+        if self.run_folder is not None and picture is not None:
             target = sample_path(self.run_folder.path, self.step)
             target.parent.mkdir(exist_ok=True)
             path = str(save_png(picture, target))

@@ -176,3 +176,21 @@ def test_a_few_hundred_steps_cover_several_modes_of_the_ring():
     after = mode_coverage(result.samples[-1].samples, centres, std)
     assert after.covered >= 4 and after.covered > before.covered, (before, after)
     assert result.metrics["modes_covered"] == after.covered
+
+
+def test_a_gan_on_table_rows_trains_without_pictures(tmp_path):
+    """Iris rows (4 features) have no picture: training still runs and records its samples' steps."""
+    from conftest import mlp
+
+    from dlstudio.data import load_dataset
+
+    project = tiny_gan(epochs=1)
+    project.graph = mlp([16, 4], 4, name="z")
+    project.graphs["discriminator"] = mlp([16, 1], 4, name="row")
+    data = load_dataset("iris", {"standardize": True})
+    events = []
+    result = train_gan(project, data, events.append, run_base=tmp_path)
+    grids = [e for e in events if isinstance(e, GanSamples)]
+    assert grids and all(g.picture is None and g.path is None for g in grids)
+    assert grids[-1].samples.shape == (64, 4)
+    assert result.run.status == "finished" and saved_samples(result.run.path) == []

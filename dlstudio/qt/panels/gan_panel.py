@@ -321,7 +321,7 @@ class GanPanel(QWidget):
                 self.last_step = ev
                 self.curves.append(ev.step, {"d_loss": ev.d_loss, "g_loss": ev.g_loss,
                                              "d_real": ev.d_real, "d_fake": ev.d_fake})
-            elif isinstance(ev, GanSamples):
+            elif isinstance(ev, GanSamples) and ev.picture is not None:
                 follow = self.slider.value() >= self.slider.maximum()
                 self.frames.append((ev.step, ev.picture))
                 self._frames_changed(follow)
