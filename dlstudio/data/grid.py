@@ -357,9 +357,12 @@ def text_samples(dataset, n: int = 8, split: str = "train") -> list[tuple[str, s
         target = y[i]
         if np.ndim(target) == 0 and dataset.class_names and 0 <= int(target) < len(dataset.class_names):
             t = dataset.class_names[int(target)]
+        elif np.ndim(target) == 1 and np.asarray(target).dtype.kind in "iu" and dataset.vocabulary:
+            t = _decode(target, vocab)  # a token per step (seq2seq targets)
         else:
             t = str(np.asarray(target).tolist())
-        out.append((_decode(x[i], vocab), t))
+        row = x[i].argmax(-1) if np.ndim(x[i]) == 2 and x.dtype.kind == "f" else x[i]  # one-hot rows -> ids
+        out.append((_decode(row, vocab), t))
     return out
 
 

@@ -128,3 +128,14 @@ def test_reviews_labels_follow_negation_and_but():
 def test_bad_options_say_what_is_wrong(name, options, word):
     with pytest.raises(DatasetError, match=word):
         load_dataset(name, options)
+
+
+def test_previews_decode_one_hot_inputs_and_per_step_targets():
+    from dlstudio.data.grid import text_samples
+
+    hello = load_dataset("hello", {"wrap": True, "encoding": "one_hot"})
+    assert text_samples(hello, 5, split="test") == [("hel", "l"), ("ell", "o"), ("llo", "h"), ("loh", "e"),
+                                                    ("ohe", "l")]
+    dates = load_dataset("translation", {"samples": 50})
+    source, target = text_samples(dates, 1, split="test")[0]
+    assert source.startswith(dates.meta["sources"][0] + "^") and target == dates.meta["targets"][0]
