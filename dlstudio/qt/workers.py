@@ -240,9 +240,9 @@ class TrainingWorker(QObject):
             return []
         from dlstudio.training.live import live_callbacks
 
-        seed = int(getattr(self.settings, "seed", 0) if not isinstance(self.settings, dict)
-                   else self.settings.get("seed", 0))
-        return live_callbacks(dataset, self._emit, self.live, seed=seed)
+        get = self.settings.get if isinstance(self.settings, dict) else lambda k, d: getattr(self.settings, k, d)
+        return live_callbacks(dataset, self._emit, self.live, seed=int(get("seed", 0)),
+                              batch_size=int(get("batch_size", 32)))
 
     def _work(self) -> None:
         try:

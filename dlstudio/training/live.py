@@ -37,6 +37,8 @@ BOUNDARY_RESOLUTION = 72
 BOUNDARY_INTERVAL = 0.25
 #: Training points drawn on the boundary (a random subset beyond this).
 BOUNDARY_POINTS = 600
+#: Epochs of at least this many batches get boundary frames inside them too.
+BATCH_FRAMES_FROM = 100
 
 
 def _sync_state(model: Any) -> None:
@@ -63,10 +65,13 @@ def boundary_ranges(points: np.ndarray, margin: float = 0.15) -> tuple[tuple[flo
 
 
 class BoundaryProbe(keras.callbacks.Callback):
-    """Emits a :class:`~dlstudio.training.events.BoundaryFrame` at most every
-    ``min_interval`` seconds (checked at each batch's and epoch's end), and the
-    final one when training ends. ``x`` are 2-D points (the training split),
-    ``y`` their class ids."""
+    """Emits a :class:`~dlstudio.training.events.BoundaryFrame` before training,
+    at epoch ends at most every ``min_interval`` seconds, and when training ends.
+    ``x`` are 2-D points (the training split), ``y`` their class ids.
+
+    It has no per-batch hook, so the engine may still run several steps per
+    compiled call (a small model's fast path); :class:`BatchBoundaryProbe` also
+    looks at batch ends, for epochs long enough to want frames inside them."""
 
     def __init__(self, x: Any, y: Any, emit: Emit, class_names: tuple[str, ...] = (),
                  resolution: int = BOUNDARY_RESOLUTION, min_interval: float = BOUNDARY_INTERVAL,
@@ -91,6 +96,7 @@ class BoundaryProbe(keras.callbacks.Callback):
         self.step = 0
         self._last = -np.inf
         self._last_step = -1
+        self._epochs_seen = 0
         self._grid: np.ndarray | None = None  # the (resolution², 2) points, row 0 at the lowest y
 
     def frame(self, at_epoch_end: bool) -> BoundaryFrame:
@@ -128,15 +134,21 @@ class BoundaryProbe(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        self._maybe_emit(False)
-
     def on_epoch_end(self, epoch, logs=None):
+        self._epochs_seen += 1
+        self.step = max(self.step, self._epochs_seen * int((self.params or {}).get("steps") or 0))
         self._maybe_emit(True)
 
     def on_train_end(self, logs=None):
         self._maybe_emit(True, force=True)
+
+
+class BatchBoundaryProbe(BoundaryProbe):
+    """:class:`BoundaryProbe` that also takes frames at batch ends (throttled the same way)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self._maybe_emit(False)
 
 
 class LiveGradientFlow(GradientFlow):
@@ -190,6 +202,9 @@ class LiveOptions:
 
     boundary: bool = True
     boundary_interval: float = BOUNDARY_INTERVAL
+    #: frames inside epochs too (True), at epoch ends only (False), or None: inside epochs
+    #: when an epoch has at least ``BATCH_FRAMES_FROM`` batches
+    boundary_every_batch: bool | None = None
     gradient_flow: bool = False
     gradient_every: int = 10
     weights_wanted: Callable[[], bool] | None = None
@@ -198,12 +213,16 @@ class LiveOptions:
     sequences: Any = None
 
 
-def live_callbacks(dataset: Any, emit: Emit, options: LiveOptions, seed: int = 0) -> list:
+def live_callbacks(dataset: Any, emit: Emit, options: LiveOptions, seed: int = 0, batch_size: int = 32) -> list:
     """The callbacks for ``options`` on ``dataset`` (called on the training thread)."""
     callbacks: list = []
     if options.boundary and boundary_applies(dataset):
-        callbacks.append(BoundaryProbe(dataset.x_train, dataset.y_train, emit, tuple(dataset.class_names or ()),
-                                       min_interval=options.boundary_interval, seed=seed))
+        per_batch = options.boundary_every_batch
+        if per_batch is None:
+            per_batch = len(dataset.x_train) / max(1, int(batch_size)) >= BATCH_FRAMES_FROM
+        probe = BatchBoundaryProbe if per_batch else BoundaryProbe
+        callbacks.append(probe(dataset.x_train, dataset.y_train, emit, tuple(dataset.class_names or ()),
+                               min_interval=options.boundary_interval, seed=seed))
     if options.gradient_flow and len(dataset.x_train):
         classes = dataset.num_classes if dataset.task == "classification" else 0
         callbacks.append(LiveGradientFlow(dataset.x_train, dataset.y_train, classes, emit,

@@ -80,7 +80,7 @@ def test_boundary_updates_live_beside_the_curves(qtbot, panel, doc, monkeypatch)
 
     monkeypatch.setattr(views, "_redraw", redraw)
     monkeypatch.setattr(panel, "live_options",
-                        lambda: live.LiveOptions(boundary=True, boundary_interval=0.0))
+                        lambda: live.LiveOptions(boundary=True, boundary_interval=0.0, boundary_every_batch=True))
     with qtbot.waitSignal(panel.training_finished, timeout=TIMEOUT):
         assert panel.train()
         qtbot.waitUntil(lambda: len(received) >= 3, timeout=TIMEOUT)

@@ -13,6 +13,7 @@ from dlstudio.training.evaluate import boundary_image, decision_boundary
 from dlstudio.training.events import BoundaryFrame, EpochEnd, Finished, WeightsSnapshot
 from dlstudio.training.gradient_events import GradientFlow
 from dlstudio.training.live import (
+    BatchBoundaryProbe,
     BoundaryProbe,
     LiveOptions,
     boundary_applies,
@@ -48,8 +49,8 @@ def test_boundary_applies_to_2d_classification_only(xor_data):
 
 def test_boundary_frames_grow_and_change_while_training(xor_data):
     events = []
-    probe = BoundaryProbe(xor_data.x_train, xor_data.y_train, events.append, ("0", "1"), resolution=24,
-                          min_interval=0.0)
+    probe = BatchBoundaryProbe(xor_data.x_train, xor_data.y_train, events.append, ("0", "1"), resolution=24,
+                               min_interval=0.0)
     result = train(mlp(), xor_data, SETTINGS, emit=events.append, callbacks=[probe])
     frames = [e for e in events if isinstance(e, BoundaryFrame)]
     steps = -(-len(xor_data.x_train) // 16)
@@ -70,6 +71,30 @@ def test_boundary_frames_grow_and_change_while_training(xor_data):
     assert frames[0].points is frames[-1].points
     assert len(frames[0].points) == len(xor_data.x_train)
     assert set(np.unique(frames[0].labels)) == {0, 1}
+
+
+def test_epoch_frames_without_a_batch_hook(xor_data):
+    """The default probe takes frames at epoch ends only: the engine keeps its fast path."""
+    from dlstudio.training.engine import _has_batch_hooks
+
+    events = []
+    probe = BoundaryProbe(xor_data.x_train, xor_data.y_train, events.append, min_interval=0.0)
+    assert not _has_batch_hooks(probe)
+    train(mlp(), xor_data, SETTINGS, emit=events.append, callbacks=[probe])
+    frames = [e for e in events if isinstance(e, BoundaryFrame)]
+    steps = -(-len(xor_data.x_train) // 16)
+    assert [f.step for f in frames] == [0, steps, 2 * steps, 3 * steps, 4 * steps]
+    assert [f.epoch for f in frames] == [1, 1, 2, 3, 4] and all(f.at_epoch_end for f in frames)
+
+
+def test_frames_inside_epochs_only_for_long_epochs():
+    small = load_dataset("xor", {"samples": 200}, seed=0)
+    [probe] = live_callbacks(small, lambda e: None, LiveOptions(), batch_size=16)
+    assert type(probe) is BoundaryProbe
+    [probe] = live_callbacks(small, lambda e: None, LiveOptions(), batch_size=1)  # 160 batches an epoch
+    assert type(probe) is BatchBoundaryProbe
+    [probe] = live_callbacks(small, lambda e: None, LiveOptions(boundary_every_batch=True), batch_size=16)
+    assert type(probe) is BatchBoundaryProbe
 
 
 def test_boundary_frames_are_throttled(xor_data):
