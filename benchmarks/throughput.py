@@ -6,10 +6,12 @@ Side by side, in one process, on the same model (the digits CNN example,
   plain     keras functional code written by hand, compile, fit(verbose=0)
   engine    dlstudio.training.engine.train with an emit that mimics the GUI's
             plumbing (every event appended to a list, batch losses to buffers)
-  engine+run  the same with a run folder (history, last/best weights and a
-            BackupAndRestore checkpoint written every epoch), as the CLI and GUI do
-  engine+run/30s  the same, the engine patched in this process so the three
-            per-epoch h5 writers run at most every 30 s (a proposed change)
+  engine+run  the same with a run folder (history every epoch; last/best weights,
+            optimizer state and the resume backup at most every 30 s, the default)
+  engine+run/0s  the same, writing the weights and backup every epoch (as the
+            engine did before the throttle: checkpoint_seconds=0)
+  engine/1-step  the engine forced to one step per compiled call (what it does
+            when a live view with a per-batch hook is on)
   plain+gradflow  plain fit with the GradientFlow callback (every 10 batches)
   engine+gradflow  the engine with the GUI's live gradient-flow callback
             (``training.live.LiveGradientFlow``, every 10 batches), as the training
@@ -20,7 +22,39 @@ last (tracing and the first-epoch warm-up excluded; everything that happens
 per epoch included). The runs alternate for ``--rounds`` rounds; the median
 is reported. No validation split (the plain fit has none).
 
+Where the engine is faster than the plain script: its input pipeline (shuffled
+index batches taken from the numpy arrays, prefetched) and, for small models on
+TensorFlow, several steps per compiled call (``steps_per_execution``, chosen so
+that one call stays about 30 ms; dlstudio/training/batch_losses.py). Keras then
+calls the batch hooks once per call with a running mean, so the engine records
+every step's own loss inside the compiled step and still emits one BatchEnd per
+batch with that batch's loss: the plots get the same points, in bursts of k
+(one call takes ~30 ms, so Stop still acts well within a second). Live views with
+a per-batch hook (decision boundary, gradient flow) switch it back to one step
+per call. Writing the run's h5 files every epoch cost ~240 ms per epoch here
+(--profile), hence the 30 s throttle.
+
+Measured 2026-11-23 on the shared 2-core CPU machine (6 engineers' jobs running
+at the same time, so single rounds vary by 2x; compare the ratios of one run),
+``--epochs 10 --rounds 3 --skip plain+gradflow,engine+gradflow --profile``,
+Keras 3.15.1 on TensorFlow 2.21, digits 8x8, batch 32:
+
+  variant            samples/s   ratio   wall s   per round
+  plain                  2,265    1.00    12.34   1,661, 2,265, 3,814
+  engine                 5,481    2.42    10.00   5,593, 5,481, 4,281
+  engine+run             4,420    1.95    10.48   3,775, 4,420, 6,095
+  engine+run/0s          1,684    0.74    16.78   1,353, 1,684, 2,559
+  engine/1-step          2,333    1.03    11.90   2,098, 2,333, 6,261
+  engine/plain = 2.42 (target >= 1.0)
+  per-epoch costs (median ms): EventCallback.on_epoch_end 1.4; RunRecorder writing
+  everything 237 (model.weights.h5 62, optimizer.npz 9, history 8, run.json 8);
+  RunRecorder throttled (history only) 6.4
+
+An earlier run of this session (8 epochs, before steps_per_execution) gave
+engine/plain = 1.30 and engine+run/plain = 1.78, from the input pipeline alone.
+
     python benchmarks/throughput.py [--epochs 12] [--rounds 3] [--batch-size 32] [--size 8] [--profile]
+                                    [--cprofile] [--skip VARIANT,...]
 """
 
 from __future__ import annotations
@@ -95,75 +129,44 @@ class GuiLikeSink:
             self.epoch_ends.append(time.perf_counter())
 
 
-def throttled_run_files(keras, seconds: float):
-    """A context manager that patches the engine (in this process only) so the run's
-    per-epoch h5 writers -- RunRecorder, ModelCheckpoint, BackupAndRestore -- run at
-    most once every ``seconds``: a demonstration of the proposed engine change."""
-    import contextlib
+def one_step_per_call(keras):
+    """A callback with a per-batch hook: the engine then runs one step per compiled call."""
 
-    from dlstudio.training import engine
+    class OneStepPerCall(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
 
-    class Throttle(keras.callbacks.Callback):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner, self.last = inner, time.perf_counter()
-
-        def set_model(self, model):
-            super().set_model(model)
-            self.inner.set_model(model)
-
-        def set_params(self, params):
-            super().set_params(params)
-            self.inner.set_params(params)
-
-        def on_train_begin(self, logs=None):
-            self.inner.on_train_begin(logs)
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.inner.on_epoch_begin(epoch, logs)
-
-        def on_epoch_end(self, epoch, logs=None):
-            if time.perf_counter() - self.last >= seconds:
-                self.inner.on_epoch_end(epoch, logs)
-                self.last = time.perf_counter()
-
-        def on_train_end(self, logs=None):
-            self.inner.on_train_end(logs)
-
-    writers = (engine.RunRecorder, keras.callbacks.ModelCheckpoint, keras.callbacks.BackupAndRestore)
-    original = engine._callbacks
-
-    def patched(*args, **kwargs):
-        events, callbacks = original(*args, **kwargs)
-        return events, [Throttle(c) if isinstance(c, writers) else c for c in callbacks]
-
-    @contextlib.contextmanager
-    def patch():
-        engine._callbacks = patched
-        try:
-            yield
-        finally:
-            engine._callbacks = original
-
-    return patch()
+    return OneStepPerCall()
 
 
-def run_engine(project, dataset, epochs, batch_size, with_run: bool, throttle=None, live=None):
+def run_engine(project, dataset, epochs, batch_size, with_run: bool, live=None, checkpoint_seconds=30.0,
+               one_step=False):
+    from dlstudio.backend import load_keras
     from dlstudio.training.engine import train
     from dlstudio.training.live import live_callbacks
 
-    if throttle is not None:
-        with throttle():
-            return run_engine(project, dataset, epochs, batch_size, with_run)
     settings = project.training.model_copy(update={"epochs": epochs, "batch_size": batch_size,
                                                    "validation_split": 0.0})
     sink = GuiLikeSink()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         callbacks = live_callbacks(dataset, sink, live) if live is not None else []
+        if one_step:
+            callbacks.append(one_step_per_call(load_keras()))
         train(project.graph, dataset, settings, emit=sink, run_base=Path(tmp) if with_run else None,
-              callbacks=callbacks)
+              callbacks=callbacks, checkpoint_seconds=checkpoint_seconds)
     return rate(sink.epoch_ends, len(dataset.x_train)), time.perf_counter() - t0
+
+
+def cprofile_engine(project, dataset, epochs, batch_size, top: int = 25) -> None:
+    """Where the time of one engine training goes (cProfile, by internal time)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run_engine, project, dataset, epochs, batch_size, with_run=True)
+    print(f"cProfile of one engine+run training ({epochs} epochs), top {top} by internal time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 def profile_epoch_costs(keras, project, dataset, repeats: int = 15) -> None:
@@ -172,6 +175,7 @@ def profile_epoch_costs(keras, project, dataset, repeats: int = 15) -> None:
 
     from dlstudio.compile import build_model
     from dlstudio.project.runs import create_run
+    from dlstudio.training.checkpoints import save_optimizer_state
     from dlstudio.training.engine import EventCallback, RunRecorder
 
     model = build_model(project.graph)
@@ -182,26 +186,25 @@ def profile_epoch_costs(keras, project, dataset, repeats: int = 15) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = create_run(tmp, {"graph": project.graph.to_dict()})
         history: dict = {}
-        recorder = RunRecorder(run, history)
-        best = keras.callbacks.ModelCheckpoint(str(run.path / "best.weights.h5"), monitor="loss",
-                                               save_best_only=True, save_weights_only=True)
-        backup = keras.callbacks.BackupAndRestore(str(run.path / "backup"))
+        every_epoch = RunRecorder(run, history, "loss", 0.0)  # writes all files every epoch
+        throttled = RunRecorder(run, {}, "loss", 3600.0)  # the default: at most every 30 s
         events = EventCallback(lambda e: None, lambda: False, 10, len(dataset.x_train), 32)
-        for cb in (recorder, best, backup, events):
+        for cb in (every_epoch, throttled, events):
             cb.set_model(model)
-        backup.on_train_begin()
+        every_epoch.on_train_begin()
+        throttled.on_epoch_end(0, logs)  # its first epoch is always written
         events.on_epoch_begin(0)
         falling = iter(np.geomspace(1.0, 1e-3, repeats * 4))
         steps = [
             ("EventCallback.on_epoch_end (get_weights, EpochEnd)", lambda: events.on_epoch_end(0, logs)),
             ("EventCallback.on_train_batch_end (per batch)", lambda: events.on_train_batch_end(0, logs)),
-            ("RunRecorder.on_epoch_end (all of it)", lambda: recorder.on_epoch_end(0, logs)),
+            ("RunRecorder.on_epoch_end, writing everything",
+             lambda: every_epoch.on_epoch_end(1, {"loss": float(next(falling))})),
             ("  model.save_weights(model.weights.h5)", lambda: model.save_weights(run.weights_path)),
+            ("  optimizer.npz", lambda: save_optimizer_state(model.optimizer, run.path)),
             ("  run.write_history", lambda: run.write_history(history)),
             ("  run.update (run.json)", lambda: run.update(epochs_done=1)),
-            ("ModelCheckpoint best.weights.h5 (improving)",
-             lambda: best.on_epoch_end(0, {"loss": float(next(falling))})),
-            ("BackupAndRestore.on_epoch_end", lambda: backup.on_epoch_end(0, logs)),
+            ("RunRecorder.on_epoch_end, throttled (history only)", lambda: throttled.on_epoch_end(1, logs)),
         ]
         print("per-epoch costs of engine training (median ms):")
         for name, fn in steps:
@@ -222,6 +225,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", type=int, default=8, choices=(8, 16, 28), help="digits image side")
     parser.add_argument("--skip", default="", help="comma-separated variants to leave out")
     parser.add_argument("--profile", action="store_true", help="also time each per-epoch step of the engine")
+    parser.add_argument("--cprofile", action="store_true", help="also profile one engine+run training (cProfile)")
     args = parser.parse_args(argv)
 
     keras = load_keras()
@@ -242,8 +246,10 @@ def main(argv=None) -> int:
         "plain": lambda: run_plain(keras, dataset, args.epochs, args.batch_size, lr),
         "engine": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=False),
         "engine+run": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=True),
-        "engine+run/30s": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=True,
-                                             throttle=lambda: throttled_run_files(keras, 30.0)),
+        "engine+run/0s": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=True,
+                                            checkpoint_seconds=0.0),
+        "engine/1-step": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=False,
+                                            one_step=True),
         "plain+gradflow": lambda: run_plain(keras, dataset, args.epochs, args.batch_size, lr, gradient_flow=True),
         "engine+gradflow": lambda: run_engine(project, dataset, args.epochs, args.batch_size, with_run=False,
                                               live=LiveOptions(boundary=False, gradient_flow=True)),
@@ -267,6 +273,8 @@ def main(argv=None) -> int:
         print(f"engine/plain = {statistics.median(r for r, _ in results['engine']) / base:.2f} (target >= 1.0)")
     if args.profile:
         profile_epoch_costs(keras, project, dataset)
+    if args.cprofile:
+        cprofile_engine(project, dataset, args.epochs, args.batch_size)
     return 0
 
 
