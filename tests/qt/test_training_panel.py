@@ -207,7 +207,11 @@ def test_stop_stops_within_a_batch_and_saves_the_run(qtbot, panel, make_doc, mon
         assert not panel.stop_button.isEnabled()
     finished = blocker.args[0]
     qtbot.waitUntil(lambda: not panel.is_running(), timeout=TIMEOUT)
-    assert len(after_stop) <= 1  # the batch running when Stop was pressed, at most
+    # the compiled call running when Stop was pressed, at most: one batch, or for a small
+    # model the few batches of one steps_per_execution call (~30 ms; training/batch_losses.py)
+    from dlstudio.training.batch_losses import MAX_STEPS
+
+    assert len(after_stop) <= MAX_STEPS
     assert finished.stopped and finished.epochs_done < 500
     run = open_run(finished.run_path)
     assert run.status == "stopped" and run.weights_path.is_file()
