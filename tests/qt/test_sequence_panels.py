@@ -179,4 +179,16 @@ def test_main_window_has_the_text_and_forecast_docks(qtbot, keras_loaded):
     assert w.training_panel.sample_settings is w.text_panel.settings
     assert w.text_panel.document is w.document and w.forecast_panel.document is w.document
     assert w.forecast_panel.plot is None
+    assert w.text_dock.isHidden() and w.forecast_dock.isHidden()  # an empty project: no room taken
+    w.document.undo_stack.setClean()
+    from dlstudio.qt.document import Document
+
+    w.set_document(Document(load_project(RESOURCES / "examples" / "seq2seq_dates.dlsproj")))
+    assert not w.text_dock.isHidden() and w.forecast_dock.isHidden()
+    w.set_document(Document(load_project(RESOURCES / "examples" / "forecast_sine.dlsproj")))
+    assert w.text_dock.isHidden() and not w.forecast_dock.isHidden()
+    w.set_document(Document(load_project(RESOURCES / "examples" / "bilstm_classifier.dlsproj")))
+    assert w.text_dock.isHidden() and w.forecast_dock.isHidden()  # a classifier writes no text
+    w.text_panel.wants_attention.emit()  # the first sample of a training shows the dock anyway
+    assert not w.text_dock.isHidden()
     w.document.undo_stack.setClean()

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
+from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run, sequence_kind
 from dlstudio.training.events import ForecastFrame
 
 #: (key, legend name, colour, dashed)
@@ -42,6 +42,7 @@ class ForecastPanel(QWidget):
     """History, truth, one-step and free-running forecasts of the live training or a run."""
 
     wants_attention = Signal()  # the first forecast of a training arrived
+    document_set = Signal(str)  # the new document's sequence kind: "text", "series" or ""
     forecast_shown = Signal(object)  # the Forecast drawn
 
     def __init__(self, document=None, parent: QWidget | None = None):
@@ -85,6 +86,7 @@ class ForecastPanel(QWidget):
         self.forecast = None
         self._draw()
         self.refresh_runs()
+        self.document_set.emit(sequence_kind(document) if document is not None else "")
 
     def refresh_runs(self) -> None:
         self.runs.refresh(getattr(self.document, "path", None) if self.document is not None else None)

@@ -81,7 +81,11 @@ class RunPicker(QComboBox):
 
 
 def build_sequence_docks(window: Any) -> None:
-    """The Text and Forecast docks of the main window, fed by its training panel."""
+    """The Text and Forecast docks of the main window, fed by its training panel.
+
+    They share one tab group under the right-hand panels and stay hidden until
+    a project with text or a time series is opened or a training sends its
+    first sample, so other projects keep the space."""
     from dlstudio.qt.panels.forecast_panel import ForecastPanel
     from dlstudio.qt.panels.text_sample_panel import TextSamplePanel
 
@@ -90,12 +94,35 @@ def build_sequence_docks(window: Any) -> None:
     window.text_panel, window.forecast_panel = TextSamplePanel(None), ForecastPanel(None)
     window.text_dock.setWidget(window.text_panel)
     window.forecast_dock.setWidget(window.forecast_panel)
-    window.tabifyDockWidget(window.insight_dock, window.text_dock)
+    # window._dock added both below the right-hand tab group (the right area stacks vertically);
+    # splitDockWidget would make them tabs of that crowded group instead
     window.tabifyDockWidget(window.text_dock, window.forecast_dock)
-    window.inspector_dock.raise_()
     for panel, dock in ((window.text_panel, window.text_dock), (window.forecast_panel, window.forecast_dock)):
+        dock.hide()
         follow_training(window.training_panel, panel)
         panel.wants_attention.connect(lambda d=dock: (d.show(), d.raise_()))
+        panel.document_set.connect(lambda kind, d=dock, k=("text" if panel is window.text_panel else "series"):
+                                   d.setVisible(kind == k))
+
+
+def sequence_kind(document: Any) -> str:
+    """"text" (language models, translation), "series" (forecasting) or "" for a document's
+    dataset, from the registry's categories (no data is loaded)."""
+    from dlstudio.data import DatasetError, get_dataset_spec
+
+    project = getattr(getattr(document, "main", document), "project", None)
+    name = getattr(getattr(project, "dataset", None), "name", "") or ""
+    try:
+        category = get_dataset_spec(name).category if name else ""
+    except DatasetError:
+        return ""
+    if category == "sequences":
+        return "series"
+    return "text" if name in TEXT_DATASETS else ""
+
+
+#: Datasets whose models write text or translate (the Text panel); ``reviews`` only classifies.
+TEXT_DATASETS = frozenset({"hello", "text_corpus", "text_file", "translation"})
 
 
 def follow_training(training_panel: Any, panel: Any) -> None:

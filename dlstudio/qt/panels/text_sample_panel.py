@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
+from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run, sequence_kind
 from dlstudio.training.events import TextSample
 from dlstudio.training.sample_settings import SampleSettings
 
@@ -72,6 +72,7 @@ class TextSamplePanel(QWidget):
     """Text samples of the running training or of a trained run; translations for seq2seq."""
 
     wants_attention = Signal()  # the first sample of a training arrived
+    document_set = Signal(str)  # the new document's sequence kind: "text", "series" or ""
     sample_shown = Signal(object)  # a TextSample or a run's result dict, once shown
 
     def __init__(self, document=None, parent: QWidget | None = None):
@@ -103,14 +104,16 @@ class TextSamplePanel(QWidget):
         top.addWidget(self.write_button)
 
         self.controls = QWidget(self)  # the sampling settings; hidden for translations
-        controls = QHBoxLayout(self.controls)
-        controls.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self.controls)
+        rows.setContentsMargins(0, 0, 0, 0)
+        controls = QHBoxLayout()
         self.prompt = QLineEdit(self)
         self.prompt.setPlaceholderText("prompt (empty: the start of the text)")
         self.prompt.setToolTip("The text the model continues; it must be at least the model's window long")
         self.prompt.textChanged.connect(lambda t: self.settings.update(prompt=t))
         self.prompt.returnPressed.connect(self.write)
-        controls.addWidget(self.prompt, 2)
+        rows.addWidget(self.prompt)
+        rows.addLayout(controls)
         controls.addWidget(QLabel("Temperature", self))
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, TEMPERATURE_TICKS)
@@ -194,6 +197,7 @@ class TextSamplePanel(QWidget):
         self._cache.clear()
         self.clear()
         self.refresh_runs()
+        self.document_set.emit(sequence_kind(document) if document is not None else "")
 
     def refresh_runs(self) -> None:
         path = getattr(self.document, "path", None) if self.document is not None else None
