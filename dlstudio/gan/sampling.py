@@ -75,14 +75,13 @@ def sample_picture(samples: np.ndarray, columns: int | None = None, real_points:
                    scale: int | None = None) -> np.ndarray:
     """A uint8 RGB picture of generated samples: an image grid (``columns`` wide),
     or the generated points over ``real_points`` for 2-D data."""
-    from dlstudio.data.grid import image_grid, points_plot
+    from dlstudio.data.grid import image_grid
 
     samples = np.asarray(samples, np.float32)
     if samples.ndim == 2 and samples.shape[1] == 2:
         real = np.zeros((0, 2), np.float32) if real_points is None else np.asarray(real_points, np.float32)
-        x = np.concatenate([real, samples])
-        y = np.concatenate([np.zeros(len(real), np.int64), np.ones(len(samples), np.int64)])
-        return points_plot(x, y, ["real", "generated"], feature_names=("x1", "x2"))
+        lo, hi = field_extent(real if len(real) else samples)
+        return discriminator_picture(None, lo, hi, real, samples)
     if samples.ndim in (3, 4):
         return image_grid(samples, columns=columns, scale=scale)
     raise ValueError(f"cannot draw samples of shape {samples.shape[1:]}: only images and 2-D points")
@@ -137,3 +136,84 @@ def mode_coverage(points: np.ndarray, centres: np.ndarray, std: float, within: f
     counts = np.bincount(nearest[good], minlength=k)
     covered = int((counts >= min_share * len(points) / k).sum())
     return Coverage(covered, k, tuple(int(c) for c in counts), float(good.mean()))
+
+
+# ------------------------------------------------------- the discriminator's view
+#: D(x) colours, as in GAN Lab: purple where D says "fake", green where it says "real".
+FAKE_RGB, MID_RGB, REAL_RGB = np.array([123, 80, 176]), np.array([247, 247, 247]), np.array([46, 160, 67])
+
+
+def field_extent(real: np.ndarray, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """A square window around 2-D real data (with ``margin`` of its span on every side)."""
+    real = np.asarray(real, np.float64)
+    real = real[np.isfinite(real).all(axis=1)] if real.ndim == 2 else real.reshape(0, 2)
+    if not len(real):
+        return np.array([-1.5, -1.5]), np.array([1.5, 1.5])
+    lo, hi = real.min(axis=0), real.max(axis=0)
+    centre, half = (lo + hi) / 2, max(float((hi - lo).max()), 1e-6) * (0.5 + margin)
+    return centre - half, centre + half
+
+
+def discriminator_field(discriminator: Any, lo: np.ndarray, hi: np.ndarray, from_logits: bool,
+                        n: int = 72) -> np.ndarray:
+    """D(x) on an n x n grid over [lo, hi] (row 0 at the top, i.e. the highest x2)."""
+    xs = np.linspace(lo[0], hi[0], n, dtype=np.float32)
+    ys = np.linspace(hi[1], lo[1], n, dtype=np.float32)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    scores = np.asarray(discriminator(grid, training=False), np.float64).reshape(n, n)
+    return 1.0 / (1.0 + np.exp(-scores)) if from_logits else scores
+
+
+def discriminator_picture(field: np.ndarray | None, lo: np.ndarray, hi: np.ndarray, real: np.ndarray,
+                          fake: np.ndarray, size: int = 480) -> np.ndarray:
+    """GAN Lab's view: D(x) as the background (green: 'real', purple: 'fake'), the real
+    points (dark green) and the generated ones (orange) on top, with ticks and a legend.
+    Without a ``field`` the background is plain."""
+    from PIL import Image, ImageDraw
+
+    from dlstudio.data.grid import _font, _nice_ticks, _tick_text
+
+    margin_l, margin_b, margin_t, margin_r = 40, 30, 8, 8
+    w, h = size - margin_l - margin_r, size - margin_t - margin_b
+    p = np.clip(np.asarray(field if field is not None else np.full((2, 2), 0.5), np.float64), 0, 1)[..., None]
+    rgb = np.where(p < 0.5, FAKE_RGB + (MID_RGB - FAKE_RGB) * (p / 0.5),
+                   MID_RGB + (REAL_RGB - MID_RGB) * ((p - 0.5) / 0.5))
+    back = Image.fromarray(rgb.astype(np.uint8)).resize((w, h), Image.Resampling.BILINEAR)
+    img = Image.new("RGB", (size, size), (255, 255, 255))
+    img.paste(back, (margin_l, margin_t))
+    draw = ImageDraw.Draw(img)
+    font = _font(12)
+    span = hi - lo
+
+    def px(x):
+        return margin_l + (np.asarray(x) - lo[0]) / span[0] * (w - 1)
+
+    def py(y):
+        return margin_t + h - 1 - (np.asarray(y) - lo[1]) / span[1] * (h - 1)
+
+    for pts, fill, outline, r in ((real, (27, 94, 32), None, 2), (fake, (247, 144, 30), (120, 60, 0), 3)):
+        pts = np.asarray(pts, np.float64)
+        pts = pts[np.isfinite(pts).all(axis=1)] if len(pts) else pts
+        for x, y in zip(px(pts[:, 0]) if len(pts) else (), py(pts[:, 1]) if len(pts) else ()):
+            if margin_l <= x < margin_l + w and margin_t <= y < margin_t + h:
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=fill, outline=outline)
+    ink = (60, 60, 60)
+    draw.rectangle([margin_l - 1, margin_t - 1, margin_l + w, margin_t + h], outline=ink)
+    for t in _nice_ticks(lo[0], hi[0]):
+        x = float(px(t))
+        draw.line([(x, margin_t + h), (x, margin_t + h + 4)], fill=ink)
+        draw.text((x, margin_t + h + 6), _tick_text(t), fill=ink, font=font, anchor="mt")
+    for t in _nice_ticks(lo[1], hi[1]):
+        y = float(py(t))
+        draw.line([(margin_l - 4, y), (margin_l - 1, y)], fill=ink)
+        draw.text((margin_l - 6, y), _tick_text(t), fill=ink, font=font, anchor="rm")
+    entries = (("real", (27, 94, 32)), ("generated", (247, 144, 30)))
+    if field is not None:
+        entries += (("D: real", tuple(REAL_RGB)), ("D: fake", tuple(FAKE_RGB)))
+    bx, by = margin_l + 6, margin_t + 6
+    draw.rectangle([bx, by, bx + 92, by + 8 + 15 * len(entries)], fill=(255, 255, 255), outline=(200, 200, 200))
+    for k, (text, color) in enumerate(entries):
+        cy = by + 11 + 15 * k
+        draw.rectangle([bx + 6, cy - 4, bx + 14, cy + 4], fill=color)
+        draw.text((bx + 20, cy), text, fill=ink, font=font, anchor="lm")
+    return np.asarray(img)

@@ -163,7 +163,11 @@ class _Loop:
         self.rng = np.random.default_rng(int(settings.seed))
         self.fixed_z = fixed_noise(self.gan, fixed_count(self.gan, pair.sample_shape or ()))
         self.drawable = is_image(pair.sample_shape) or is_points(pair.sample_shape)
-        self.real_points = dataset.x_train[:2000] if dataset.x_train.shape[1:] == (2,) else None
+        self.real_points = dataset.x_train[:2000] if is_points(pair.sample_shape) else None
+        if self.real_points is not None:
+            from dlstudio.gan.sampling import field_extent
+
+            self.field_window = field_extent(self.real_points)
         from dlstudio.gan.steps import make_steps
 
         g_opt = _optimizer(self.gan.g_optimizer, self.gan.g_learning_rate, self.gan.beta_1)
@@ -245,8 +249,14 @@ class _Loop:
         self.steps.sync()
         samples = generate(self.G, self.fixed_z, self.pair.output_range)
         picture = path = None
-        if self.drawable:  # images or 2-D points; other samples (table rows) have no picture
-            picture = sample_picture(samples, columns=self.gan.grid_size, real_points=self.real_points)
+        if self.real_points is not None:  # 2-D: the points over the discriminator's view (as GAN Lab)
+            from dlstudio.gan.sampling import discriminator_field, discriminator_picture
+
+            lo, hi = self.field_window
+            field = discriminator_field(self.D, lo, hi, from_logits=not self.pair.d_gives_probability)
+            picture = discriminator_picture(field, lo, hi, self.real_points, samples)
+        elif self.drawable:  # images; other samples (table rows) have no picture
+            picture = sample_picture(samples, columns=self.gan.grid_size)
         if self.run_folder is not None and picture is not None:
             target = sample_path(self.run_folder.path, self.step)
             target.parent.mkdir(exist_ok=True)

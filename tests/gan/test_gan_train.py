@@ -176,6 +176,17 @@ def test_a_few_hundred_steps_cover_several_modes_of_the_ring():
     after = mode_coverage(result.samples[-1].samples, centres, std)
     assert after.covered >= 4 and after.covered > before.covered, (before, after)
     assert result.metrics["modes_covered"] == after.covered
+    # the discriminator's view (GAN Lab's background): the ring looks more real to D than its empty middle
+    from dlstudio.gan.sampling import discriminator_field, field_extent
+
+    lo, hi = field_extent(data.x_train)
+    field = discriminator_field(result.discriminator, lo, hi, from_logits=True, n=81)
+    assert field.shape == (81, 81) and 0 <= field.min() <= field.max() <= 1
+    rows = np.rint((hi[1] - centres[:, 1]) / (hi[1] - lo[1]) * 80).astype(int)
+    cols = np.rint((centres[:, 0] - lo[0]) / (hi[0] - lo[0]) * 80).astype(int)
+    assert field[rows, cols].mean() > field[40, 40] + 0.1
+    picture = result.samples[-1].picture
+    assert picture.shape == (480, 480, 3)
 
 
 def test_a_gan_on_table_rows_trains_without_pictures(tmp_path):

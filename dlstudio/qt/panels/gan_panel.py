@@ -184,8 +184,25 @@ class GanPanel(QWidget):
         if document is not None:
             document.undo_stack.indexChanged.connect(self._undo_moved)
         if is_gan:
+            self._set_samples_title()
             self._show_last_run()
         self._update_buttons()
+
+    def _set_samples_title(self) -> None:
+        from dlstudio.data.registry import get_dataset_spec
+
+        try:
+            points = get_dataset_spec(self.document.project.dataset.name).category == "toy"
+        except ValueError:
+            points = False
+        if points:
+            self.samples_title.setText("<b>Real and generated points over D's view</b>")
+            self.samples_title.setToolTip("The background is D(x): green where the discriminator says 'real', "
+                                          "purple where it says 'fake'. The generator moves its points (the "
+                                          "same noise all along) towards green.")
+        else:
+            self.samples_title.setText("<b>Samples from fixed noise</b>")
+            self.samples_title.setToolTip("The same noise vectors all along: watch the same samples improve")
 
     def _undo_moved(self, _index: int) -> None:
         self.settings.load()
