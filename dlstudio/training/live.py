@@ -37,8 +37,9 @@ BOUNDARY_RESOLUTION = 72
 BOUNDARY_INTERVAL = 0.25
 #: Training points drawn on the boundary (a random subset beyond this).
 BOUNDARY_POINTS = 600
-#: Epochs of at least this many batches get boundary frames inside them too.
-BATCH_FRAMES_FROM = 100
+#: Epochs of at least this many batches get boundary frames inside them too (a per-batch
+#: hook makes the engine run one step per compiled call, which costs small models speed).
+BATCH_FRAMES_FROM = 1000
 
 
 def _sync_state(model: Any) -> None:

@@ -91,7 +91,8 @@ def test_frames_inside_epochs_only_for_long_epochs():
     small = load_dataset("xor", {"samples": 200}, seed=0)
     [probe] = live_callbacks(small, lambda e: None, LiveOptions(), batch_size=16)
     assert type(probe) is BoundaryProbe
-    [probe] = live_callbacks(small, lambda e: None, LiveOptions(), batch_size=1)  # 160 batches an epoch
+    [probe] = live_callbacks(load_dataset("xor", {"samples": 2700}, seed=0), lambda e: None, LiveOptions(),
+                             batch_size=2)  # over 1,000 batches an epoch
     assert type(probe) is BatchBoundaryProbe
     [probe] = live_callbacks(small, lambda e: None, LiveOptions(boundary_every_batch=True), batch_size=16)
     assert type(probe) is BatchBoundaryProbe
