@@ -81,3 +81,14 @@ def test_an_unsaved_project_asks_to_save_and_train(qtbot):
     panel.show()
     assert panel.run_combo.count() == 0
     assert panel.status.text().startswith("Save and train an autoencoder project")
+
+
+def test_data_panel_captions_an_autoencoder_dataset_by_class(qtbot):
+    from dlstudio.data import load_dataset
+    from dlstudio.qt.panels.data_panel import DataPanel
+
+    data = load_dataset("digits", {"target": "image"})
+    panel = DataPanel(None)
+    qtbot.addWidget(panel)
+    idx = np.arange(6)
+    assert panel._labels(data, idx) == [str(int(c)) for c in data.meta["labels_train"][:6]]

@@ -749,6 +749,9 @@ class DataPanel(QWidget):
         y = d.y_train[idx]
         if d.task == "classification" and d.class_names:
             return [d.class_names[int(v)] if 0 <= int(v) < len(d.class_names) else str(int(v)) for v in y]
+        names, labels = d.meta.get("class_names"), d.meta.get("labels_train")
+        if names and labels is not None:  # the target is the image itself (autoencoders): the class as caption
+            return [names[int(v)] if 0 <= int(v) < len(names) else str(int(v)) for v in np.asarray(labels)[idx]]
         return [", ".join(f"{float(t):.3g}" for t in np.ravel(v)[:2]) for v in y]
 
     def _show_images(self, d) -> None:
