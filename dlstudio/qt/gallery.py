@@ -333,7 +333,18 @@ class GalleryWindow(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._relayout(force=True)
-        for path, card in self.cards.items():  # pictures: from the cache now, or drawn one by one
+        self._request_pictures()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange and hasattr(self, "thumbnails"):
+            from dlstudio.qt.theme import is_dark
+
+            if self.thumbnails.set_dark(is_dark(self.palette())) and self.isVisible():
+                self._request_pictures()
+
+    def _request_pictures(self) -> None:
+        for path, card in self.cards.items():  # from the cache now, or drawn one by one
             image = self.thumbnails.get(path)
             if image is not None:
                 card.set_picture(image)

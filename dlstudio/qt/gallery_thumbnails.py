@@ -142,6 +142,15 @@ class ThumbnailCache(QObject):
         self._start()
         return None
 
+    def set_dark(self, dark: bool) -> bool:
+        """Switch to the pictures of the other theme; True when that changed anything."""
+        if dark == self.dark:
+            return False
+        self.dark = dark
+        self._memory.clear()
+        self._queue.clear()
+        return True
+
     def pending(self) -> int:
         return len(self._queue)
 

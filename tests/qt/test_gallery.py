@@ -187,3 +187,23 @@ def test_main_window_menu_opens_the_gallery_and_an_example_as_an_untitled_copy(q
     assert window.document.project.name == "Autoencoder with a 2-D code"
     assert window.document.path is None  # an untitled copy: the example stays intact
     assert len(window.document.graph) == 9
+
+
+def test_pictures_follow_the_theme(gallery, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from dlstudio.qt.theme import apply_theme, current_mode, is_dark
+
+    _wait_pictures(qtbot, gallery)
+    card = gallery.cards[EXAMPLES_DIR / "xor_mlp.dlsproj"]
+    before = card.picture.pixmap().toImage().pixelColor(2, 2).lightness()
+    app = QApplication.instance()
+    old = current_mode(app)
+    try:
+        apply_theme(app, "light" if is_dark(gallery.palette()) else "dark", remember=False)
+        qtbot.waitUntil(lambda: gallery.thumbnails.dark == is_dark(gallery.palette()))
+        _wait_pictures(qtbot, gallery)
+        after = card.picture.pixmap().toImage().pixelColor(2, 2).lightness()
+        assert abs(after - before) > 100  # the canvas background of the other theme
+    finally:
+        apply_theme(app, old, remember=False)
