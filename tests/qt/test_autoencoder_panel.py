@@ -38,6 +38,7 @@ def test_reconstruction_grid_puts_inputs_over_outputs():
     assert grid.shape[1] > grid.shape[0]  # one row of three tiles each
 
 
+@pytest.mark.slow  # trains the example for 2 epochs first
 def test_panel_shows_reconstructions_and_codes_of_a_trained_autoencoder(qtbot, tmp_path):
     document = _trained(tmp_path, "autoencoder_digits")
     panel = AutoencoderPanel(None)
