@@ -67,7 +67,7 @@ def test_example_loads_and_validates_without_problems(path):
         assert len(graph) >= 2
 
 
-@pytest.mark.slow  # 3-5 s per example on 2 idle cores (graph tracing dominates); 10-18 s on a busy machine
+@pytest.mark.slow  # 4-18 s per example measured on 2 shared, busy cores (tf.function tracing dominates)
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=IDS)
 def test_example_trains_a_short_budget_from_the_command_line(path, tmp_path, capsys):
     from dlstudio.cli import run_cli
