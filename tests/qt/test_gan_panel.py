@@ -148,6 +148,15 @@ def test_stop_keeps_a_stopped_run(window, tmp_path, qtbot):
     assert "Stopped after" in panel.status.text()
     assert panel.gan_runs()[-1].status == "stopped"
     assert panel.continue_button.isEnabled()
+    stopped_at = panel.frames[-1][0]
+    window.document.project.training.epochs = 1
+    assert window.continue_training()  # Ctrl+F5 on a GAN project continues in the GAN panel
+    assert panel.frames[0][0] == 0  # the first run's pictures stay on the slider
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=TIMEOUT)
+    steps = [s for s, _ in panel.frames]
+    assert steps == sorted(set(steps)) and steps[0] == 0 and steps[-1] == stopped_at + 1600 // 128
+    runs = panel.gan_runs()
+    assert len(runs) == 2 and runs[-1].info["continued_from"] == runs[0].id
 
 
 def test_settings_edits_are_undoable(window, tmp_path, qtbot):

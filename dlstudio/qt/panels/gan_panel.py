@@ -231,22 +231,38 @@ class GanPanel(QWidget):
 
     def _show_last_run(self) -> None:
         """An opened GAN project shows its last run: curves, sample grids, interpolation."""
-        from dlstudio.gan.train import saved_samples
 
         runs = [r for r in self.gan_runs() if (r.path / "generator.weights.h5").is_file()]
         if not runs:
             return
         run = runs[-1]
         self.run_path = run.path
-        self.frames = [(step, str(path)) for step, path in saved_samples(run.path)]
-        steps, epochs = int(run.info.get("steps_done", 0)), int(run.info.get("epochs_done", 0))
-        self._steps_per_epoch = max(1, steps // max(1, epochs))
-        self.curves.load_history(run.history(), self._steps_per_epoch)
-        self._frames_changed(follow=True)
+        steps, epochs = self._load_run(run)
         self.status.setText(f"Run {html.escape(run.id)}: {steps:,} steps, {epochs} epochs ({run.status}).")
         if self.isVisible():
             self.curves.ensure_plots()
             self.interpolate()
+
+    def _load_run(self, run) -> tuple[int, int]:
+        """Show a run's curves and sample pictures, those of the runs it continued first
+        (so the slider goes back to step 0); returns its steps and epochs."""
+        from dlstudio.gan.train import saved_samples
+
+        by_id = {r.id: r for r in self.gan_runs()}
+        frames: list[tuple[int, Any]] = []
+        chain, seen = run, set()
+        while chain is not None and chain.id not in seen:
+            seen.add(chain.id)
+            older = [(step, str(path)) for step, path in saved_samples(chain.path)
+                     if not frames or step < frames[0][0]]
+            frames = older + frames
+            chain = by_id.get(chain.info.get("continued_from"))
+        self.frames = frames
+        steps, epochs = int(run.info.get("steps_done", 0)), int(run.info.get("epochs_done", 0))
+        self._steps_per_epoch = max(1, steps // max(1, epochs))
+        self.curves.load_history(run.history(), self._steps_per_epoch)
+        self._frames_changed(follow=True)
+        return steps, epochs
 
     # ------------------------------------------------------------- training
     def is_running(self) -> bool:
@@ -295,6 +311,10 @@ class GanPanel(QWidget):
         _key, base, temporary = runs_location(doc)
         self.frames = []
         self.curves.clear()
+        if start_from is not None:  # the story so far, then the new steps after it
+            from dlstudio.project.runs import open_run
+
+            self._load_run(open_run(start_from))
         self.error.hide()
         self.last_outcome = None
         self._generator = None
@@ -340,7 +360,10 @@ class GanPanel(QWidget):
                                              "d_real": ev.d_real, "d_fake": ev.d_fake})
             elif isinstance(ev, GanSamples) and ev.picture is not None:
                 follow = self.slider.value() >= self.slider.maximum()
-                self.frames.append((ev.step, ev.picture))
+                if self.frames and self.frames[-1][0] >= ev.step:  # a continued run starts where it ended
+                    self.frames[-1] = (ev.step, ev.picture)
+                else:
+                    self.frames.append((ev.step, ev.picture))
                 self._frames_changed(follow)
             elif isinstance(ev, Started):
                 self.run_path = Path(ev.run_path) if ev.run_path else None
