@@ -188,7 +188,7 @@ def _char_windows(ids: np.ndarray, window: int, step: int) -> tuple[np.ndarray, 
     return x.astype("int64"), y.astype("int64")
 
 
-@register("text_corpus", "Python prose (character model)", "text",
+@register("text_corpus", "Python prose (character or word model)", "text",
           "English text that ships with Python (the Zen of Python and standard-library docstrings), "
           "for character-level language models: from `window` characters predict the next one. "
           "Works offline. Character or word tokens; x are token ids (use an Embedding) or one-hot rows.",
