@@ -299,8 +299,11 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
              f"this is {role.task_type} {role.task_index}")
     emit(Started(epochs, steps, steps * batch, where, str(run.path) if run else None))
     history: dict[str, list[float]] = {}
+    rules = EpochRules(settings, model, optimizer, "val_loss" if n_val else "loss")
     step = 0
+    epochs_done, stopped = 0, False
     for epoch in range(epochs):
+        rules.epoch_begin(epoch)
         t0 = time.perf_counter()
         iterator = iter(distributed)
         totals = np.zeros(1 + len(fns))
@@ -326,6 +329,10 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
         emit(EpochEnd(epoch + 1, epochs, logs, seconds, steps * batch / seconds if seconds > 0 else 0.0, lr))
         if run:
             run.write_history(history)
+        epochs_done = epoch + 1
+        if rules.epoch_end(logs):
+            stopped = True
+            break
     metrics = local_logs(dataset.x_test, y_test, "test_") if len(dataset.x_test) else {}
     metrics.update({k: v[-1] for k, v in history.items()})
     folder = run.path if run else Path(worker_dir or tempfile.mkdtemp(prefix="dlstudio-worker-"))
@@ -333,11 +340,60 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
     model.save_weights(folder / "model.weights.h5")  # every worker saves (the TensorFlow pattern)
     save_optimizer_state(optimizer, folder)
     if run:
-        run.update(status="finished", epochs_done=epochs, metrics=metrics)
+        run.update(status="finished", epochs_done=epochs_done, metrics=metrics)
     elif worker_dir is None:
         shutil.rmtree(folder, ignore_errors=True)
-    emit(Finished(metrics, epochs, False, str(run.path) if run else None, history))
-    return TrainResult(model, history, metrics, run, False)
+    emit(Finished(metrics, epochs_done, stopped, str(run.path) if run else None, history))
+    return TrainResult(model, history, metrics, run, stopped)
+
+
+class EpochRules:
+    """The engine's per-epoch rules for the custom loop: the step and plateau learning-rate
+    schedules (as ``LearningRateScheduler`` / ``ReduceLROnPlateau(patience=3)`` do them in
+    ``fit``) and early stopping. Every worker sees the same numbers (the all-reduced
+    training loss; the validation loss of identical weights on identical samples), so
+    all workers take the same decisions and stop at the same epoch."""
+
+    PLATEAU_PATIENCE = 3
+
+    def __init__(self, settings: Any, model: Any, optimizer: Any, monitor: str):
+        self.model, self.optimizer, self.monitor = model, optimizer, monitor
+        self.kind = setting(settings, "lr_schedule", "constant")
+        self.base = float(setting(settings, "learning_rate", 1e-3))
+        self.decay = float(setting(settings, "lr_decay", 0.5))
+        self.every = int(setting(settings, "lr_step_epochs", 10))
+        self.patience = setting(settings, "early_stopping_patience", None)
+        self.restore = bool(setting(settings, "restore_best_weights", True))
+        self.best, self.best_weights, self.wait = math.inf, None, 0
+        self.plateau_best, self.plateau_wait = math.inf, 0
+
+    def epoch_begin(self, epoch: int) -> None:
+        if self.kind == "step":
+            self.optimizer.learning_rate = self.base * self.decay ** (epoch // self.every)
+
+    def epoch_end(self, logs: dict[str, float]) -> bool:
+        """Apply the rules to an epoch's logs; True: stop (early stopping)."""
+        value = logs.get(self.monitor, math.inf)
+        if self.kind == "plateau":
+            if value < self.plateau_best:
+                self.plateau_best, self.plateau_wait = value, 0
+            else:
+                self.plateau_wait += 1
+                if self.plateau_wait >= self.PLATEAU_PATIENCE:
+                    lr = float(np.asarray(self.optimizer.learning_rate))
+                    self.optimizer.learning_rate = max(lr * self.decay, self.base * 1e-4)
+                    self.plateau_wait = 0
+        if not self.patience:
+            return False
+        if value < self.best:
+            self.best, self.best_weights, self.wait = value, self.model.get_weights(), 0
+            return False
+        self.wait += 1
+        if self.wait < int(self.patience):
+            return False
+        if self.restore and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        return True
 
 
 def _logs(means: np.ndarray, names: tuple[str, ...], prefix: str) -> dict[str, float]:

@@ -240,3 +240,42 @@ def test_mirrored_and_continue_on_jax():
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["mirrored"] == pytest.approx(out["single"], rel=1e-4)  # DataParallel over 2 CPU devices
     assert out["state"] == "restored" and out["continued"] < 1e-5  # Adam's moments survive Continue on JAX
+
+
+def test_epoch_rules_of_the_custom_loop_step_plateau_and_early_stopping():
+    import keras
+
+    from dlstudio.training.distributed import EpochRules
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    def optimizer():
+        opt = keras.optimizers.Adam(0.1)
+        opt.build(model.trainable_variables)
+        return opt
+
+    opt = optimizer()
+    rules = EpochRules({"lr_schedule": "step", "learning_rate": 0.1, "lr_decay": 0.5, "lr_step_epochs": 2},
+                       model, opt, "loss")
+    rates = []
+    for epoch in range(4):
+        rules.epoch_begin(epoch)
+        rates.append(float(np.asarray(opt.learning_rate)))
+    assert rates == pytest.approx([0.1, 0.1, 0.05, 0.05])
+
+    opt = optimizer()
+    rules = EpochRules({"lr_schedule": "plateau", "learning_rate": 0.1, "lr_decay": 0.5}, model, opt, "val_loss")
+    for value in (1.0, 1.1, 1.2):
+        rules.epoch_end({"val_loss": value})
+    assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.1)
+    rules.epoch_end({"val_loss": 1.3})  # the third epoch without improvement
+    assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.05)
+
+    rules = EpochRules({"early_stopping_patience": 2}, model, optimizer(), "loss")
+    best = [w + 1.0 for w in model.get_weights()]
+    model.set_weights(best)
+    assert not rules.epoch_end({"loss": 0.5})
+    model.set_weights([w * 0 for w in best])
+    assert not rules.epoch_end({"loss": 0.6})
+    assert rules.epoch_end({"loss": 0.7})  # stop, back at the best epoch's weights
+    assert all(np.allclose(a, b) for a, b in zip(model.get_weights(), best))
