@@ -4,6 +4,11 @@ and the command line alike.
 ``train(graph, dataset, settings, emit, should_stop)`` compiles the graph,
 fits it with events and a stop flag, evaluates it on the held-out test split
 and records everything in a run folder. It never touches Qt.
+
+Its parts live beside it: the loss, metrics and optimizer in ``objectives.py``;
+weights, optimizer state and the changed-graph check for Continue/resume in
+``checkpoints.py``; several steps per compiled call with every batch's own loss
+in ``batch_losses.py``; mirrored and multi-worker training in ``distributed.py``.
 """
 
 from __future__ import annotations
