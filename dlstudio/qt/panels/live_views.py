@@ -222,12 +222,14 @@ class LivePlotsPage(QSplitter):
         self.addWidget(self.views)
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 1)
+        self._wide = False
 
-    def start(self, expect_boundary: bool) -> None:
+    def start(self, expect_boundary: bool, expect_gradients: bool = False) -> None:
         """A training starts: empty views; the boundary tab laid out now (at the click,
         not while training) when frames are expected."""
         self.views.clear()
         self.views.hide()
+        self._wide = expect_gradients  # two gradient plots want more room
         if expect_boundary:
             self.views.prepare_boundary()
             self._open()
@@ -251,7 +253,7 @@ class LivePlotsPage(QSplitter):
     def _open(self) -> None:
         self.views.show()
         width = self.width()
-        wide = self.views.gradients is not None  # two gradient plots want more room
+        wide = self._wide or self.views.gradients is not None  # two gradient plots want more room
         side = width // 2 if wide else min(max(260, self.height()), width // 3)  # a boundary: about square
         self.setSizes([width - side, side])
 

@@ -512,7 +512,8 @@ class TrainingPanel(QWidget):
         from dlstudio.qt.panels.live_views import graph_takes_points
 
         self.stack.setCurrentWidget(self.plots.parentWidget())  # the curves, with the live views beside them
-        self._plots_page.start(self.act_boundary.isChecked() and graph_takes_points(doc.graph))
+        self._plots_page.start(self.act_boundary.isChecked() and graph_takes_points(doc.graph),
+                               self.act_gradients.isChecked())
         self._reset_progress()
         worker.start()
         self._timer.start()
