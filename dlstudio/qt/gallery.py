@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -237,6 +237,7 @@ class GalleryWindow(QWidget):
         self.thumbnails.ready.connect(self._picture_ready)
         self.thumbnails.failed.connect(self._picture_failed)
         self._columns = 0
+        self.pictures_requested = False  # True once the shown window asked for its pictures
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search examples (title, idea, dataset, layer type)\u2026")
@@ -333,7 +334,7 @@ class GalleryWindow(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self._relayout(force=True)
-        self._request_pictures()
+        QTimer.singleShot(0, self._request_pictures)  # the window first, then the pictures
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
@@ -344,6 +345,7 @@ class GalleryWindow(QWidget):
                 self._request_pictures()
 
     def _request_pictures(self) -> None:
+        self.pictures_requested = True
         for path, card in self.cards.items():  # from the cache now, or drawn one by one
             image = self.thumbnails.get(path)
             if image is not None:

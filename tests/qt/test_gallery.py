@@ -30,8 +30,8 @@ def _wait_pictures(qtbot, window, timeout=60000):
     from dlstudio.qt.keras_loader import loader
 
     assert loader().wait(120)
-    qtbot.waitUntil(lambda: window.thumbnails.pending() == 0 and not window.thumbnails._timer.isActive(),
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: window.pictures_requested and window.thumbnails.pending() == 0
+                    and not window.thumbnails._timer.isActive(), timeout=timeout)
 
 
 def test_window_lists_every_example_under_its_lecture_in_order(gallery):
@@ -116,6 +116,7 @@ def test_pictures_are_drawn_after_showing_then_cached_on_disk(gallery, qtbot, tm
     qtbot.addWidget(second)
     t0 = time.perf_counter()
     second.show()
+    qtbot.waitUntil(lambda: second.pictures_requested)
     assert second.thumbnails.pending() == 0
     assert all(c.picture.pixmap() is not None and not c.picture.pixmap().isNull() for c in second.cards.values())
     assert time.perf_counter() - t0 < 5
