@@ -43,6 +43,9 @@ SHORT_TEXT = 150  # characters of the description shown on a card
 DETAILS_ZOOM = 1.4  # the selected example's picture, relative to a card's
 
 
+ARROWS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down)
+
+
 def short_text(text: str, limit: int = SHORT_TEXT) -> str:
     """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
     if len(text) <= limit:
@@ -56,6 +59,7 @@ class GalleryCard(QFrame):
 
     selected = Signal(object)  # GalleryEntry
     activated = Signal(object)  # GalleryEntry (double-click, Enter)
+    navigate = Signal(object, int)  # GalleryEntry, the arrow key pressed on it
 
     def __init__(self, entry: GalleryEntry, parent: QWidget | None = None):
         super().__init__(parent)
@@ -115,6 +119,9 @@ class GalleryCard(QFrame):
     def keyPressEvent(self, event) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self.activated.emit(self.entry)
+            return
+        if event.key() in ARROWS:
+            self.navigate.emit(self.entry, event.key())
             return
         super().keyPressEvent(event)
 
@@ -273,6 +280,7 @@ class GalleryWindow(QWidget):
                 card = GalleryCard(entry, holder)
                 card.selected.connect(self.select)
                 card.activated.connect(self.open_entry)
+                card.navigate.connect(self._navigate)
                 self.cards[entry.path] = card
                 cards.append(card)
             for w in (header, note, holder):
@@ -368,6 +376,32 @@ class GalleryWindow(QWidget):
         self.current = entry
         self.cards[entry.path].set_selected(True)
         self.details.show_entry(entry, self.thumbnails.get(entry.path))
+
+    def _navigate(self, entry: GalleryEntry, key: int) -> None:
+        """Arrow keys move between the shown cards: left/right in reading order, up/down by grid rows."""
+        rows = []  # (card, section, row, column) of every shown card, in reading order
+        for section, (_h, _n, _holder, _grid, cards) in enumerate(self._section_widgets):
+            for i, card in enumerate(self._visible_cards(cards)):
+                rows.append((card, section, i // max(1, self._columns), i % max(1, self._columns)))
+        here = next((k for k, r in enumerate(rows) if r[0].entry.path == entry.path), None)
+        if here is None:
+            return
+        target = here
+        if key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            target = here + (1 if key == Qt.Key.Key_Right else -1)
+        else:
+            _, section, row, column = rows[here]
+            line = [(s, r) for _c, s, r, _col in rows]
+            step = 1 if key == Qt.Key.Key_Down else -1
+            lines = sorted(set(line), reverse=step < 0)
+            following = [ln for ln in lines if (ln > (section, row) if step > 0 else ln < (section, row))]
+            if following:
+                candidates = [k for k, r in enumerate(rows) if (r[1], r[2]) == following[0]]
+                target = min(candidates, key=lambda k: abs(rows[k][3] - column))
+        if 0 <= target < len(rows) and target != here:
+            card = rows[target][0]
+            card.setFocus()
+            self.scroll.ensureWidgetVisible(card, 0, 24)
 
     def select_path(self, path: str | Path) -> None:
         self.select(self.cards[Path(path)].entry)

@@ -208,3 +208,22 @@ def test_pictures_follow_the_theme(gallery, qtbot):
         assert abs(after - before) > 100  # the canvas background of the other theme
     finally:
         apply_theme(app, old, remember=False)
+
+
+def test_arrow_keys_move_between_cards(gallery, qtbot):
+    gallery.resize(1240, 780)
+    qtbot.waitUntil(lambda: gallery._columns >= 2)
+    basics = gallery._section_widgets[0][4]
+    first = basics[0]
+    first.setFocus()
+    qtbot.waitUntil(first.hasFocus)
+    qtbot.keyClick(first, Qt.Key.Key_Right)
+    assert basics[1].hasFocus() and gallery.current is basics[1].entry  # focus selects
+    qtbot.keyClick(basics[1], Qt.Key.Key_Left)
+    assert first.hasFocus()
+    qtbot.keyClick(first, Qt.Key.Key_Down)
+    assert basics[gallery._columns].hasFocus()  # the card below, same column
+    qtbot.keyClick(basics[gallery._columns], Qt.Key.Key_Up)
+    assert first.hasFocus()
+    qtbot.keyClick(first, Qt.Key.Key_Up)  # nothing above the first card
+    assert first.hasFocus()
