@@ -573,6 +573,8 @@ def _read_text(p: Path, label: str, shape: tuple, dataset: Dataset) -> np.ndarra
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{label}: byte {exc.start} is not valid UTF-8; save the text as UTF-8") from None
     window = shape[0] if shape else None
+    if dataset.meta.get("level", "characters") != "characters":
+        return _read_words(text, label, window, dataset)
     if window is not None and len(text) < window:
         raise DatasetError(f"{label}: {len(text)} characters; the model reads {window} characters at a time, "
                            "so the text must have at least that many")
@@ -583,7 +585,31 @@ def _read_text(p: Path, label: str, shape: tuple, dataset: Dataset) -> np.ndarra
         shown = ", ".join(repr(ch) for ch in unknown[:8]) + (", ..." if len(unknown) > 8 else "")
         raise DatasetError(f"{label}: {len(unknown)} character{'s' * (len(unknown) != 1)} the model never saw "
                            f"({shown}); {dataset.name}'s vocabulary has {len(vocabulary)} characters")
-    return np.array([[index[ch] for ch in tail]], dtype=np.int64)
+    return _text_input(np.array([[index[ch] for ch in tail]], dtype=np.int64), dataset)
+
+
+def _text_input(ids: np.ndarray, dataset: Dataset) -> np.ndarray:
+    """Token ids as the dataset's model takes them: ids, or one-hot rows (``meta["encoding"]``)."""
+    from dlstudio.data.text import model_input
+
+    return model_input(ids, len(dataset.vocabulary), str(dataset.meta.get("encoding", "ids")))
+
+
+def _read_words(text: str, label: str, window: int | None, dataset: Dataset) -> np.ndarray:
+    """A word-level text: its last ``window`` words (rare ones as <unk>), padded in front with
+    ``<pad>`` when the vocabulary has it (reviews), else at least ``window`` words are needed."""
+    from dlstudio.data.text import encode_tokens
+
+    try:
+        ids = encode_tokens(text, list(dataset.vocabulary), str(dataset.meta["level"]))
+    except DatasetError as exc:
+        raise DatasetError(f"{label}: {exc}") from None
+    if window is not None and len(ids) < window:
+        if dataset.vocabulary[0] != "<pad>":
+            raise DatasetError(f"{label}: {len(ids)} words; the model reads {window} words at a time, so the "
+                               "text must have at least that many")
+        ids = np.concatenate([np.zeros(window - len(ids), np.int64), ids])
+    return _text_input((ids[-window:] if window else ids)[None, :], dataset)
 
 
 # CSV rows ------------------------------------------------------------------

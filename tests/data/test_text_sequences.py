@@ -139,3 +139,26 @@ def test_previews_decode_one_hot_inputs_and_per_step_targets():
     dates = load_dataset("translation", {"samples": 50})
     source, target = text_samples(dates, 1, split="test")[0]
     assert source.startswith(dates.meta["sources"][0] + "^") and target == dates.meta["targets"][0]
+
+
+def test_prediction_inputs_follow_the_text_encoding(tmp_path):
+    """dlstudio predict / the predict panel read a text file as the dataset's model takes it."""
+    from dlstudio.training.evaluate import read_input_file
+
+    path = tmp_path / "in.txt"
+    path.write_text("say hel", encoding="utf-8")
+    hello = load_dataset("hello", {"wrap": True, "encoding": "one_hot"})
+    x = read_input_file(path, (3, 4), hello)
+    assert x.shape == (1, 3, 4) and decode(x[0].argmax(-1), hello.vocabulary) == "hel"
+    reviews = load_dataset("reviews", {"samples": 40})
+    path.write_text("The plot was not good, but the music was superb", encoding="utf-8")
+    x = read_input_file(path, (24,), reviews)
+    assert x.shape == (1, 24) and (x[0, :13] == 0).all()  # 10 words and a comma, padded in front
+    assert decode(x[0][x[0] > 0], reviews.vocabulary, " ") == "the plot was not good, but the music was superb"
+    words = load_dataset("text_corpus", {"level": "words", "window": 4, "max_chars": 3000})
+    path.write_text("Beautiful is better than zyzzyva", encoding="utf-8")
+    x = read_input_file(path, (4,), words)
+    assert decode(x[0], words.vocabulary, " ") == "is better than <unk>"
+    path.write_text("two words", encoding="utf-8")
+    with pytest.raises(DatasetError, match="2 words; the model reads 4"):
+        read_input_file(path, (4,), words)
