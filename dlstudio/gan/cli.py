@@ -41,19 +41,14 @@ def register(sub: Any) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from dlstudio.cli import UserError, _load, _run_of
     from dlstudio.data.grid import save_png
     from dlstudio.gan.project import GanError
     from dlstudio.gan.sampling import (
         fixed_noise,
-        generate,
-        interpolate,
-        is_image,
-        is_points,
+        generator_picture,
+        interpolation_noise,
         latent_noise,
-        sample_picture,
     )
     from dlstudio.gan.train import load_generator
 
@@ -65,28 +60,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
         generator, pair = load_generator(project, run)
     except (GanError, OSError, ValueError) as exc:
         raise UserError(f"{Path(args.project).name}: {exc}") from None
-    gan, shape = pair.settings, pair.sample_shape
-    if not (is_image(shape) or is_points(shape)):
-        raise UserError(f"the generator makes samples of shape {shape}: only images and 2-D points can be drawn")
+    gan = pair.settings
     n = args.interpolate or args.samples
     if args.interpolate:
-        ends = latent_noise(2, gan.latent_dim, gan.seed if args.seed is None else args.seed, gan.latent_distribution)
-        z = interpolate(ends[0], ends[1], args.interpolate, spherical=gan.latent_distribution == "normal")
+        z = interpolation_noise(gan, args.interpolate, gan.seed if args.seed is None else args.seed)
     elif args.seed is None:
         z = fixed_noise(gan, n)
     else:
         z = latent_noise(n, gan.latent_dim, args.seed, gan.latent_distribution)
-    samples = generate(generator, z, pair.output_range)
-    real = None
-    if is_points(shape):
-        from dlstudio.data import DatasetError, load_dataset
-
-        try:
-            real = load_dataset(project.dataset.name, project.dataset.options, seed=project.training.seed).x_train
-        except DatasetError:
-            real = None  # generated points alone
     columns = args.interpolate or args.columns or (gan.grid_size if n == gan.grid_size ** 2 else None)
-    picture = sample_picture(np.asarray(samples), columns=columns, real_points=real)
+    try:
+        picture = generator_picture(generator, pair, z, project, columns)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     try:
         save_png(picture, args.output)
     except (OSError, ValueError) as exc:

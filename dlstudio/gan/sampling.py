@@ -217,3 +217,32 @@ def discriminator_picture(field: np.ndarray | None, lo: np.ndarray, hi: np.ndarr
         draw.rectangle([bx + 6, cy - 4, bx + 14, cy + 4], fill=color)
         draw.text((bx + 20, cy), text, fill=ink, font=font, anchor="lm")
     return np.asarray(img)
+
+
+# ------------------------------------------------- pictures of a trained generator
+def interpolation_noise(gan: Any, steps: int, seed: int) -> np.ndarray:
+    """``steps`` latent vectors on the way between two noise vectors drawn from ``seed``."""
+    ends = latent_noise(2, gan.latent_dim, seed, gan.latent_distribution)
+    return interpolate(ends[0], ends[1], steps, spherical=gan.latent_distribution == "normal")
+
+
+def real_points_of(project: Any) -> np.ndarray | None:
+    """The project's training points to draw under generated 2-D points (None when unavailable)."""
+    from dlstudio.data import DatasetError, load_dataset
+
+    try:
+        return load_dataset(project.dataset.name, project.dataset.options, seed=project.training.seed).x_train
+    except DatasetError:
+        return None
+
+
+def generator_picture(generator: Any, pair: Any, z: np.ndarray, project: Any = None,
+                      columns: int | None = None) -> np.ndarray:
+    """What ``generator`` makes of ``z``, drawn: an image grid, or the points over the
+    project's real ones. Raises ValueError for samples that have no picture."""
+    if not (is_image(pair.sample_shape) or is_points(pair.sample_shape)):
+        raise ValueError(f"the generator makes samples of shape {pair.sample_shape}: only images and 2-D "
+                         "points can be drawn")
+    samples = np.asarray(generate(generator, z, pair.output_range))
+    real = real_points_of(project) if project is not None and is_points(pair.sample_shape) else None
+    return sample_picture(samples, columns=columns, real_points=real)

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import DCGAN, RING
+from gan_samples import DCGAN, RING
 
 from dlstudio.cli import run_cli
 from dlstudio.data.grid import grid_geometry

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import RING
+from gan_samples import RING
 
 pytest.importorskip("jax")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DCGAN, RING, tiny_gan
+from gan_samples import DCGAN, RING, tiny_gan
 
 from dlstudio.gan.project import GanError, extra_problems, gan_pair, graph_named
 from dlstudio.project import (

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import tiny_gan
+from gan_samples import tiny_gan
 
 from dlstudio.gan import losses
 from dlstudio.gan.events import GanSamples, GanStep
@@ -191,7 +191,7 @@ def test_a_few_hundred_steps_cover_several_modes_of_the_ring():
 
 def test_a_gan_on_table_rows_trains_without_pictures(tmp_path):
     """Iris rows (4 features) have no picture: training still runs and records its samples' steps."""
-    from conftest import mlp
+    from gan_samples import mlp
 
     from dlstudio.data import load_dataset
 

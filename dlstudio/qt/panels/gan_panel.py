@@ -19,7 +19,6 @@ import html
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -477,31 +476,19 @@ class GanPanel(QWidget):
             return
         from dlstudio.qt.background import create_worker
 
-        job, seed = self._generator_job(), self._interp_seed
-        dataset = self.document.project.dataset
-        data_seed = self.document.project.training.seed
+        job, seed, project = self._generator_job(), self._interp_seed, self.document.project
 
         def work():
             from dlstudio.gan.sampling import (
-                generate,
-                interpolate,
+                generator_picture,
+                interpolation_noise,
                 is_points,
-                latent_noise,
-                sample_picture,
             )
 
             generator, pair = job()
-            gan = pair.settings
-            ends = latent_noise(2, gan.latent_dim, gan.seed + 1000 + seed, gan.latent_distribution)
             steps = INTERPOLATION_POINTS if is_points(pair.sample_shape) else INTERPOLATION_STEPS
-            z = interpolate(ends[0], ends[1], steps, spherical=gan.latent_distribution == "normal")
-            samples = np.asarray(generate(generator, z, pair.output_range))
-            real = None
-            if is_points(pair.sample_shape):  # the walk drawn over the real points
-                from dlstudio.data import load_dataset
-
-                real = load_dataset(dataset.name, dataset.options, seed=data_seed).x_train
-            return sample_picture(samples, columns=steps, real_points=real)
+            z = interpolation_noise(pair.settings, steps, pair.settings.seed + 1000 + seed)
+            return generator_picture(generator, pair, z, project, columns=steps)
 
         task = create_worker(work)
         task.returned.connect(lambda picture, t=task: t is self._task and self.interp_view.set_picture(picture))
