@@ -179,3 +179,30 @@ def test_no_runs_says_so_and_a_damaged_run_is_reported(qtbot, tmp_path, keras_lo
     qtbot.waitUntil(lambda: bool(messages), timeout=TIMEOUT)
     assert "cannot load model.weights.h5" in messages[0] and run.id in messages[0]
     assert run.id in panel.status.text()
+
+
+def test_the_window_evaluates_a_finished_training_and_shows_it(qtbot, tmp_path, keras_loaded, monkeypatch):
+    """F5 on the Training tab: when the run ends, the Evaluation tab comes forward with that run."""
+    from dlstudio.project.runs import list_runs
+    from dlstudio.qt.main_window import MainWindow
+
+    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    project = load_project(RESOURCES / "examples" / "xor_mlp.dlsproj")
+    project.dataset.options = {"samples": 200, "noise": 0.15}
+    project.training = project.training.model_copy(update={"epochs": 2, "batch_size": 16})
+    save_project(project, tmp_path / "xor.dlsproj")
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitUntil(lambda: not w.loading.isVisible(), timeout=TIMEOUT)
+    assert w.open_path(tmp_path / "xor.dlsproj")
+    with qtbot.waitSignal(w.training_panel.training_finished, timeout=TIMEOUT):
+        w.act_train.trigger()
+    qtbot.waitUntil(lambda: not w.training_panel.is_running(), timeout=TIMEOUT)
+    run = list_runs(tmp_path / "xor.dlsproj")[-1]
+    qtbot.waitUntil(lambda: w.evaluation_panel.evaluation is not None, timeout=TIMEOUT)
+    assert w.evaluation_panel.evaluation.run_id == run.id
+    assert not w.evaluation_dock.visibleRegion().isEmpty()  # in front now
+    assert w.predict_panel.run_ids()[0] == run.id  # the predict panel lists it too
+    w.document.undo_stack.setClean()
