@@ -176,6 +176,7 @@ class _Loop:
                                 loss=self.gan.loss, label_smoothing=self.gan.label_smoothing)
         self.samples: list[GanSamples] = []
         self.good = (self.G.get_weights(), self.D.get_weights())
+        self.good_step = self.step
         self.last_save = -math.inf
 
     @property
@@ -229,6 +230,7 @@ class _Loop:
         for k, v in means.items():
             self.history[k].append(v)
         self.good = (self.G.get_weights(), self.D.get_weights())
+        self.good_step = self.step
         self.emit(EpochEnd(epoch, self.last_epoch, dict(means), seconds,
                            steps * self.batch_size / seconds if seconds > 0 else 0.0, self.gan.g_learning_rate))
         if self.run_folder is not None:
@@ -273,8 +275,10 @@ class _Loop:
         self.D.set_weights(self.good[1])
         message = (f"the {what} became {values[bad]} at step {self.step} (epoch {epoch}); training stopped "
                    "and the weights of the last good epoch were kept (try lower learning rates)")
-        if self.run_folder is not None:
+        if self.run_folder is not None:  # the last good epoch, so that a continued run starts from it
+            bad_step, self.step = self.step, self.good_step
             self.save(epoch - 1)
+            self.step = bad_step
         return _fail(self.emit, self.run_folder, message)
 
     def metrics(self) -> dict[str, float]:

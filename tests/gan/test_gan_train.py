@@ -145,6 +145,9 @@ def test_nan_stops_with_a_message_naming_the_step(tmp_path, ring_data):
     failed = events[-1]
     assert isinstance(failed, Failed) and "discriminator loss became nan" in failed.message
     assert "lower learning rates" in failed.message
+    [run] = [open_run(p) for p in tmp_path.iterdir()]
+    assert run.status == "failed" and "step 1 " in run.info["error"]
+    assert run.info["steps_done"] == 0 and run.info["epochs_done"] == 0  # the last good state: the start
 
 
 def test_wrong_data_or_broken_graph_fail_before_training(ring_data):
