@@ -431,13 +431,12 @@ class WeightsView(QWidget):
         return i >= 0
 
     def _show_histogram(self) -> None:
-        import pyqtgraph as pg
-
         name = self.layer_combo.currentText()
         if self.plot is None:
             if not name:
-                return
+                return  # nothing to draw: pyqtgraph is not imported yet (start-up)
             self._make_plot()
+        import pyqtgraph as pg
         self.plot.clear()
         self.legend.clear()
         per = (self.insight.histograms.get(name) if self.insight is not None else None) or {}
