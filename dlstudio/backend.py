@@ -92,3 +92,20 @@ def device_scope(device: str = "auto") -> Iterator[None]:
             yield
     else:
         yield
+
+
+def model_device(model) -> str:
+    """Where a built model's weights live, in the names of :func:`list_devices`
+    ("cpu", "gpu:0", ...; several joined by "+"): the device training really uses."""
+    names = set()
+    for v in getattr(model, "weights", [])[:8]:
+        value = getattr(v, "value", v)
+        if hasattr(value, "devices"):  # a jax.Array
+            devices = [(d.platform, d.id) for d in value.devices()]
+        else:  # a TensorFlow variable: '/job:localhost/replica:0/task:0/device:GPU:0'
+            text = str(getattr(value, "device", "") or "").rsplit("device:", 1)[-1]
+            kind, _, index = text.partition(":")
+            devices = [(kind.lower(), int(index or 0))] if kind else []
+        for platform, index in devices:
+            names.add("cpu" if platform == "cpu" else f"gpu:{index}")
+    return "+".join(sorted(names)) or "cpu"

@@ -216,7 +216,8 @@ def _printer(as_json: bool, progress: bool | None = None) -> Callable[[object], 
             bar[0].clear()
         if isinstance(event, Started):
             print(f"training {event.epochs} epochs of {event.steps_per_epoch} batches "
-                  f"({event.samples} samples) on {event.backend}", file=out, flush=True)
+                  f"({event.samples} samples) on {event.backend}"
+                  f"{f' ({event.device})' if event.device else ''}", file=out, flush=True)
             if progress:
                 bar[:] = [_ProgressBar(out, event)]
         elif isinstance(event, EpochEnd):

@@ -31,18 +31,21 @@ def test_train_and_summary_on_jax(tmp_path):
     assert run["backend"] == "jax" and run["status"] == "finished"
 
 
-def test_saliency_and_grad_cam_checks_pass_on_jax(tmp_path):
-    """The analytic saliency checks (a linear model's saliency is its weights, the logits
-    are used under a softmax) and the Grad-CAM checks (spatial size, by hand) on JAX,
-    whose input gradient is jax.grad instead of TensorFlow's GradientTape."""
-    tests = RESOURCES.parent / "tests" / "insight" / "test_saliency.py"
+def test_backend_sensitive_checks_pass_on_jax(tmp_path):
+    """Checks whose code differs per backend, run on JAX: the analytic saliency checks
+    (a linear model's saliency is its weights, the logits are used under a softmax)
+    and Grad-CAM (spatial size, by hand) -- jax.grad instead of GradientTape -- and
+    several training steps per call giving the same per-batch losses as one step per
+    call (the step-loss ring is read from JAX's training state mid-epoch)."""
+    tests = RESOURCES.parent / "tests"
     env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
-         "-k", "linear_model or uses_the_logits or grad_cam", "-o", "addopts="],
+        [sys.executable, "-m", "pytest", str(tests / "insight" / "test_saliency.py"),
+         str(tests / "training" / "test_engine.py"), "-q", "-p", "no:cacheprovider",
+         "-k", "linear_model or uses_the_logits or grad_cam or several_steps_per_call", "-o", "addopts="],
         capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert re.search(r"\b4 passed", proc.stdout), proc.stdout[-1000:]
+    assert re.search(r"\b5 passed", proc.stdout), proc.stdout[-1000:]
     # the subprocess really ran on JAX
     probe = subprocess.run([sys.executable, "-c", "import keras; print(keras.backend.backend())"],
                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)

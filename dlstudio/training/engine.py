@@ -23,11 +23,12 @@ from typing import Any
 import keras
 import numpy as np
 
+from dlstudio.backend import model_device
 from dlstudio.compile import analyze, build_model, fmt_shape
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
-from dlstudio.training.batch_losses import BatchLossRecorder, steps_per_execution
+from dlstudio.training import batch_losses
 from dlstudio.training.checkpoints import (
     check_weights_fit,
     load_run_weights,
@@ -70,11 +71,11 @@ class EventCallback(keras.callbacks.Callback):
     """Turns Keras callbacks into our events; stop flag and NaN guard."""
 
     def __init__(self, emit: Emit, should_stop: Callable[[], bool], epochs: int,
-                 n_samples: int, batch_size: int, recorder: BatchLossRecorder | None = None):
+                 n_samples: int, batch_size: int, step_losses: Any = None):
         super().__init__()
         self.emit, self.should_stop, self.epochs = emit, should_stop, epochs
         self.n_samples, self.batch_size = n_samples, batch_size
-        self.recorder = recorder  # several steps per call: it holds each step's own loss
+        self.step_losses = step_losses  # several steps per call: each step's own loss (batch_losses.py)
         self.step = 0
         self.nan_message: str | None = None
         self.user_stopped = False
@@ -91,8 +92,8 @@ class EventCallback(keras.callbacks.Callback):
         self.next_batch = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.recorder is not None:
-            self._steps_ended(self.recorder.take())
+        if self.step_losses is not None:
+            self._steps_ended(batch_losses.take(self.model, self.step_losses))
             return
         mean = float((logs or {}).get("loss", float("nan")))
         n = min(self.batch_size, self.n_samples - batch * self.batch_size) or self.batch_size
@@ -238,7 +239,7 @@ class _Job:
     checkpoint_seconds: float = 30.0
     extra_callbacks: tuple = ()
     steps_per_execution: int = 1  # > 1: several steps per compiled call (batch_losses.py)
-    recorder: Any = None  # the BatchLossRecorder then
+    step_losses: Any = None  # then the StepLossTracker
 
     @property
     def last_epoch(self) -> int:
@@ -315,14 +316,15 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
                        restore_optimizer_state(model, previous.path) if previous is not None else None)
             _adversarial_training(model, dataset, job)
             if job.steps_per_execution > 1:
-                job.recorder = BatchLossRecorder(model, job.steps_per_execution)
+                job.step_losses = batch_losses.install_step_losses(model, job.steps_per_execution)
             return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
 
 
 def _steps_per_execution(job: _Job, analysis: Any, n_train: int) -> int:
-    """Several steps per compiled call for a small model on TensorFlow, unless something
+    """Several steps per compiled call for a small model (a short call on the training
+    device: a GPU takes more steps per call than a CPU), unless something
     needs Keras' per-batch hooks one batch at a time (a batch-level extra callback, the
     adversarial train step, a mirrored strategy)."""
     from dlstudio.training.distributed import MIRRORED
@@ -331,9 +333,13 @@ def _steps_per_execution(job: _Job, analysis: Any, n_train: int) -> int:
             or (_setting(job.settings, "adversarial", "none") or "none") != "none"
             or any(_has_batch_hooks(c) for c in job.extra_callbacks)):
         return 1
+    from dlstudio.backend import list_devices
+
+    device = _setting(job.settings, "device", "auto") or "auto"
+    on_gpu = device.startswith("gpu") or (device == "auto" and any(d.startswith("gpu") for d in list_devices()))
     n_fit = n_train - int(n_train * job.val_split)
-    return steps_per_execution(analysis.total_macs, job.batch_size, keras.backend.backend(),
-                               max(1, math.ceil(n_fit / job.batch_size)))
+    return batch_losses.steps_per_execution(analysis.total_macs, job.batch_size,
+                                            max(1, math.ceil(n_fit / job.batch_size)), on_gpu)
 
 
 def _has_batch_hooks(callback: Any) -> bool:
@@ -414,7 +420,7 @@ def _labels_for(dataset: Dataset, loss: Any, job: _Job) -> Dataset:
 
 
 def _callbacks(job: _Job, n_fit: int, monitor: str) -> tuple[EventCallback, list]:
-    events = EventCallback(job.emit, job.should_stop, job.last_epoch, n_fit, job.batch_size, job.recorder)
+    events = EventCallback(job.emit, job.should_stop, job.last_epoch, n_fit, job.batch_size, job.step_losses)
     callbacks: list = [events, *_schedule_callbacks(job.settings, job.base_lr)]
     patience = _setting(job.settings, "early_stopping_patience", None)
     if patience:
@@ -444,7 +450,7 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
                               shuffle=False) if n_val else None
     events, callbacks = _callbacks(job, n_fit, "val_loss" if n_val else "loss")
     job.emit(Started(job.last_epoch, math.ceil(n_fit / job.batch_size), n_fit, keras.backend.backend(),
-                     str(run.path) if run else None))
+                     str(run.path) if run else None, model_device(model)))
     try:
         hist = model.fit(batches, epochs=job.last_epoch, initial_epoch=job.initial_epoch,
                          validation_data=validation, verbose=0, callbacks=callbacks,

@@ -13,6 +13,7 @@ class Started:
     samples: int
     backend: str
     run_path: str | None = None
+    device: str = ""  # where the model's weights live: "cpu", "gpu:0", ... (backend.model_device)
 
 
 @dataclass(frozen=True)

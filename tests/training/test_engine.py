@@ -36,6 +36,7 @@ def test_events_in_order_and_true_batch_losses(xor_data):
     kinds = [type(e) for e in events]
     assert kinds[0] is Started and kinds[-1] is Finished
     assert kinds.count(EpochEnd) == 3
+    assert events[0].device == "cpu"  # where the weights really live (no GPU here)
     n = len(xor_data.x_train)
     steps = -(-n // 32)
     batches = [e for e in events if isinstance(e, BatchEnd)]
@@ -261,10 +262,12 @@ def test_several_steps_per_call_still_emit_every_batch_loss(xor_data):
 
 
 def test_steps_per_execution_follows_the_cost_of_a_step():
-    from dlstudio.training.batch_losses import MAX_STEPS, steps_per_execution
+    from dlstudio.training.batch_losses import MAX_GPU_STEPS, MAX_STEPS, steps_per_execution
 
-    assert steps_per_execution(100, 32, "tensorflow", 1000) == MAX_STEPS  # a tiny MLP
-    assert steps_per_execution(100, 32, "tensorflow", 5) == 5  # never more than an epoch's batches
-    assert steps_per_execution(300_000_000, 64, "tensorflow", 1000) == 1  # a ResNet-sized step
-    assert 1 < steps_per_execution(200_000, 32, "tensorflow", 1000) < MAX_STEPS
-    assert steps_per_execution(100, 32, "jax", 1000) == 1  # the recorder needs TensorFlow
+    assert steps_per_execution(100, 32, 1000) == MAX_STEPS  # a tiny MLP
+    assert steps_per_execution(100, 32, 5) == 5  # never more than an epoch's batches
+    assert steps_per_execution(300_000_000, 64, 1000) == 1  # a ResNet-sized step on a CPU
+    assert 1 < steps_per_execution(200_000, 32, 1000) < MAX_STEPS
+    # a GPU runs the same step far faster: more steps per call
+    assert steps_per_execution(200_000, 32, 1000, on_gpu=True) == MAX_GPU_STEPS > MAX_STEPS
+    assert 1 < steps_per_execution(300_000_000, 64, 1000, on_gpu=True) < MAX_STEPS

@@ -77,8 +77,9 @@ class TrainingStatus:
         run = f" · run <i>{html.escape(Path(ev.run_path).name)}</i>" if ev.run_path else ""
         since = f" from run {html.escape(self._starting_run)}" if self._starting_run else ""
         where = " (in the config folder: the project is not saved)" if self._runs_temporary else ""
+        device = f" · <b>{html.escape(ev.device.upper())}</b>" if ev.device else ""
         return (f"Training{since} on {ev.samples:,} samples, {ev.steps_per_epoch} batches per epoch, "
-                f"Keras on {html.escape(ev.backend)}{run}{where}.")
+                f"Keras on {html.escape(ev.backend)}{device}{run}{where}.")
 
     def _set_message(self, text: str) -> None:
         self.message.setText(text)
