@@ -17,6 +17,7 @@ from typing import Any
 from dlstudio.catalog import UnknownLayerError, check_params, get_spec
 from dlstudio.compile.keras_shapes import LayerResult, Shape, layer_output, multiply_accumulates
 from dlstudio.graph import Edge, Graph, Node, Problem
+from dlstudio.graph.model import layer_name_problem, suggested_layer_name
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,9 @@ class ShapeInference:
         names: dict[str, list[str]] = {}
         for n in nodes.values():
             names.setdefault(n.name, []).append(n.id)
+            bad_name = layer_name_problem(n.name)
+            if bad_name:
+                problems[n.id].append(Problem(bad_name, (n.id,), hint=f"rename it '{suggested_layer_name(n.name)}'"))
         for name, ids in names.items():
             if len(ids) > 1:
                 graph_problems.append(Problem(

@@ -80,6 +80,28 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
+#: What a Keras layer name may hold on every backend (TensorFlow uses it as a name scope).
+_LAYER_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def layer_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a layer (None when it can): Keras builds the layer under
+    that name, and TensorFlow refuses spaces, '/', '+', brackets and non-ASCII letters."""
+    if not name:
+        return "a layer needs a name"
+    if not _LAYER_NAME.fullmatch(name):
+        bad = sorted({c for c in name if not re.fullmatch(r"[A-Za-z0-9_.\-]", c)})
+        what = ", ".join("a space" if c == " " else repr(c) for c in bad)
+        return (f"the name '{name}' cannot name a Keras layer ({what}): use letters, digits, "
+                "'_', '-' and '.'")
+    return None
+
+
+def suggested_layer_name(name: str) -> str:
+    """A valid layer name close to ``name``: 'character vectors' -> 'character_vectors'."""
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name.strip()).strip("_") or "layer"
+
+
 class Graph:
     """A directed graph of layers. Mutate it only through its methods."""
 

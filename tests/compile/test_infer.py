@@ -469,6 +469,17 @@ def test_duplicate_names():
     assert "unique" in p.hint
 
 
+def test_a_name_keras_cannot_use_is_a_problem_with_a_fix():
+    b = Builder()
+    x = b.input("x", 4)
+    d = b.add("Dense", "character vectors", x)
+    p, _ = only_problem(b.g)
+    assert_actionable(p, "character vectors", ids=(d.id,))
+    assert "a space" in p.message and "'character_vectors'" in p.hint
+    b.g.rename(d.id, "character_vectors")
+    assert not ShapeInference().analyze(b.g).problems
+
+
 def test_unknown_layer_type():
     b = Builder()
     x = b.input("x", 4)

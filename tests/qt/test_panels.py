@@ -316,6 +316,8 @@ def test_inspector_rename(qtbot, inspector, doc):
     assert "already" in inspector.name_error.text() and inspector.name_error.isVisible()
     _type_into(qtbot, inspector.name_edit, "   ")  # empty
     assert "name" in inspector.name_error.text()
+    _type_into(qtbot, inspector.name_edit, "my head")  # TensorFlow refuses it as a layer name
+    assert "a space" in inspector.name_error.text() and doc.graph.node("dense").name == "classifier"
     assert stack.count() == n + 1
     stack.undo()
     assert inspector.name_edit.text() == "head"

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
+from dlstudio.graph.model import layer_name_problem
 from dlstudio.qt.editor.commands import RenameCommand, SetParamCommand
 from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
@@ -357,10 +358,9 @@ class InspectorPanel(QWidget):
         self.document.push(SetParamCommand(self._graph, node.id, name, value))
 
     def _name_problem(self, name: str) -> str | None:
-        if not name:
-            return "A layer needs a name."
-        if "/" in name:
-            return "A name cannot contain '/'."
+        problem = layer_name_problem(name)
+        if problem:
+            return problem[0].upper() + problem[1:] + "."
         other = self._graph.node_by_name(name)
         if other is not None and other.id != self._node_id:
             return f"'{name}' is already the name of another layer."
