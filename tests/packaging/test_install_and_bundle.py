@@ -10,9 +10,11 @@ runs a command that needs TensorFlow from it.
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 
@@ -60,6 +62,34 @@ def test_pip_install_gives_the_command_the_module_and_the_resources(tmp_path):
     assert done.returncode == 0 and "Total params" in done.stdout, done.stderr[-2000:]
 
 
+def window_opens(exe: Path, tmp_path: Path, timeout: float = 90.0) -> bool:
+    """Start the bundled app offscreen and wait for its first window (the start-up timing line)."""
+    env = {**ENV, "QT_QPA_PLATFORM": "offscreen", "DLSTUDIO_STARTUP_TIMING": "1",
+           "DLSTUDIO_CONFIG_DIR": str(tmp_path / "config")}
+    proc = subprocess.Popen([str(exe)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            cwd=tmp_path)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1.0)
+            except queue.Empty:
+                if proc.poll() is not None and lines.empty():
+                    break
+                continue
+            seen.append(line)
+            if line.startswith("first_window_s"):
+                return True
+        print("".join(seen[-30:]))
+        return False
+    finally:
+        proc.kill()
+        proc.wait(30)
+
+
 @pytest.mark.slow
 def test_pyinstaller_bundle_answers_version(tmp_path):
     pytest.importorskip("PyInstaller")
@@ -81,6 +111,7 @@ def test_pyinstaller_bundle_answers_version(tmp_path):
     assert (app / "share" / "icons" / "hicolor" / "256x256" / "apps" / "dlstudio.png").is_file()
     helped = run([exe, "--help"], cwd=tmp_path, timeout=120)
     assert helped.returncode == 0 and "export" in helped.stdout
+    assert window_opens(exe, tmp_path), "the bundled app did not show its window"
     if full:  # the release bundle trains: a command that needs TensorFlow
         summary = run([exe, "summary", app / "_internal" / "resources" / "examples" / "xor_mlp.dlsproj"],
                       cwd=tmp_path, timeout=300)
