@@ -298,7 +298,7 @@ def _compile_for_evaluation(model: Any, graph: Any, dataset: Dataset, settings: 
         analysis = check_trainable(graph, dataset)
         out_id = analysis.outputs[0]
         loss, metrics = choose_loss(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
-                                    settings.get("loss", "auto"))
+                                    settings.get("loss", "auto"), settings.get("metrics") or ("auto",))
     except TrainingError as exc:
         raise EvaluationError(str(exc) + "".join(f"; {p}" for p in exc.problems[:3])) from None
     model.compile(loss=loss, metrics=metrics)

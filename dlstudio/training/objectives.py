@@ -128,6 +128,9 @@ def resolve_metric_names(names: Iterable[str], dataset: Dataset, binary: bool) -
     """Canonical metric names for ``dataset``, "auto" expanded, duplicates dropped."""
     task = dataset.task
     out: list[str] = []
+    names = list(names)
+    if task != "classification" and [str(n).strip().lower() for n in names] == ["accuracy"]:
+        names = ["auto"]  # the default of projects saved before metrics could be chosen
     for i, raw in enumerate(names):
         where = f"training.metrics[{i}]"
         name = ALIASES.get(str(raw).strip().lower(), str(raw).strip().lower())

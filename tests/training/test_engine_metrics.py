@@ -102,7 +102,10 @@ def test_bad_metrics_are_refused_before_a_run_starts(xor, tmp_path, metrics, mes
 def test_classifier_metrics_on_regression_and_precision_on_ten_classes_are_refused(sine, digits):
     with pytest.raises(TrainingError, match=r"accuracy measures a classifier, but sine is a regression dataset: "
                                             r"choose mae, mse, rmse, mape, r2 or auto"):
-        train(net(1, 1, "linear"), sine, {"epochs": 1, "metrics": ["accuracy"]})
+        train(net(1, 1, "linear"), sine, {"epochs": 1, "metrics": ["accuracy", "mae"]})
+    # ["accuracy"] alone was the default before metrics could be chosen: old regression
+    # projects still train, with the automatic regression metric
+    assert set(train(net(1, 1, "linear"), sine, {"epochs": 1, "metrics": ["accuracy"]}).history) == {"loss", "mae"}
     with pytest.raises(TrainingError, match=r"precision needs a binary classifier.*digits has 10 classes"):
         train(net(64, 10, "softmax"), digits, {"epochs": 1, "metrics": ["precision"]})
 
