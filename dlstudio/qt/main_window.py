@@ -689,6 +689,10 @@ class MainWindow(QMainWindow):
         tp.run_saved.connect(lambda _path: runs.refresh())
         runs.runs_changed.connect(tp.refresh_runs)
         runs.continue_requested.connect(lambda path: self.continue_training(path))
+        # the panel's own buttons go through the window, which sends a GAN project to the GAN panel
+        for button, slot in ((tp.train_button, self.train), (tp.continue_button, self.continue_training)):
+            button.clicked.disconnect()
+            button.clicked.connect(lambda _checked=False, slot=slot: slot())
 
         self.act_train = self._action("&Train", self.train, QKeySequence("F5"),
                                       "Train the model on the project's dataset (F5)")

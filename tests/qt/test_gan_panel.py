@@ -141,7 +141,11 @@ def test_train_a_few_steps_and_watch_the_grid_refresh(window, tmp_path, qtbot):
 def test_stop_keeps_a_stopped_run(window, tmp_path, qtbot):
     open_copy(window, tmp_path, RING)
     panel = window.gan_panel
-    assert panel.train()
+    from PySide6.QtCore import Qt
+
+    # the Training panel's own Train button sends a GAN project to the GAN panel too
+    qtbot.mouseClick(window.training_panel.train_button, Qt.MouseButton.LeftButton)
+    assert panel.is_running() and not window.training_panel.is_running()
     qtbot.waitUntil(lambda: panel.last_step is not None, timeout=TIMEOUT)
     window.stop_training()
     qtbot.waitUntil(lambda: not panel.is_running(), timeout=TIMEOUT)
