@@ -123,6 +123,17 @@ class MainWindow(QMainWindow):
         self._build_evaluation_docks()
         __import__("dlstudio.qt.panels.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
+        for dock in (self.evaluation_dock, self.predict_dock, self.gan_dock):
+            _scroll_when_small(dock)
+
+    def _show_relevant_docks(self, document: Document) -> None:
+        """Panels that only serve some projects are shown for those (View > Panels has them all):
+        GAN for a GAN project, Autoencoder for a dataset whose target is the image itself."""
+        project = getattr(getattr(document, "main", document), "project", None)
+        if project is None:
+            return
+        self.gan_dock.setVisible(project.gan is not None)
+        self.autoencoder_dock.setVisible(project.dataset.options.get("target") == "image")
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
@@ -266,10 +277,7 @@ class MainWindow(QMainWindow):
         v.addAction(self.act_labels)
         v.addSeparator()
         panels = v.addMenu("&Panels")
-        for dock in (self.palette_dock, self.inspector_dock, self.summary_dock, self.problems_dock,
-                     self.data_dock, self.insight_dock):
-            panels.addAction(dock.toggleViewAction())
-        for dock in self._training_docks():
+        for dock in self.findChildren(QDockWidget):  # every panel, in the order they were made
             panels.addAction(dock.toggleViewAction())
         theme = v.addMenu("&Theme")
         for mode in ("system", "light", "dark"):
@@ -330,6 +338,7 @@ class MainWindow(QMainWindow):
         self.forecast_panel.set_document(document)
         self.autoencoder_panel.set_document(document)
         install_graph_tabs(self, document)  # a GAN's generator and discriminator: one tab each
+        self._show_relevant_docks(document)
 
         self._rebind_undo(document)
         document.modified_changed.connect(self.setWindowModified)
@@ -835,3 +844,15 @@ def _backend() -> str:
 
     return backend_name()
 
+
+def _scroll_when_small(dock: QDockWidget) -> None:
+    """Put a dock's panel in a scroll area, so a panel with a tall or wide minimum size
+    does not force its whole dock area (and the canvas beside it) to that size."""
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    panel = dock.widget()
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(panel)
+    dock.setWidget(area)

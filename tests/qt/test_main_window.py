@@ -166,3 +166,23 @@ def test_auto_layout_is_one_undo_step(window, tmp_path):
     assert len(positions) == len(g.nodes)
     window.document.undo_stack.undo()
     assert {tuple(n.pos) for n in g.nodes} == {(0.0, 0.0)}
+
+
+def test_panels_for_some_projects_show_with_those_projects(window):
+    """GAN and Autoencoder docks follow the project; every dock is in View > Panels; the
+    bottom docks do not force the canvas small (their panels scroll instead)."""
+    from PySide6.QtWidgets import QDockWidget
+
+    examples = RESOURCES / "examples"
+    assert window.open_path(examples / "mlp_gan_ring.dlsproj")
+    assert window.gan_dock.isVisible() and not window.autoencoder_dock.isVisible()
+    assert window.open_path(examples / "autoencoder_digits.dlsproj")
+    assert window.autoencoder_dock.isVisible() and not window.gan_dock.isVisible()
+    assert window.open_path(examples / "digits_cnn.dlsproj")
+    assert not window.autoencoder_dock.isVisible() and not window.gan_dock.isVisible()
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    panels = next(a.menu() for a in menu.actions() if a.menu() is not None and a.text() == "&Panels")
+    assert {a.text().split(" (")[0] for a in panels.actions()} >= {d.windowTitle().split(" (")[0]
+                                                                   for d in window.findChildren(QDockWidget)}
+    for dock in (window.evaluation_dock, window.predict_dock, window.gan_dock):
+        assert dock.minimumSizeHint().height() < 150, dock.objectName()
