@@ -5,7 +5,8 @@ Both are slow (a wheel build and an install; a PyInstaller build) and run in CI.
 test builds without TensorFlow by default (DLSTUDIO_BUNDLE_LEAN=1: 1-2 minutes on two cores,
 3.5 minutes when they are busy; 240 MB) and checks --version, --help and that the window
 opens; DLSTUDIO_BUNDLE_FULL=1 builds the release bundle (7 to 17 minutes measured here on
-two shared cores; 1.9 GB) and also runs a command that needs TensorFlow from it.
+two shared cores, about 3 once PyInstaller's binary cache is warm; 1.9 GB) and also runs a
+command that needs TensorFlow from it.
 """
 
 from __future__ import annotations
