@@ -141,7 +141,8 @@ def _object_source(obj: Any, module: str) -> str:
     if isinstance(obj, str):
         return repr(obj)
     config = obj.get_config() if hasattr(obj, "get_config") else {}
-    keep = {k: config[k] for k in ("from_logits", "threshold", "name") if k in config and config[k] is not None}
+    keep = {k: config[k] for k in ("from_logits", "threshold", "thresholds", "k", "name")
+            if k in config and config[k] is not None}
     if keep.get("name") and keep["name"] == _snake(type(obj).__name__):
         keep.pop("name")
     args = ", ".join(f"{k}={v!r}" for k, v in keep.items())

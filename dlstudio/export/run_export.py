@@ -188,7 +188,7 @@ def _export_script(project: Any, run: Any, graph: Any, path: Path) -> ExportResu
         raise ExportError(f"run {run.id}: its graph does not compile, so there is no model to write as Python")
     try:
         loss, metrics = choose_loss(graph, outputs[0], analysis.nodes[outputs[0]].output_shape, dataset,
-                                    settings.get("loss", "auto"))
+                                    settings.get("loss", "auto"), settings.get("metrics") or ("auto",))
     except TrainingError as exc:
         raise ExportError(f"run {run.id}: {exc}") from None
     options = run.info.get("dataset_options", dict(project.dataset.options))

@@ -81,3 +81,15 @@ def test_the_script_runs_and_rebuilds_the_run_model(digits_run, tmp_path):
     assert layer_settings(trained) == layer_settings(app)
     assert trained.optimizer.learning_rate.numpy() == pytest.approx(0.002)
     assert trained.loss.__class__.__name__ == "SparseCategoricalCrossentropy"
+
+
+def test_metric_settings_that_change_results_are_kept_in_the_script():
+    """A logit output's precision thresholds at 0 and top-k keeps its k: the script must say so."""
+    from dlstudio.backend import load_keras
+    from dlstudio.export.python_script import _object_source
+
+    keras = load_keras()
+    assert _object_source(keras.metrics.Precision(thresholds=0.0), "metrics") == \
+        "keras.metrics.Precision(thresholds=0.0)"
+    assert _object_source(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top_5_accuracy"), "metrics") == \
+        "keras.metrics.SparseTopKCategoricalAccuracy(k=5, name='top_5_accuracy')"
