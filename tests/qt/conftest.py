@@ -41,3 +41,15 @@ def _background_tasks_end_with_their_test():
     from PySide6.QtCore import QThreadPool
 
     QThreadPool.globalInstance().waitForDone(60000)
+
+
+@pytest.fixture
+def restore_app_look(qapp):
+    """For a test that changes the application's theme: style, palette and stylesheet
+    come back afterwards (later tests check colours against the palette they set)."""
+    palette, style, sheet = qapp.palette(), qapp.style().name(), qapp.styleSheet()
+    yield qapp
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setStyleSheet(sheet)
+    qapp.setProperty("dlstudio_fusion", None)

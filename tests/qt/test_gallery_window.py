@@ -190,7 +190,7 @@ def test_main_window_menu_opens_the_gallery_and_an_example_as_an_untitled_copy(q
     assert len(window.document.graph) == 9
 
 
-def test_pictures_follow_the_theme(gallery, qtbot):
+def test_pictures_follow_the_theme(gallery, qtbot, restore_app_look):
     from PySide6.QtWidgets import QApplication
 
     from dlstudio.qt.theme import apply_theme, current_mode, is_dark

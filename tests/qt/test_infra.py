@@ -395,16 +395,6 @@ def test_notification_area_shows_latest(qtbot):
 
 
 # ---------------------------------------------------------------------- theme
-@pytest.fixture
-def restore_app_look(qapp):
-    palette, style, sheet = qapp.palette(), qapp.style().name(), qapp.styleSheet()
-    yield qapp
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setStyleSheet(sheet)
-    qapp.setProperty("dlstudio_fusion", None)
-
-
 def test_dark_and_light_themes(restore_app_look):
     app = restore_app_look
     assert apply_theme(app, "dark") == "dark"

@@ -31,7 +31,12 @@ def form(qtbot):
 
 
 def _click(qtbot, form, name):
-    qtbot.mouseClick(form.metrics_chooser.boxes[name], Qt.MouseButton.LeftButton)
+    from PySide6.QtCore import QPoint
+
+    box = form.metrics_chooser.boxes[name]
+    # on the check mark: a check box takes clicks on its mark and label only, and the
+    # middle of a box stretched by the grid can be blank space
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
 
 
 def test_metrics_are_chosen_with_check_boxes_and_each_click_is_one_undo_step(qtbot, form):
