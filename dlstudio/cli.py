@@ -57,46 +57,62 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from dlstudio.compile import analyze, fmt_shape
-
     project = _load(args.project)
-    graph = project.graph
-    analysis = analyze(graph)
-    order = analysis.order + [n.id for n in graph.nodes if n.id not in analysis.order]
+    extra = project.graphs  # a GAN's discriminator, ...
     if args.json:
-        layers = []
-        for nid in order:
-            node, info = graph.node(nid), analysis.nodes[nid]
-            shape = info.output_shape
-            layers.append({
-                "id": nid, "name": node.name, "type": node.type,
-                "output_shape": list(shape) if shape is not None else None,
-                "params": info.params, "trainable_params": info.trainable_params, "macs": info.macs,
-                "problems": [str(p) for p in info.problems],
-            })
-        print(json.dumps({
-            "total_params": analysis.total_params, "trainable_params": analysis.trainable_params,
-            "total_macs": analysis.total_macs, "valid": analysis.ok, "layers": layers,
-        }))
+        summary = _graph_summary(project.graph)
+        if extra:
+            summary["graphs"] = {name: _graph_summary(graph) for name, graph in extra.items()}
+        print(json.dumps(summary))
         return 0
-    rows = [("Layer", "Type", "Output shape", "Params", "MACs")]
-    for nid in order:
+    for i, (name, graph) in enumerate([(None, project.graph), *extra.items()]):
+        if extra:
+            title = f"graph '{name}'" if name else "main graph" + (" (generator)" if project.gan else "")
+            print(("\n" if i else "") + title)
+        _print_graph_summary(graph)
+    return 0
+
+
+def _graph_summary(graph) -> dict:
+    """Layers (in order) with shapes, parameters, MACs and problems, and the totals."""
+    from dlstudio.compile import analyze
+
+    analysis = analyze(graph)
+    layers = []
+    for nid in analysis.order + [n.id for n in graph.nodes if n.id not in analysis.order]:
         node, info = graph.node(nid), analysis.nodes[nid]
-        mark = " !" if not info.ok else ""
-        rows.append((node.name + mark, node.type, fmt_shape(info.output_shape),
-                     _fmt_int(info.params), _fmt_int(info.macs)))
+        shape = info.output_shape
+        layers.append({
+            "id": nid, "name": node.name, "type": node.type,
+            "output_shape": list(shape) if shape is not None else None,
+            "params": info.params, "trainable_params": info.trainable_params, "macs": info.macs,
+            "problems": [str(p) for p in info.problems],
+        })
+    return {"total_params": analysis.total_params, "trainable_params": analysis.trainable_params,
+            "total_macs": analysis.total_macs, "valid": analysis.ok, "layers": layers,
+            "problems": [f"{p.severity}: {p}" for p in analysis.problems]}
+
+
+def _print_graph_summary(graph) -> None:
+    from dlstudio.compile import fmt_shape
+
+    summary = _graph_summary(graph)
+    rows = [("Layer", "Type", "Output shape", "Params", "MACs")]
+    for layer in summary["layers"]:
+        shape = tuple(layer["output_shape"]) if layer["output_shape"] is not None else None
+        rows.append((layer["name"] + (" !" if layer["problems"] else ""), layer["type"], fmt_shape(shape),
+                     _fmt_int(layer["params"]), _fmt_int(layer["macs"])))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for i, r in enumerate(rows):
         print("  ".join(c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))))
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    print(f"Total params: {_fmt_int(analysis.total_params)} "
-          f"(trainable {_fmt_int(analysis.trainable_params)}, "
-          f"non-trainable {_fmt_int(analysis.total_params - analysis.trainable_params)})")
-    print(f"Multiply-accumulates per sample: {_fmt_int(analysis.total_macs)}")
-    for p in analysis.problems:
-        print(f"{p.severity}: {p}")
-    return 0
+    total, trainable = summary["total_params"], summary["trainable_params"]
+    print(f"Total params: {_fmt_int(total)} (trainable {_fmt_int(trainable)}, "
+          f"non-trainable {_fmt_int(total - trainable)})")
+    print(f"Multiply-accumulates per sample: {_fmt_int(summary['total_macs'])}")
+    for line in summary["problems"]:
+        print(line)
 
 
 def cmd_import(args: argparse.Namespace) -> int:

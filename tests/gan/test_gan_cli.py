@@ -92,3 +92,15 @@ def test_validate_reports_the_cross_graph_problem(capsys, tmp_path):
     assert line.startswith("error: generator output Conv2D 'image'") and "discriminator input Input 'image'" in line
     code, out, err = cli(capsys, "validate", DCGAN)
     assert code == 0 and "valid" in out
+
+
+def test_summary_shows_both_networks(capsys):
+    code, out, _ = cli(capsys, "summary", RING)
+    assert code == 0
+    assert "main graph (generator)" in out and "graph 'discriminator'" in out
+    assert out.count("Total params:") == 2 and "real_or_fake" in out
+    code, out, _ = cli(capsys, "summary", RING, "--json")
+    summary = json.loads(out)
+    d = summary["graphs"]["discriminator"]
+    assert summary["layers"][0]["type"] == "Input" and d["layers"][-1]["name"] == "real_or_fake"
+    assert d["total_params"] == sum(layer["params"] for layer in d["layers"]) > 0
