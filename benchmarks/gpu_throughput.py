@@ -50,27 +50,13 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dlstudio import RESOURCES  # noqa: E402
-from dlstudio.backend import backend_name, list_devices, load_keras  # noqa: E402
+from throughput import (  # the same model, data and timing as on a CPU
+    EXAMPLE,
+    plain_model,
+    rate,
+)
 
-EXAMPLE = RESOURCES / "examples" / "digits_cnn.dlsproj"
-
-
-def plain_model(keras, input_shape):
-    """The digits CNN of the example, written by hand."""
-    inp = keras.Input(shape=input_shape, name="image")
-    h = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inp)
-    h = keras.layers.MaxPooling2D(2, name="pool1")(h)
-    h = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(h)
-    h = keras.layers.MaxPooling2D(2, name="pool2")(h)
-    h = keras.layers.Flatten(name="flatten")(h)
-    h = keras.layers.Dense(64, activation="relu", name="fc1")(h)
-    out = keras.layers.Dense(10, activation="softmax", name="digit")(h)
-    return keras.Model(inp, out)
-
-
-def rate(stamps: list[float], samples: int) -> float:
-    return (len(stamps) - 1) * samples / (stamps[-1] - stamps[0])
+from dlstudio.backend import backend_name, list_devices, load_keras
 
 
 def variable_devices(model) -> set[str]:
