@@ -16,7 +16,6 @@ import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
+from dlstudio.qt.panels.run_combo import RunsCombo
 
 #: Class colours of the scatter (Tableau 10), one per digit.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -90,6 +90,11 @@ class _PixelView(QWidget):
         p.end()
 
 
+def _run_label(run: Any) -> str:
+    mse = run.metrics.get("test_loss")
+    return f"Run {run.id}" + (f" \u00b7 test loss {mse:.4f}" if isinstance(mse, float) else "")
+
+
 class AutoencoderPanel(QWidget):
     """Reconstructions and 2-D codes of a run. ``computed(view)`` when shown; ``failed(message)``."""
 
@@ -108,7 +113,7 @@ class AutoencoderPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
         top.addWidget(QLabel("Run", self))
-        self.run_combo = QComboBox(self)
+        self.run_combo = RunsCombo(self)
         self.run_combo.setToolTip("The trained run whose reconstructions and codes are shown")
         self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         top.addWidget(self.run_combo, 1)
@@ -154,16 +159,8 @@ class AutoencoderPanel(QWidget):
         from dlstudio.project.runs import list_runs
 
         path = self.document.path if self.document is not None else None
-        runs = [r for r in list_runs(path) if r.weights_path.is_file()][::-1] if path is not None else []
-        keep = self.run_combo.currentData()
-        self.run_combo.blockSignals(True)
-        self.run_combo.clear()
-        for r in runs:
-            mse = r.metrics.get("test_loss")
-            self.run_combo.addItem(f"Run {r.id}" + (f" \u00b7 test loss {mse:.4f}" if isinstance(mse, float) else ""),
-                                   r.id)
-        self.run_combo.setCurrentIndex(max(self.run_combo.findData(keep), 0))
-        self.run_combo.blockSignals(False)
+        runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []
+        self.run_combo.fill(runs, _run_label)
         if not runs:
             self._show_parts(False)
             self._set_status("No trained runs yet: train the project, then its reconstructions and codes appear "

@@ -43,7 +43,7 @@ from dlstudio.qt.panels.evaluation_views import (
     ConfusionMatrixView,
     SamplesView,
 )
-from dlstudio.qt.panels.insight_panel import _RunsCombo
+from dlstudio.qt.panels.run_combo import RunsCombo, run_status_label
 
 CACHE_SIZE = 3  # evaluations kept (each holds its model and test arrays)
 BOUNDARY_RESOLUTION = 150
@@ -119,7 +119,7 @@ class EvaluationPanel(QWidget):
         outer.setSpacing(4)
         bar = QHBoxLayout()
         bar.setSpacing(6)
-        self.run_combo = _RunsCombo(self)
+        self.run_combo = RunsCombo(self)
         self.run_combo.opening.connect(self.refresh_runs)
         self.run_combo.setMinimumContentsLength(24)
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -204,17 +204,8 @@ class EvaluationPanel(QWidget):
             return []
 
     def _fill_runs(self) -> None:
-        keep = self.run_combo.currentData()
         self._run_objects = {r.id: r for r in self._runs()}
-        self.run_combo.blockSignals(True)
-        self.run_combo.clear()
-        for r in reversed(list(self._run_objects.values())):  # newest first
-            acc = r.metrics.get("test_accuracy")
-            extra = f" \u00b7 test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
-            self.run_combo.addItem(f"{r.id} \u00b7 {r.status}{extra}", r.id)
-        i = self.run_combo.findData(keep) if keep is not None else -1
-        self.run_combo.setCurrentIndex(i if i >= 0 else (0 if self.run_combo.count() else -1))
-        self.run_combo.blockSignals(False)
+        self.run_combo.fill(list(self._run_objects.values()), run_status_label)
         if not self.run_combo.count():
             self.hint.setText("No trained run yet. Train the model (F5); its evaluation on the test split shows "
                               "here when the training ends." if self.document is not None else "No project.")

@@ -58,6 +58,7 @@ from dlstudio.qt.panels.insight_views import (
     WeightsView,
     scroll_area,
 )
+from dlstudio.qt.panels.run_combo import RunsCombo
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CACHE_SIZE = 32  # results kept (model, dataset, input, class)
@@ -112,14 +113,10 @@ def _compute(job: dict) -> tuple:
     return model, dataset, x, caption, look_inside(model, x, job["class"]), count
 
 
-class _RunsCombo(QComboBox):
-    """The model choice; the runs are re-read each time its list opens (a training may have ended)."""
-
-    opening = Signal()
-
-    def showPopup(self) -> None:
-        self.opening.emit()
-        super().showPopup()
+def _run_label(run: Any) -> str:
+    acc = run.metrics.get("test_accuracy")
+    extra = f" \u00b7 accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
+    return f"Run {run.id} \u00b7 {run.status}{extra}"
 
 
 class InsightPanel(QWidget):
@@ -170,7 +167,7 @@ class InsightPanel(QWidget):
         top = QGridLayout()
         top.setHorizontalSpacing(4)
         top.setVerticalSpacing(4)
-        self.model_combo = _RunsCombo(self)
+        self.model_combo = RunsCombo(self)
         self.model_combo.opening.connect(self.refresh_runs)
         self.model_combo.setToolTip("A trained run of this project, or the graph with fresh random weights")
         self.model_combo.setMinimumContentsLength(12)
@@ -272,19 +269,10 @@ class InsightPanel(QWidget):
     def _fill_runs(self) -> None:
         from dlstudio.project.runs import list_runs
 
-        keep = self.model_combo.currentData() if self.model_combo.count() else "newest"
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        self.model_combo.addItem("Untrained graph (random weights)", None)
         path = self.document.path if self.document is not None else None
         runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []
-        for r in reversed(runs):  # newest first
-            acc = r.metrics.get("test_accuracy")
-            extra = f" \u00b7 accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
-            self.model_combo.addItem(f"Run {r.id} \u00b7 {r.status}{extra}", r.id)
-        i = self.model_combo.findData(keep) if keep != "newest" else -1
-        self.model_combo.setCurrentIndex(i if i >= 0 else (1 if runs else 0))  # by default the newest run
-        self.model_combo.blockSignals(False)
+        self.model_combo.fill(runs, _run_label, lead=[("Untrained graph (random weights)", None)],
+                              default=1 if runs else 0)  # by default the newest run
 
     def refresh_runs(self) -> None:
         """Re-read the project's runs (after a training); the choice is kept."""

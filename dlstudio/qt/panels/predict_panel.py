@@ -37,8 +37,8 @@ from shiboken6 import isValid
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted
 from dlstudio.qt.panels.evaluation_views import images_of, sample_text
-from dlstudio.qt.panels.insight_panel import _RunsCombo
 from dlstudio.qt.panels.insight_views import scroll_area
+from dlstudio.qt.panels.run_combo import RunsCombo, run_status_label
 
 STRIP = 48  # image samples offered for a click
 SHOWN_CLASSES = 12  # bars drawn; the rest are summed in one line
@@ -162,7 +162,7 @@ class PredictPanel(QWidget):
         outer.setSpacing(4)
         top = QGridLayout()
         top.setHorizontalSpacing(6)
-        self.run_combo = _RunsCombo(self)
+        self.run_combo = RunsCombo(self)
         self.run_combo.opening.connect(self.refresh_runs)
         self.run_combo.setMinimumContentsLength(20)
         self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -257,7 +257,6 @@ class PredictPanel(QWidget):
         from dlstudio.project.runs import list_runs
         from dlstudio.qt.panels.training_panel import runs_location
 
-        keep = self.run_combo.currentData()
         runs = []
         if self.document is not None:
             key, _base, _tmp = runs_location(self.document)
@@ -266,15 +265,7 @@ class PredictPanel(QWidget):
             except OSError:
                 runs = []
         self._runs = {r.id: r for r in runs}
-        self.run_combo.blockSignals(True)
-        self.run_combo.clear()
-        for r in reversed(runs):
-            acc = r.metrics.get("test_accuracy")
-            extra = f" \u00b7 test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
-            self.run_combo.addItem(f"{r.id} \u00b7 {r.status}{extra}", r.id)
-        i = self.run_combo.findData(keep) if keep is not None else -1
-        self.run_combo.setCurrentIndex(i if i >= 0 else (0 if runs else -1))
-        self.run_combo.blockSignals(False)
+        self.run_combo.fill(runs, run_status_label)
         if not runs:
             self._set_status("No trained run yet: train the model (F5), then pick an input here."
                              if self.document is not None else "No project.")
