@@ -174,7 +174,7 @@ def profile_epoch_costs(keras, project, dataset, repeats: int = 15) -> None:
     import numpy as np
 
     from dlstudio.compile import build_model
-    from dlstudio.project.runs import create_run
+    from dlstudio.runs import create_run
     from dlstudio.training.checkpoints import save_optimizer_state
     from dlstudio.training.engine import EventCallback, RunRecorder
 

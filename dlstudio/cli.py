@@ -144,7 +144,7 @@ def _save_imported_weights(project_path: Path, graph, weights, source: str) -> s
         return None
     from dlstudio.compile import build_model
     from dlstudio.compile.importer import apply_weights
-    from dlstudio.project.runs import create_run, runs_dir
+    from dlstudio.runs import create_run, runs_dir
 
     model = build_model(graph)
     apply_weights(model, graph, weights)
@@ -264,7 +264,7 @@ def _first_samples(dataset, n: int):
 
 def cmd_train(args: argparse.Namespace) -> int:
     from dlstudio.data import DatasetError, load_dataset
-    from dlstudio.project.runs import runs_dir
+    from dlstudio.runs import runs_dir
     from dlstudio.training.engine import TrainingError, train
 
     project = _load(args.project)
@@ -447,7 +447,7 @@ def cmd_data_show(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------- evaluate and predict commands
 def _run_of(project, run_id: str):
-    from dlstudio.project.runs import find_run
+    from dlstudio.runs import find_run
 
     try:
         return find_run(project.path, run_id)

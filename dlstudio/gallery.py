@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dlstudio import RESOURCES
+from dlstudio.errors import DLStudioError
 
 EXAMPLES_DIR = RESOURCES / "examples"
 
@@ -85,7 +86,7 @@ class GalleryEntry:
         return "\n\n".join(p for p in (self.description, self.claim) if p)
 
 
-class GalleryError(ValueError):
+class GalleryError(DLStudioError, ValueError):
     """An example file that cannot be listed; the message names the file and why."""
 
 

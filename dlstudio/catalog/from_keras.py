@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from dlstudio.catalog.registry import catalog, check_params, get_spec, keras_kwargs
+from dlstudio.errors import DLStudioError
 
 #: Config keys of hidden arguments that may differ without changing what the
 #: layer computes (names, training-only settings): dropped on import.
@@ -29,7 +30,7 @@ _INPUT_DTYPES = {"float16": "float32", "bfloat16": "float32", "float64": "float3
                  "int8": "int32", "int16": "int32", "int64": "int32", "uint8": "int32"}
 
 
-class NotInCatalogError(ValueError):
+class NotInCatalogError(DLStudioError, ValueError):
     """A Keras layer (or setting) that no catalog node can represent."""
 
 

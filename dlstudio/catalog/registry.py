@@ -15,9 +15,10 @@ from typing import Any
 
 from dlstudio.catalog import overrides as ov
 from dlstudio.catalog.specs import LayerSpec, ParamError, ParamSpec, PortSpec
+from dlstudio.errors import DLStudioError
 
 
-class UnknownLayerError(KeyError):
+class UnknownLayerError(DLStudioError, KeyError):
     def __init__(self, type_name: str):
         super().__init__(type_name)
         self.type_name = type_name

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from typing import Any
+from dlstudio.errors import DLStudioError
 
 #: The hard limit beyond which a number in a project is refused outright as absurd.
 SANITY_LIMIT = 10_000_000
 
 
-class ParamError(ValueError):
+class ParamError(DLStudioError, ValueError):
     """A parameter value that cannot be used.
 
     ``fatal`` marks values that cannot even be represented (wrong type, unknown

@@ -12,9 +12,10 @@ from typing import Any
 from dlstudio.catalog import check_params, get_spec, instantiate
 from dlstudio.compile.infer import Analysis, analyze
 from dlstudio.graph import Graph, Problem
+from dlstudio.errors import DLStudioError
 
 
-class CompileError(ValueError):
+class CompileError(DLStudioError, ValueError):
     """The graph cannot become a model; ``problems`` says why, node by node."""
 
     def __init__(self, problems: list[Problem]):

@@ -13,9 +13,10 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+from dlstudio.errors import DLStudioError
 
 
-class ModelImportError(ValueError):
+class ModelImportError(DLStudioError, ValueError):
     """A model or model file that cannot become a DL Studio graph; the message says why."""
 
 

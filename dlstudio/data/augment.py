@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 import numpy as np
+from dlstudio.errors import DLStudioError
+
 
 #: Node types that :func:`preview` applies (the catalog's "Augmentation" category and GaussianNoise).
 AUGMENTATION_TYPES: tuple[str, ...] = (
@@ -26,7 +28,7 @@ AUGMENTATION_TYPES: tuple[str, ...] = (
 )
 
 
-class AugmentationError(ValueError):
+class AugmentationError(DLStudioError, ValueError):
     """Layers that cannot be applied to the sample (bad parameters, wrong shape)."""
 
 

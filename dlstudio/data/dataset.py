@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from dlstudio.errors import DLStudioError
 
 
-class DatasetError(ValueError):
+class DatasetError(DLStudioError, ValueError):
     """A dataset that cannot be loaded, or options or files that make no sense.
 
     The message names what is wrong and where (the option, the file, the row).

@@ -15,9 +15,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from dlstudio.errors import DLStudioError
 
 
-class ExportError(ValueError):
+class ExportError(DLStudioError, ValueError):
     """An export that cannot be done; the message says what and why (and names the layer)."""
 
 

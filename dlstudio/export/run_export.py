@@ -61,20 +61,17 @@ def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLik
 
     Raises ExportError (bad target, unsupported layer: named, with the reason) or
     EvaluationError / DatasetError / FileNotFoundError (no such run, no weights)."""
-    from dlstudio.training.evaluate import (
-        _project,
-        load_run_model,
-        resolve_run,
-        run_graph,
-    )
+    from dlstudio.runs import as_project
+    from dlstudio.runs import find_run
+    from dlstudio.runs import load_run_model, run_graph
 
     spec = get_format(fmt)
     path = check_target(output, spec, force)
-    project = _project(project)
+    project = as_project(project)
     if not spec.needs_run and run is None:  # a picture of the project's graph as it is now
         render_graph_image(project.graph, path, spec.key)
         return ExportResult(path, spec.key)
-    run = resolve_run(project, "last" if run is None else run)
+    run = find_run(project, "last" if run is None else run)
     graph = run_graph(run)
     if not spec.needs_run:
         render_graph_image(graph, path, spec.key)
@@ -110,7 +107,7 @@ def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLik
 
 def sample_inputs(project: Any, run: Any, model: Any, n: int = 8) -> list[np.ndarray]:
     """Up to ``n`` test samples of the run's dataset; random values of the right shape if it cannot load."""
-    from dlstudio.training.evaluate import dataset_for_run
+    from dlstudio.runs import dataset_for_run
 
     try:
         data = dataset_for_run(project, run)
@@ -176,7 +173,7 @@ def _remove(path: Path) -> None:
 def _export_script(project: Any, run: Any, graph: Any, path: Path) -> ExportResult:
     from dlstudio.export.python_script import python_script
     from dlstudio.training.engine import TrainingError, choose_loss
-    from dlstudio.training.evaluate import dataset_for_run
+    from dlstudio.runs import dataset_for_run
 
     settings = dict(run.info.get("settings") or project.training.model_dump())
     dataset = dataset_for_run(project, run)

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from dlstudio.errors import DLStudioError
+
 
 #: An export whose outputs differ from Keras' by more than this (absolute + relative) is refused.
 TOLERANCE = 1e-4
 
 
-class RuntimeMissing(RuntimeError):
+class RuntimeMissing(DLStudioError, RuntimeError):
     """The runtime to check a format with is not installed."""
 
 

@@ -100,7 +100,7 @@ def train_command(project: Any, args: argparse.Namespace) -> int:
     from dlstudio.cli import UserError
     from dlstudio.data import DatasetError, load_dataset
     from dlstudio.gan.train import train_gan
-    from dlstudio.project.runs import runs_dir
+    from dlstudio.runs import runs_dir
     from dlstudio.training.engine import TrainingError
 
     settings = project.training.model_copy()

@@ -16,9 +16,10 @@ from typing import Any
 from dlstudio.compile import Analysis, analyze, fmt_shape
 from dlstudio.graph import Graph, Problem
 from dlstudio.project.schema import MAIN_GRAPH, GanSettings
+from dlstudio.errors import DLStudioError
 
 
-class GanError(ValueError):
+class GanError(DLStudioError, ValueError):
     """A GAN project that cannot be trained or sampled; the message says why."""
 
     def __init__(self, message: str, problems: list[str] | None = None):

@@ -103,7 +103,7 @@ def train_gan(project: Any, dataset: Any, emit: Emit = lambda e: None,
     run whose weights, epochs and steps this training continues (a new run)."""
     import keras
 
-    from dlstudio.project.runs import create_run, open_run
+    from dlstudio.runs import create_run, open_run
 
     settings = settings if settings is not None else project.training
     gan = project.gan

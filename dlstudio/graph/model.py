@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 from psygnal import Signal
+from dlstudio.errors import DLStudioError
 
 
-class GraphError(ValueError):
+class GraphError(DLStudioError, ValueError):
     """An operation on the graph that cannot be carried out (unknown id, ...)."""
 
 

@@ -21,9 +21,10 @@ import weakref
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+from dlstudio.errors import DLStudioError
 
 
-class InsightError(ValueError):
+class InsightError(DLStudioError, ValueError):
     """A model or an input that cannot be looked into (no conv layer, a non-image input, ...)."""
 
 

@@ -37,6 +37,7 @@ from dlstudio.insight.gradients import (
     tensor_input_gradient,
     transform_training_batches,
 )
+from dlstudio.errors import DLStudioError
 
 #: Attack names for :func:`attack`, the CLI and the panel.
 METHODS = ("fgsm", "pgd", "bim", "deepfool")
@@ -60,7 +61,7 @@ TARGETED_DESCRIPTION = (" Targeted: the steps go down the loss of the chosen cla
                         "the true one.")
 
 
-class AttackError(ValueError):
+class AttackError(DLStudioError, ValueError):
     """An attack that cannot run (unknown method, bad eps, a model that is no classifier)."""
 
 

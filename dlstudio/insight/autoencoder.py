@@ -170,9 +170,9 @@ def run_view(project: Any, run: Any = "last", which: str = "last", split: str = 
     """:func:`autoencoder_view` of a trained run of ``project`` (its own graph and data split)."""
     from dlstudio.graph import Graph
     from dlstudio.insight.models import load_subject
-    from dlstudio.training.evaluate import resolve_run
+    from dlstudio.runs import find_run
 
-    r = resolve_run(project, run)
+    r = find_run(project, run)
     subject = load_subject(project, r, which)
     snapshot = r.info.get("graph")
     graph = Graph.from_dict(snapshot) if isinstance(snapshot, dict) else project.graph

@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from dlstudio.data import Dataset
+from dlstudio.errors import DLStudioError
 
 #: The free-running forecast stops after this many steps (each step is one model call).
 MAX_FREE_STEPS = 2000
 
 
-class ForecastError(ValueError):
+class ForecastError(DLStudioError, ValueError):
     """A dataset or model that cannot forecast; the message says why."""
 
 

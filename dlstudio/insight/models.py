@@ -61,9 +61,10 @@ def load_subject(project: Any, run: Any = None, which: str = "last", seed: int |
     if run is None:
         model = untrained_model(project.graph, seed)
         return Subject(model, dataset if dataset is not None else project_dataset(project), "untrained graph")
-    from dlstudio.training.evaluate import dataset_for_run, load_run_model, resolve_run
+    from dlstudio.runs import dataset_for_run, load_run_model
+    from dlstudio.runs import find_run
 
-    r = resolve_run(project, run)
+    r = find_run(project, run)
     model = load_run_model(r, which)
     data = dataset if dataset is not None else dataset_for_run(project, r)
     return Subject(model, data, f"run {r.id} ({which} weights)", r.id)

@@ -295,10 +295,13 @@ def load_attack_setup(project: Any, run: Any = "last", which: str = "last") -> A
     """The model and test split of ``run`` of ``project`` (a Project or .dlsproj path). Raises
     AttackError when the run is no classifier on real-valued inputs, EvaluationError /
     FileNotFoundError when it cannot be loaded."""
-    from dlstudio.training.evaluate import _check_fits, _project, dataset_for_run, load_run_model, resolve_run
+    from dlstudio.runs import as_project
+    from dlstudio.runs import check_fits
+    from dlstudio.runs import dataset_for_run, load_run_model
+    from dlstudio.runs import find_run
 
-    project = _project(project)
-    run = resolve_run(project, run)
+    project = as_project(project)
+    run = find_run(project, run)
     dataset = dataset_for_run(project, run)
     if dataset.task != "classification":
         raise AttackError(f"adversarial attacks need a classifier; {dataset.name} is a {dataset.task} task")
@@ -308,7 +311,7 @@ def load_attack_setup(project: Any, run: Any = "last", which: str = "last") -> A
     if len(dataset.x_test) == 0:
         raise AttackError(f"{dataset.name} has no test samples to attack")
     model = load_run_model(run, which)
-    _check_fits(model, dataset, run)
+    check_fits(model, dataset, run)
     return AttackSetup(run, model, dataset, valid_range(dataset.x_train))
 
 

@@ -73,7 +73,7 @@ def register(sub: Any) -> None:
 def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """(run, model, dataset) of the command's project and run; UserError when they cannot load."""
     from dlstudio.cli import UserError, _evaluation_errors, _load, _run_of
-    from dlstudio.training.evaluate import dataset_for_run, load_run_model
+    from dlstudio.runs import dataset_for_run, load_run_model
 
     project = _load(args.project)
     if project.path is None:

@@ -28,13 +28,14 @@ import numpy as np
 
 from dlstudio.data import Dataset, DatasetError
 from dlstudio.data.text import decode, encode_tokens, join_tokens, model_input
+from dlstudio.errors import DLStudioError
 
 #: Below this temperature sampling is the argmax (no division by ~0).
 GREEDY_BELOW = 1e-3
 MAX_LENGTH = 10_000
 
 
-class GenerationError(ValueError):
+class GenerationError(DLStudioError, ValueError):
     """A model, dataset or prompt that text cannot be generated from; the message says why."""
 
 

@@ -20,6 +20,7 @@ from dlstudio.project.migrate import MigrationError, migrate
 from dlstudio.project.schema import (
     FORMAT_VERSION, DatasetRef, GanSettings, TrainingSettings, plain_json_problems, validate_document,
 )
+from dlstudio.errors import DLStudioError
 
 SUFFIX = ".dlsproj"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -27,7 +28,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_LISTED = 100
 
 
-class ProjectError(Exception):
+class ProjectError(DLStudioError):
     """A project that cannot be opened (or saved), with every problem found.
 
     ``problems`` are one-line strings, each starting with where in the file

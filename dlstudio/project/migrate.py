@@ -14,6 +14,7 @@ import copy
 from typing import Any, Callable
 
 from dlstudio.project.schema import FORMAT_VERSION
+from dlstudio.errors import DLStudioError
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -21,7 +22,7 @@ Migration = Callable[[dict[str, Any]], dict[str, Any]]
 MIGRATIONS: dict[int, Migration] = {}
 
 
-class MigrationError(ValueError):
+class MigrationError(DLStudioError, ValueError):
     """A document whose version cannot be read or upgraded."""
 
 

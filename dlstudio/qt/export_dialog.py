@@ -124,7 +124,7 @@ class ExportDialog(QDialog):
 
     # ---------------------------------------------------------------- state
     def _list_runs(self) -> list:
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
         from dlstudio.qt.panels.training_panel import runs_location
 
         try:

@@ -197,7 +197,7 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
     from dlstudio.backend import load_keras
     from dlstudio.compile import build_model
     from dlstudio.data.prepare import labels_for_loss
-    from dlstudio.project.runs import create_run
+    from dlstudio.runs import create_run
     from dlstudio.training.checkpoints import save_optimizer_state
     from dlstudio.training.engine import TrainResult, _settings_dict, check_trainable
     from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started

@@ -264,7 +264,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
     ``checkpoint_seconds``: the run folder's weights and resume backup are
     written at most this often (and after the first and the last epoch).
     """
-    from dlstudio.project.runs import open_run
+    from dlstudio.runs import open_run
 
     try:
         analysis = check_trainable(graph, dataset)
@@ -367,7 +367,7 @@ def training_scope(device: str, batch_size: int) -> Any:
 def _start_run(job: _Job, graph: Graph, dataset: Dataset, settings: Any, run_base: Any,
                run_info: dict[str, Any] | None, previous: Any, optimizer_state: str | None) -> None:
     """Make the new run's folder (or mark a resumed one running again)."""
-    from dlstudio.project.runs import create_run
+    from dlstudio.runs import create_run
 
     if job.run is not None:
         job.run.update(status="running")

@@ -21,117 +21,16 @@ from typing import Any
 import numpy as np
 
 from dlstudio.data import Dataset, DatasetError
+from dlstudio.runs import WHICH, as_project, check_fits, dataset_for_run, find_run, load_run_model, run_graph
+from dlstudio.errors import DLStudioError
 
-WHICH = ("last", "best")
-WEIGHT_FILES = {"last": "model.weights.h5", "best": "best.weights.h5"}
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                             ".pgm", ".pbm"})
 MAX_INPUT_BYTES = 50_000_000  # a prediction input larger than this is surely the wrong file
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DLStudioError, ValueError):
     """A run that cannot be evaluated (no graph snapshot, no weights, data that no longer fits)."""
-
-
-# --------------------------------------------------------------------------- runs and models
-
-
-def _project(project: Any) -> Any:
-    if isinstance(project, (str, os.PathLike)):
-        from dlstudio.project import load_project
-
-        return load_project(project)
-    return project
-
-
-def resolve_run(project: Any, run: Any = "last") -> Any:
-    """A Run from a Run, a run folder, or an id / unique prefix / 'last' of the project's runs."""
-    from dlstudio.project.runs import RUN_FILE, Run, find_run, open_run
-
-    if isinstance(run, Run):
-        return run
-    if (Path(run) / RUN_FILE).is_file():
-        return open_run(run)
-    path = getattr(project, "path", None) if not isinstance(project, (str, os.PathLike)) else project
-    if path is None:
-        raise EvaluationError("the project has not been saved yet, so it has no runs")
-    return find_run(path, str(run))
-
-
-def run_graph(run: Any) -> Any:
-    """The graph the run was trained with (its snapshot in run.json)."""
-    from dlstudio.graph import Graph
-
-    data = run.info.get("graph")
-    if not isinstance(data, dict) or not data.get("nodes"):
-        raise EvaluationError(f"run {run.id} has no graph snapshot in its run.json, so its model cannot be "
-                              "rebuilt")
-    try:
-        return Graph.from_dict(data)
-    except Exception as exc:  # noqa: BLE001 - a hand-edited or damaged run.json
-        raise EvaluationError(f"run {run.id}: the graph snapshot in run.json is damaged ({exc})") from None
-
-
-def weights_file(run: Any, which: str = "last") -> Path:
-    if which not in WHICH:
-        raise EvaluationError(f"unknown weights {which!r}; choose one of {', '.join(WHICH)}")
-    path = run.path / WEIGHT_FILES[which]
-    if not path.is_file():
-        hint = " (it records the best epoch only when it trained at least one epoch)" if which == "best" else ""
-        raise EvaluationError(f"run {run.id} has no {which} weights: {path.name} is missing{hint} "
-                              f"(status: {run.status})")
-    return path
-
-
-def load_run_model(run: Any, which: str = "last") -> Any:
-    """The run's keras.Model, rebuilt from its graph snapshot, with its ``which`` weights
-    ("last": the end of training, or the best epoch when early stopping restored it;
-    "best": the epoch with the lowest monitored loss)."""
-    from dlstudio.backend import load_keras
-    from dlstudio.compile import CompileError, build_model
-
-    load_keras()
-    graph = run_graph(run)
-    path = weights_file(run, which)
-    try:
-        model = build_model(graph)
-    except CompileError as exc:
-        raise EvaluationError(f"run {run.id}: its graph no longer compiles ({exc})") from None
-    try:
-        model.load_weights(path)
-    except Exception as exc:  # noqa: BLE001 - h5py/keras raise many kinds
-        raise EvaluationError(f"run {run.id}: cannot load {path.name} ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    return model
-
-
-def dataset_for_run(project: Any, run: Any) -> Dataset:
-    """The project's dataset, with the options (when the run recorded them) and
-    the seed the run was trained with, so the test split is the same."""
-    from dlstudio.data import load_dataset
-
-    project = _project(project)
-    settings = run.info.get("settings") or {}
-    seed = int(settings.get("seed", getattr(project.training, "seed", 0)))
-    options = run.info.get("dataset_options", project.dataset.options)
-    dataset = load_dataset(project.dataset.name, options, seed=seed)
-    trained_on = run.info.get("dataset")
-    if trained_on and trained_on != dataset.name:
-        raise EvaluationError(f"run {run.id} was trained on {trained_on!r} but the project now uses "
-                              f"{dataset.name!r}: switch the project back to evaluate this run")
-    return dataset
-
-
-def _model_input_shape(model: Any) -> tuple:
-    return tuple(model.inputs[0].shape[1:])
-
-
-def _check_fits(model: Any, dataset: Dataset, run: Any) -> None:
-    want = _model_input_shape(model)
-    got = dataset.input_shape
-    if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
-        raise EvaluationError(f"run {run.id}'s model takes samples of shape {want} but {dataset.name} now gives "
-                              f"{got}: the dataset options changed since the run was trained")
 
 
 # --------------------------------------------------------------------------- probabilities
@@ -311,14 +210,14 @@ def evaluate_run(project: Any, run: Any = "last", which: str = "last", dataset: 
     a .dlsproj path) on the test split. ``dataset``/``model`` skip loading them again."""
     from dlstudio.data.prepare import labels_for_loss
 
-    project = _project(project)
-    run = resolve_run(project, run)
+    project = as_project(project)
+    run = find_run(project, run)
     graph = run_graph(run)
     if dataset is None:
         dataset = dataset_for_run(project, run)
     if model is None:
         model = load_run_model(run, which)
-    _check_fits(model, dataset, run)
+    check_fits(model, dataset, run)
     settings = dict(run.info.get("settings") or {})
     if not settings.get("loss"):  # an imported run: no training settings of its own
         settings["loss"] = getattr(getattr(project, "training", None), "loss", "auto")
@@ -441,13 +340,13 @@ def predict_file(project: Any, run: Any, path: str | os.PathLike, top: int = 5, 
     scaled to [0, 1]), CSV rows of the feature columns (with or without a header), a text
     (its last characters, encoded with the dataset's vocabulary) or a .npy array.
     Bad input raises DatasetError naming the file."""
-    project = _project(project)
-    run = resolve_run(project, run)
+    project = as_project(project)
+    run = find_run(project, run)
     if dataset is None:
         dataset = dataset_for_run(project, run)
     if model is None:
         model = load_run_model(run, which)
-    x = read_input_file(path, _model_input_shape(model), dataset)
+    x = read_input_file(path, tuple(model.inputs[0].shape[1:]), dataset)
     return predict_samples(model, x, dataset, run.id, str(path), top)
 
 

@@ -28,9 +28,10 @@ from dlstudio.training.metric_names import (
     METRIC_CHOICES,
     REGRESSION_METRICS,
 )
+from dlstudio.errors import DLStudioError
 
 
-class TrainingError(RuntimeError):
+class TrainingError(DLStudioError, RuntimeError):
     """Training cannot start or could not finish; the message says why."""
 
     def __init__(self, message: str, problems: list[str] | None = None):

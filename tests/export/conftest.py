@@ -7,7 +7,7 @@ import pytest
 
 from dlstudio.graph import Graph
 from dlstudio.project import load_project, new_project, save_project
-from dlstudio.project.runs import create_run, runs_dir
+from dlstudio.runs import create_run, runs_dir
 
 
 def chain(*layers: tuple[str, dict], names: tuple[str, ...] = ()) -> Graph:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dlstudio.export import ExportError, export_run
-from dlstudio.training.evaluate import load_run_model
+from dlstudio.runs import load_run_model
 from tests.export.conftest import chain, project_with_run
 
 keras = pytest.importorskip("keras")

@@ -15,7 +15,7 @@ from dlstudio.compile import build_model
 from dlstudio.export import export_run
 from dlstudio.export.python_script import layer_call, model_source
 from dlstudio.project import load_project
-from dlstudio.training.evaluate import load_run_model
+from dlstudio.runs import load_run_model
 
 keras = pytest.importorskip("keras")
 ROOT = Path(__file__).resolve().parents[2]

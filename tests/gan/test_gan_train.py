@@ -20,7 +20,7 @@ from dlstudio.gan.train import (
     saved_samples,
     train_gan,
 )
-from dlstudio.project.runs import open_run
+from dlstudio.runs import open_run
 from dlstudio.training.engine import TrainingError
 from dlstudio.training.events import EpochEnd, Failed, Finished, Started
 

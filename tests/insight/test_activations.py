@@ -126,7 +126,7 @@ def digits_project_with_run(tmp_path_factory, keras):
     from dlstudio import RESOURCES
     from dlstudio.compile import build_model
     from dlstudio.project import load_project, save_project
-    from dlstudio.project.runs import create_run, runs_dir
+    from dlstudio.runs import create_run, runs_dir
 
     project = load_project(RESOURCES / "examples" / "digits_cnn.dlsproj")
     path = save_project(project, tmp_path_factory.mktemp("cli") / "digits.dlsproj")

@@ -270,7 +270,7 @@ def test_adversarial_training_runs_records_and_hardens(normal, hardened):
     batch_losses = [e.loss for e in events if type(e).__name__ == "BatchEnd"]
     assert len(batch_losses) == 3 * 41 and all(np.isfinite(batch_losses))
 
-    from dlstudio.training.evaluate import load_run_model
+    from dlstudio.runs import load_run_model
 
     model = load_run_model(run)  # the recorded weights load into the plain graph
     x, y = ds.x_test, ds.y_test

@@ -162,7 +162,7 @@ def digits_run(tmp_path_factory, keras):
     from dlstudio import RESOURCES
     from dlstudio.compile import build_model
     from dlstudio.project import load_project, save_project
-    from dlstudio.project.runs import create_run, runs_dir
+    from dlstudio.runs import create_run, runs_dir
 
     project = load_project(RESOURCES / "examples" / "digits_cnn.dlsproj")
     path = save_project(project, tmp_path_factory.mktemp("cli") / "digits.dlsproj")
@@ -197,7 +197,7 @@ def test_cli_saliency_needs_a_conv_layer(tmp_path, capsys, keras):
     from dlstudio.compile import build_model
     from dlstudio.graph import Graph
     from dlstudio.project import new_project, save_project
-    from dlstudio.project.runs import create_run, runs_dir
+    from dlstudio.runs import create_run, runs_dir
 
     project = new_project("mlp")
     g: Graph = project.graph

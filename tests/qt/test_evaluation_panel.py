@@ -15,7 +15,7 @@ from dlstudio import RESOURCES
 from dlstudio.data import load_dataset
 from dlstudio.graph import Graph
 from dlstudio.project import load_project, new_project, save_project
-from dlstudio.project.runs import runs_dir
+from dlstudio.runs import runs_dir
 from dlstudio.qt.keras_loader import loader
 from dlstudio.training.engine import train
 from dlstudio.training.evaluate import evaluate_run
@@ -167,7 +167,7 @@ def test_no_runs_says_so_and_a_damaged_run_is_reported(qtbot, tmp_path, keras_lo
     panel, _doc = make_panel(qtbot, project)
     assert panel.stack.currentWidget() is panel.hint and "No trained run" in panel.hint.text()
     # a run whose weights file is garbage: a clear message, no traceback
-    from dlstudio.project.runs import create_run
+    from dlstudio.runs import create_run
 
     run = create_run(runs_dir(tmp_path / "p.dlsproj"), {"graph": project.graph.to_dict(), "status": "finished",
                                                          "dataset": "xor"})
@@ -183,7 +183,7 @@ def test_no_runs_says_so_and_a_damaged_run_is_reported(qtbot, tmp_path, keras_lo
 
 def test_the_window_evaluates_a_finished_training_and_shows_it(qtbot, tmp_path, keras_loaded, monkeypatch):
     """F5 on the Training tab: when the run ends, the Evaluation tab comes forward with that run."""
-    from dlstudio.project.runs import list_runs
+    from dlstudio.runs import list_runs
     from dlstudio.qt.main_window import MainWindow
 
     monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
@@ -200,7 +200,7 @@ def test_the_window_evaluates_a_finished_training_and_shows_it(qtbot, tmp_path, 
     with qtbot.waitSignal(w.training_panel.training_finished, timeout=TIMEOUT):
         w.act_train.trigger()
     qtbot.waitUntil(lambda: not w.training_panel.is_running(), timeout=TIMEOUT)
-    run = list_runs(tmp_path / "xor.dlsproj")[-1]
+    run = list_runs(runs_dir(tmp_path / "xor.dlsproj"))[-1]
     qtbot.waitUntil(lambda: w.evaluation_panel.evaluation is not None, timeout=TIMEOUT)
     assert w.evaluation_panel.evaluation.run_id == run.id
     assert not w.evaluation_dock.visibleRegion().isEmpty()  # in front now

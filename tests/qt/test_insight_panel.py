@@ -132,7 +132,7 @@ def test_image_file_input(make_panel, qtbot, tmp_path):
 def test_a_trained_run_is_offered_and_shown(make_panel, qtbot, tmp_path):
     from dlstudio.compile import build_model
     from dlstudio.project import save_project
-    from dlstudio.project.runs import create_run, runs_dir
+    from dlstudio.runs import create_run, runs_dir
 
     project = _digits_project()
     save_project(project, tmp_path / "digits.dlsproj")

@@ -14,11 +14,11 @@ from PySide6.QtCore import Qt
 from dlstudio import RESOURCES
 from dlstudio.data import load_dataset
 from dlstudio.project import load_project, new_project, save_project
-from dlstudio.project.runs import runs_dir
+from dlstudio.runs import runs_dir
 from dlstudio.qt.keras_loader import loader
 from dlstudio.training.engine import train
+from dlstudio.runs import load_run_model
 from dlstudio.training.evaluate import (
-    load_run_model,
     output_is_probability,
     to_probabilities,
 )

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from dlstudio import RESOURCES  # noqa: E402
 from dlstudio.project import load_project, save_project  # noqa: E402
-from dlstudio.project.runs import create_run, list_runs, open_run  # noqa: E402
+from dlstudio.runs import create_run, list_runs, open_run, runs_dir  # noqa: E402
 from dlstudio.qt.keras_loader import loader  # noqa: E402
 
 XOR = RESOURCES / "examples" / "xor_mlp.dlsproj"
@@ -231,7 +231,7 @@ def test_continue_starts_from_the_last_run(qtbot, panel, make_doc):
     run = open_run(second.run_path)
     assert run.info["continued_from"] == open_run(first.run_path).id
     assert len(run.history()["loss"]) == 4
-    assert len(list_runs(doc.path)) == 2
+    assert len(list_runs(runs_dir(doc.path))) == 2
 
 
 def test_continue_prefills_the_curves_of_a_run_it_did_not_show(qtbot, panel, make_doc, tmp_path):
@@ -443,7 +443,7 @@ def _fake_run(base, losses, status="finished", accuracy=0.9):
 
 
 def test_runs_panel_lists_runs_and_overlays_two(qtbot, make_doc, no_modal_dialogs, monkeypatch):
-    from dlstudio.project.runs import runs_dir
+    from dlstudio.runs import runs_dir
     from dlstudio.qt.panels.runs_panel import RunsPanel
 
     doc = make_doc()
@@ -484,7 +484,7 @@ def test_runs_panel_lists_runs_and_overlays_two(qtbot, make_doc, no_modal_dialog
 
 
 def test_runs_panel_refuses_to_delete_a_run_in_training(qtbot, make_doc, monkeypatch):
-    from dlstudio.project.runs import runs_dir
+    from dlstudio.runs import runs_dir
     from dlstudio.qt.panels.runs_panel import RunsPanel
 
     doc = make_doc()
@@ -533,7 +533,7 @@ def test_window_trains_with_f5_and_closing_stops_the_run(qtbot, window, tmp_path
     assert window.close()
     assert asked == ["Training is running"]
     assert window.training_panel.worker is not None and not window.training_panel.worker.is_running()
-    runs = list_runs(tmp_path / "xor.dlsproj")
+    runs = list_runs(runs_dir(tmp_path / "xor.dlsproj"))
     assert len(runs) == 1 and runs[0].status == "stopped" and runs[0].weights_path.is_file()
     assert json.loads((runs[0].path / "run.json").read_text())["epochs_done"] < 500
 

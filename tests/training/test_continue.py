@@ -8,7 +8,7 @@ import pytest
 
 from dlstudio.data import load_dataset
 from dlstudio.graph import Graph
-from dlstudio.project.runs import open_run
+from dlstudio.runs import open_run
 from dlstudio.training.checkpoints import OPTIMIZER_FILE
 from dlstudio.training.engine import TrainingError, train
 from dlstudio.training.events import Failed

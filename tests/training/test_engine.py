@@ -9,7 +9,7 @@ import pytest
 
 from dlstudio.data import Dataset, load_dataset
 from dlstudio.graph import Graph
-from dlstudio.project.runs import list_runs, open_run
+from dlstudio.runs import list_runs, open_run, runs_dir
 from dlstudio.training.engine import TrainingError, train
 from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
 
@@ -71,7 +71,7 @@ def test_stop_flag_stops_within_a_batch_and_keeps_weights(xor_data, tmp_path):
     finished = events[-1]
     assert isinstance(finished, Finished) and finished.stopped
     assert result.stopped
-    run = list_runs(tmp_path / "x.dlsproj") or [open_run(next(tmp_path.iterdir()))]
+    run = list_runs(runs_dir(tmp_path / "x.dlsproj")) or [open_run(next(tmp_path.iterdir()))]
     assert run[0].status == "stopped"
     assert run[0].weights_path.is_file()
 

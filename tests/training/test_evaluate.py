@@ -12,16 +12,16 @@ from dlstudio import RESOURCES
 from dlstudio.data import DatasetError, load_dataset
 from dlstudio.graph import Graph
 from dlstudio.project import load_project, new_project, save_project
-from dlstudio.project.runs import runs_dir
+from dlstudio.runs import runs_dir
 from dlstudio.training.engine import train
 from dlstudio.training.evaluate import (
     EvaluationError,
     boundary_image,
     decision_boundary,
     evaluate_run,
-    load_run_model,
     predict_file,
 )
+from dlstudio.runs import RunIncompatible, RunNotFound, load_run_model
 from dlstudio.training.gradient_events import GradientFlow as GradientFlowEvent
 
 
@@ -128,11 +128,11 @@ def test_to_dict_is_json_and_best_weights_load(digits, digits_eval):
     assert best.which == "best" and best.confusion_matrix.sum() == len(dataset.x_test)
     (result.run.path / "best.weights.h5").rename(result.run.path / "gone.h5")
     try:
-        with pytest.raises(EvaluationError, match="no best weights"):
+        with pytest.raises(RunIncompatible, match="no best weights"):
             load_run_model(result.run, "best")
     finally:
         (result.run.path / "gone.h5").rename(result.run.path / "best.weights.h5")
-    with pytest.raises(EvaluationError, match="unknown weights"):
+    with pytest.raises(RunIncompatible, match="unknown weights"):
         load_run_model(result.run, "middle")
 
 
@@ -142,9 +142,9 @@ def test_run_by_path_and_prefix_and_changed_dataset(digits, tmp_path):
     assert ev.run_id == result.run.id
     other = load_project(project.path)
     other.dataset.name = "xor"
-    with pytest.raises(EvaluationError, match="trained on 'digits'"):
+    with pytest.raises(RunIncompatible, match="trained on 'digits'"):
         evaluate_run(other, result.run)
-    with pytest.raises(FileNotFoundError, match="not a run"):
+    with pytest.raises(RunNotFound, match="not a run"):
         evaluate_run(project, "nope")
 
 

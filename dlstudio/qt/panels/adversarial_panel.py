@@ -386,7 +386,7 @@ class AdversarialPanel(QWidget):
     def refresh_runs(self) -> None:
         """Re-read the project's runs that have weights (newest first); the choices are kept."""
         from dlstudio.insight.robustness import run_label
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
 
         path = self.document.path if self.document is not None else None
         runs = [r for r in list_runs(path) if r.weights_path.is_file()][::-1] if path is not None else []

@@ -156,7 +156,7 @@ class AutoencoderPanel(QWidget):
 
     def refresh_runs(self) -> None:
         """Re-read the project's runs with weights (newest first); the chosen one is kept."""
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
 
         path = self.document.path if self.document is not None else None
         runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []

@@ -54,7 +54,8 @@ def _evaluate(project: Any, run: Any, which: str) -> tuple:
     """On a worker thread: (Evaluation, dataset, boundary) with boundary
     ``(image, x_range, y_range)`` for 2-D classification data, else None."""
     from dlstudio.backend import load_keras
-    from dlstudio.training.evaluate import boundary_image, dataset_for_run, evaluate_run
+    from dlstudio.runs import dataset_for_run
+    from dlstudio.training.evaluate import boundary_image, evaluate_run
 
     load_keras()
     dataset = dataset_for_run(project, run)
@@ -194,7 +195,7 @@ class EvaluationPanel(QWidget):
     def _runs(self) -> list:
         if self.document is None:
             return []
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
         from dlstudio.qt.panels.training_panel import runs_location
 
         key, _base, _tmp = runs_location(self.document)
@@ -269,7 +270,7 @@ class EvaluationPanel(QWidget):
         if run is None:
             return None
         which = self.which_combo.currentData()
-        from dlstudio.training.evaluate import WEIGHT_FILES
+        from dlstudio.runs.loaded import WEIGHT_FILES
 
         weights = run.path / WEIGHT_FILES[which]
         return (str(run.path), which, weights.stat().st_mtime if weights.exists() else 0)

@@ -220,7 +220,7 @@ class GanPanel(QWidget):
         self.last_step = None
 
     def gan_runs(self) -> list:
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
         from dlstudio.qt.panels.training_panel import runs_location
 
         if self.document is None:
@@ -311,7 +311,7 @@ class GanPanel(QWidget):
         self.frames = []
         self.curves.clear()
         if start_from is not None:  # the story so far, then the new steps after it
-            from dlstudio.project.runs import open_run
+            from dlstudio.runs import open_run
 
             self._load_run(open_run(start_from))
         self.error.hide()
@@ -458,7 +458,7 @@ class GanPanel(QWidget):
             if generator is not None:
                 return generator, gan_pair(project)
             from dlstudio.gan.train import load_generator
-            from dlstudio.project.runs import open_run
+            from dlstudio.runs import open_run
 
             return load_generator(project, open_run(run_path))
 

@@ -83,7 +83,7 @@ def _compute(job: dict) -> tuple:
     model, dataset = job["model"], job["dataset"]
     if dataset is None:
         if run is not None:
-            from dlstudio.training.evaluate import dataset_for_run
+            from dlstudio.runs import dataset_for_run
 
             dataset = dataset_for_run(project, run)
         else:
@@ -94,7 +94,7 @@ def _compute(job: dict) -> tuple:
         model.set_weights(list(job["weights"]))
     elif model is None:
         if run is not None:
-            from dlstudio.training.evaluate import load_run_model
+            from dlstudio.runs import load_run_model
 
             model = load_run_model(run, "last")
         else:
@@ -267,7 +267,7 @@ class InsightPanel(QWidget):
         self.schedule()
 
     def _fill_runs(self) -> None:
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
 
         path = self.document.path if self.document is not None else None
         runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []
@@ -385,7 +385,7 @@ class InsightPanel(QWidget):
         run = None
         seed = int(getattr(project.training, "seed", 0) or 0)
         if run_id is not None:
-            from dlstudio.project.runs import find_run
+            from dlstudio.runs import find_run
 
             run = find_run(project.path, run_id)
             seed = int((run.info.get("settings") or {}).get("seed", seed))

@@ -51,12 +51,8 @@ def _predict(job: dict) -> tuple:
     """On a worker thread: (model, dataset, Prediction, input shown, caption, true label or None)."""
     from dlstudio.backend import load_keras
     from dlstudio.insight.models import sample, split_arrays
-    from dlstudio.training.evaluate import (
-        dataset_for_run,
-        load_run_model,
-        predict_file,
-        predict_samples,
-    )
+    from dlstudio.runs import dataset_for_run, load_run_model
+    from dlstudio.training.evaluate import predict_file, predict_samples
 
     load_keras()
     run, project = job["run"], job["project"]
@@ -254,7 +250,7 @@ class PredictPanel(QWidget):
         self.schedule()
 
     def _fill_runs(self) -> None:
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
         from dlstudio.qt.panels.training_panel import runs_location
 
         runs = []

@@ -149,7 +149,7 @@ class RunsPanel(QWidget):
 
     def refresh(self) -> None:
         """Read the runs folder again; keeps the selection where runs remain."""
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
 
         selected = set(self.selected_ids())
         self.runs = []

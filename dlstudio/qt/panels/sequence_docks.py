@@ -25,9 +25,10 @@ LIVE = "__live__"
 
 def load_run(project: Any, run_id: str) -> tuple[Any, Any, Any]:
     """(run, model, dataset) of a project's run; called on a pool thread."""
-    from dlstudio.training.evaluate import dataset_for_run, load_run_model, resolve_run
+    from dlstudio.runs import dataset_for_run, load_run_model
+    from dlstudio.runs import find_run
 
-    run = resolve_run(project, run_id)
+    run = find_run(project, run_id)
     return run, load_run_model(run), dataset_for_run(project, run)
 
 
@@ -56,7 +57,7 @@ class RunPicker(QComboBox):
         return self.currentData() or LIVE
 
     def refresh(self, project_path: Any) -> None:
-        from dlstudio.project.runs import list_runs
+        from dlstudio.runs import list_runs
 
         keep = self.current()
         runs = [r for r in list_runs(project_path) if r.weights_path.is_file()][::-1] if project_path else []

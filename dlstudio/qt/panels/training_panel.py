@@ -61,7 +61,7 @@ _live_workers: set = set()  # workers whose thread still runs after their panel 
 def runs_location(document) -> tuple[Path, Path, bool]:
     """(project key for ``list_runs``, runs folder, whether it is the fallback
     folder under the config dir because the project has no file yet)."""
-    from dlstudio.project.runs import runs_dir
+    from dlstudio.runs import runs_dir
 
     if document is not None and document.path is not None:
         return Path(document.path), runs_dir(document.path), False
@@ -357,7 +357,7 @@ class TrainingPanel(TrainingStatus, QWidget):
         else the project's newest finished or stopped run with weights; or None."""
         if self.document is None:
             return None
-        from dlstudio.project.runs import list_runs, open_run
+        from dlstudio.runs import list_runs, open_run
 
         def usable(run) -> bool:
             return run.weights_path.is_file() and run.status in ("finished", "stopped")
@@ -617,7 +617,7 @@ class TrainingPanel(TrainingStatus, QWidget):
 
     def _prefill_from(self, run_path: Path) -> None:
         """The epoch curves of the run a Continue starts from."""
-        from dlstudio.project.runs import open_run
+        from dlstudio.runs import open_run
 
         try:
             history = open_run(run_path).history()

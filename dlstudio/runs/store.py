@@ -1,0 +1,245 @@
+"""Runs on disk: one folder per training, and where a project keeps them.
+
+A run folder holds ``run.json`` (settings used, status, final metrics, the
+graph snapshot), ``history.json`` (per-epoch metrics) and the weights. A saved
+project ``NAME.dlsproj`` keeps its runs in ``NAME.runs/`` beside it; a project
+without a file yet keeps them in a scratch folder (the app's config folder)
+until its first save moves them home (:func:`adopt_runs`). A :class:`RunStore`
+is that folder: listing, finding a run by reference, creating one. The list is
+always read from disk, so it is what is there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dlstudio.project.atomic import atomic_write_json
+from dlstudio.runs.errors import NoRunsYet, RunNotFound
+
+RUN_FILE = "run.json"
+HISTORY_FILE = "history.json"
+WEIGHTS_FILE = "model.weights.h5"
+BEST_WEIGHTS_FILE = "best.weights.h5"
+RUNS_SUFFIX = ".runs"
+#: References that are not ids: the newest run, and the run with the lowest test loss.
+LAST, BEST = "last", "best"
+
+
+def runs_dir(project_path: str | os.PathLike) -> Path:
+    """``digits.dlsproj`` -> ``digits.runs`` in the same folder."""
+    p = Path(project_path)
+    return p.with_name(p.stem + RUNS_SUFFIX)
+
+
+@dataclass
+class Run:
+    """One training run on disk."""
+
+    path: Path
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def status(self) -> str:
+        return self.info.get("status", "unknown")
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        m = self.info.get("metrics", {})
+        return m if isinstance(m, dict) else {}
+
+    @property
+    def kind(self) -> str:
+        """"gan" for a GAN run (generator + discriminator), else "model"."""
+        return "gan" if self.info.get("kind") == "gan" else "model"
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / WEIGHTS_FILE
+
+    @property
+    def trained(self) -> bool:
+        """Whether the run has weights to look at (a finished, stopped or interrupted
+        training that saved at least once)."""
+        return self.weights_path.is_file()
+
+    def update(self, **fields: Any) -> None:
+        """Merge ``fields`` into run.json and write it atomically."""
+        self.info.update(fields)
+        self.info["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        atomic_write_json(self.path / RUN_FILE, self.info)
+
+    def write_history(self, history: dict[str, list[float]]) -> None:
+        atomic_write_json(self.path / HISTORY_FILE, history)
+
+    def history(self) -> dict[str, list[float]]:
+        try:
+            return json.loads((self.path / HISTORY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+
+def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
+    """A new, uniquely named run folder under ``base`` with its run.json."""
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    while True:
+        path = base / f"{stamp}-{secrets.token_hex(2)}"
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    run = Run(path, {"id": path.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **info})
+    run.update()
+    return run
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    return (Path(path) / RUN_FILE).is_file()
+
+
+def open_run(path: str | os.PathLike) -> Run:
+    """The run in folder ``path`` (RunNotFound when it holds no readable run.json)."""
+    path = Path(path)
+    try:
+        info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = "it has no run.json" if not (path / RUN_FILE).exists() else f"its run.json cannot be read ({exc})"
+        raise RunNotFound(f"{path} is not a run folder: {reason}") from None
+    return Run(path, info if isinstance(info, dict) else {})
+
+
+def list_runs(folder: str | os.PathLike) -> list[Run]:
+    """The runs in a runs folder, oldest first; unreadable folders are skipped."""
+    base = Path(folder)
+    if not base.is_dir():
+        return []
+    runs = []
+    for child in sorted(base.iterdir()):
+        if is_run_folder(child):
+            try:
+                runs.append(open_run(child))
+            except RunNotFound:
+                continue
+    return runs
+
+
+def best_of(runs: list[Run]) -> Run | None:
+    """The trained run with the lowest test loss (None when no run recorded one)."""
+    scored = [r for r in runs if r.trained and isinstance(r.metrics.get("test_loss"), (int, float))]
+    return min(scored, key=lambda r: r.metrics["test_loss"]) if scored else None
+
+
+@dataclass(frozen=True)
+class RunStore:
+    """Where one project's runs live. ``saved`` is False for a project without a file,
+    whose runs wait in a scratch folder; ``name`` names the project in messages."""
+
+    folder: Path
+    name: str = "the project"
+    saved: bool = True
+
+    @classmethod
+    def of_project(cls, project_path: str | os.PathLike) -> RunStore:
+        p = Path(project_path)
+        return cls(runs_dir(p), p.name, True)
+
+    def runs(self, trained: bool = False, kind: str | None = None) -> list[Run]:
+        """Oldest first; ``trained``: only runs with weights; ``kind``: "model" or "gan"."""
+        return [r for r in list_runs(self.folder)
+                if (not trained or r.trained) and (kind is None or r.kind == kind)]
+
+    def latest(self, trained: bool = True, kind: str | None = None) -> Run | None:
+        runs = self.runs(trained, kind)
+        return runs[-1] if runs else None
+
+    def create(self, info: dict[str, Any]) -> Run:
+        return create_run(self.folder, info)
+
+    def find(self, ref: Any = LAST, kind: str | None = None) -> Run:
+        """A run by reference: a Run, the path of a run folder, an id, a unique id prefix,
+        ``last`` (the newest run with weights) or ``best`` (the lowest test loss).
+        NoRunsYet when there are none; RunNotFound naming the known runs otherwise."""
+        if isinstance(ref, Run):
+            return ref
+        text = str(ref if ref is not None else LAST).strip()
+        if text and (os.sep in text or "/" in text or text.startswith(".")) and Path(text).exists():
+            return open_run(text)
+        runs = self.runs(kind=kind)
+        if not runs:
+            where = f" in {self.folder}" if self.saved else ""
+            raise NoRunsYet(f"{self.name} has no runs yet{where}: train it first")
+        if text in ("", LAST):
+            trained = [r for r in runs if r.trained]
+            return (trained or runs)[-1]
+        if text == BEST:
+            best = best_of(runs)
+            if best is None:
+                raise RunNotFound(f"no run of {self.name} recorded a test loss, so none is 'best'; "
+                                  f"name a run (runs: {self._known(runs)})")
+            return best
+        matches = [r for r in runs if r.id == text] or [r for r in runs if r.id.startswith(text)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise RunNotFound(f"{text!r} matches several runs of {self.name}: "
+                              f"{', '.join(r.id for r in matches)}; give more of the id")
+        raise RunNotFound(f"{text!r} is not a run of {self.name} (runs: {self._known(runs)})")
+
+    @staticmethod
+    def _known(runs: list[Run]) -> str:
+        ids = [r.id for r in runs]
+        return ", ".join(ids[-8:]) + (f" and {len(ids) - 8} older" if len(ids) > 8 else "")
+
+
+def adopt_runs(source: str | os.PathLike, target: str | os.PathLike) -> list[Path]:
+    """Move every run folder of ``source`` into ``target`` (a project's first save moves
+    its scratch runs home). Each run moves whole: a rename where both folders share a
+    file system, else a copy to a hidden name in ``target``, renamed when complete, and
+    only then the source removed; an interrupted move leaves every run readable in one of
+    the two places. Returns the new run folders."""
+    source, target = Path(source), Path(target)
+    if not source.is_dir() or source.resolve() == target.resolve():
+        return []
+    moved = []
+    for child in sorted(source.iterdir()):
+        if not is_run_folder(child):
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        dest = target / child.name
+        while dest.exists():
+            dest = target / f"{child.name}-{secrets.token_hex(1)}"
+        try:
+            os.rename(child, dest)
+        except OSError:
+            partial = target / f".{dest.name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(child, partial)
+            os.rename(partial, dest)
+            shutil.rmtree(child, ignore_errors=True)
+        moved.append(dest)
+    try:
+        source.rmdir()
+    except OSError:
+        pass
+    return moved
+
+
+def scratch_store(root: str | os.PathLike, title: str) -> RunStore:
+    """A new scratch folder under ``root`` for the runs of a project without a file:
+    one per open project, so two untitled projects never share their runs."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in (title or "Untitled")).strip("._") or "Untitled"
+    folder = Path(root) / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}{RUNS_SUFFIX}"
+    return RunStore(folder, f"“{title or 'Untitled'}”", saved=False)
