@@ -60,6 +60,19 @@ def _fit_text(draw, text: str, font, width: int) -> str:
     return text + "\u2026"
 
 
+def text_strip(text: str, width: int, height: int = 22, bold: bool = True) -> np.ndarray:
+    """A white RGB uint8 strip ``width`` x ``height`` with ``text`` on it (shortened to fit):
+    a header above a picture."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (max(1, width), height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    font = _font(13 if bold else 12)
+    draw.text((2, height / 2), _fit_text(draw, text, font, width - 4), fill=(30, 30, 30) if bold else (90, 90, 90),
+              font=font, anchor="lm")
+    return np.asarray(img)
+
+
 # ---------------------------------------------------------------- image grid
 @dataclass(frozen=True)
 class GridGeometry:

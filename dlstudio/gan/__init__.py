@@ -6,5 +6,5 @@ against each other (no Qt here).
 - :mod:`dlstudio.gan.losses` and the backend step modules (``steps_tensorflow``,
   ``steps_jax``): the losses and the one backend-specific gradient step;
 - :mod:`dlstudio.gan.sampling`: fixed-noise grids, latent interpolation, mode coverage;
-- :mod:`dlstudio.gan.cli`: ``dlstudio sample`` and GAN training from ``dlstudio train``.
+- :mod:`dlstudio.cli.gan` (not in this package): ``dlstudio sample`` and GAN training from ``dlstudio train``.
 """

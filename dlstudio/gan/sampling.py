@@ -84,7 +84,9 @@ def sample_picture(samples: np.ndarray, columns: int | None = None, real_points:
         return discriminator_picture(None, lo, hi, real, samples)
     if samples.ndim in (3, 4):
         return image_grid(samples, columns=columns, scale=scale)
-    raise ValueError(f"cannot draw samples of shape {samples.shape[1:]}: only images and 2-D points")
+    from dlstudio.gan.project import GanError
+
+    raise GanError(f"cannot draw samples of shape {samples.shape[1:]}: only images and 2-D points")
 
 
 def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int, spherical: bool = True) -> np.ndarray:
@@ -239,9 +241,11 @@ def real_points_of(project: Any) -> np.ndarray | None:
 def generator_picture(generator: Any, pair: Any, z: np.ndarray, project: Any = None,
                       columns: int | None = None) -> np.ndarray:
     """What ``generator`` makes of ``z``, drawn: an image grid, or the points over the
-    project's real ones. Raises ValueError for samples that have no picture."""
+    project's real ones. Raises GanError (a ValueError) for samples that have no picture."""
     if not (is_image(pair.sample_shape) or is_points(pair.sample_shape)):
-        raise ValueError(f"the generator makes samples of shape {pair.sample_shape}: only images and 2-D "
+        from dlstudio.gan.project import GanError
+
+        raise GanError(f"the generator makes samples of shape {pair.sample_shape}: only images and 2-D "
                          "points can be drawn")
     samples = np.asarray(generate(generator, z, pair.output_range))
     real = real_points_of(project) if project is not None and is_points(pair.sample_shape) else None

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from dlstudio.cli import _option_value, run_cli
+from dlstudio.cli import run_cli
+from dlstudio.cli.data import option_value
 
 
 def cli(capsys, *args):
@@ -60,9 +61,9 @@ def test_show_json_and_options(capsys):
 
 
 def test_option_values_are_json_when_they_parse():
-    assert _option_value("3") == 3 and _option_value("0.25") == 0.25
-    assert _option_value("true") is True and _option_value("null") is None
-    assert _option_value("hello world") == "hello world" and _option_value("data/x.csv") == "data/x.csv"
+    assert option_value("3") == 3 and option_value("0.25") == 0.25
+    assert option_value("true") is True and option_value("null") is None
+    assert option_value("hello world") == "hello world" and option_value("data/x.csv") == "data/x.csv"
 
 
 def test_show_text_dataset_prints_samples(capsys):

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from dlstudio import RESOURCES
-from dlstudio.cli import _printer, run_cli
+from dlstudio.cli import run_cli
+from dlstudio.cli.train import printer
 
 
 def cli(capsys, *args):
@@ -102,7 +103,7 @@ def _events():
 
 def test_train_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdout", io.StringIO())  # not a terminal: plain epoch lines
-    emit = _printer(False)
+    emit = printer(False)
     for e in _events():
         emit(e)
     plain = sys.stdout.getvalue()
@@ -113,7 +114,7 @@ def test_train_progress_bar_only_on_a_terminal(capsys, monkeypatch):
             return True
 
     monkeypatch.setattr("sys.stdout", Terminal())
-    emit = _printer(False)
+    emit = printer(False)
     for e in _events():
         emit(e)
     shown = sys.stdout.getvalue()
@@ -123,7 +124,7 @@ def test_train_progress_bar_only_on_a_terminal(capsys, monkeypatch):
     assert shown.count("epoch 2/2  loss 0.5000") == 1
 
     monkeypatch.setattr("sys.stdout", Terminal())
-    emit = _printer(True)  # --json: never a bar (stdout must end with the JSON line)
+    emit = printer(True)  # --json: never a bar (stdout must end with the JSON line)
     for e in _events():
         emit(e)
     assert "\r" not in sys.stdout.getvalue()
