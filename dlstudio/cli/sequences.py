@@ -86,7 +86,7 @@ def _loaded(args: argparse.Namespace) -> Any:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from dlstudio.insight.text_generation import generate, text_model_info
+    from dlstudio.inference.text_generation import generate, text_model_info
 
     loaded = _loaded(args)
     info = text_model_info(loaded.dataset)
@@ -99,7 +99,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    from dlstudio.insight.text_generation import GenerationError, character_accuracy, text_model_info, translate
+    from dlstudio.inference.text_generation import GenerationError, character_accuracy, text_model_info, translate
 
     loaded = _loaded(args)
     dataset = loaded.dataset
@@ -129,7 +129,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from dlstudio.insight.forecast import forecast
+    from dlstudio.inference.forecast import forecast
 
     loaded = _loaded(args)
     f = forecast(loaded.model, loaded.dataset, free_steps=args.steps)

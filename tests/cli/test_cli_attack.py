@@ -79,7 +79,7 @@ def test_attack_bad_input_exits_1_with_a_message(capsys, digits_project, tmp_pat
     assert code == 1 and "error:" in err
     fresh = _small_digits(tmp_path / "fresh.dlsproj")
     code, _out, err = cli(capsys, "attack", fresh)
-    assert code == 1 and "not a run" in err
+    assert code == 1 and "fresh.dlsproj has no runs yet" in err
 
 
 def test_attack_usage_errors_exit_2(capsys, digits_project):
