@@ -61,7 +61,8 @@ def main() -> int:
 
     keras = load_keras()
     from dlstudio.data import load_dataset
-    from dlstudio.insight.attacks import fgsm, pgd, valid_range
+    from dlstudio.insight.attacks import fgsm, pgd
+    from dlstudio.runs import valid_range
     from dlstudio.insight.robustness import accuracy, robustness_curve
     from dlstudio.project import load_project
 

@@ -52,8 +52,8 @@ EXAMPLES = ("char_lstm_hello", "char_lstm_corpus", "bilstm_classifier", "seq2seq
 
 def measure(name: str, epochs: int | None = None) -> dict:
     from dlstudio.data import load_dataset
-    from dlstudio.insight.forecast import forecast
-    from dlstudio.insight.text_generation import character_accuracy, generate, text_model_info, translate
+    from dlstudio.inference.forecast import forecast
+    from dlstudio.inference.text_generation import character_accuracy, generate, text_model_info, translate
     from dlstudio.project import load_project
     from dlstudio.training.engine import train
 

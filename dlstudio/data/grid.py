@@ -37,7 +37,8 @@ def class_color(index: int) -> tuple[int, int, int]:
 
 
 # --------------------------------------------------------------------- fonts
-def _font(size: int):
+def load_font(size: int):
+    """Pillow's default font at ``size`` pixels (its small bitmap font without FreeType)."""
     from PIL import ImageFont
 
     try:
@@ -67,7 +68,7 @@ def text_strip(text: str, width: int, height: int = 22, bold: bool = True) -> np
 
     img = Image.new("RGB", (max(1, width), height), (255, 255, 255))
     draw = ImageDraw.Draw(img)
-    font = _font(13 if bold else 12)
+    font = load_font(13 if bold else 12)
     draw.text((2, height / 2), _fit_text(draw, text, font, width - 4), fill=(30, 30, 30) if bold else (90, 90, 90),
               font=font, anchor="lm")
     return np.asarray(img)
@@ -162,7 +163,7 @@ def image_grid(images: np.ndarray, labels: Sequence[str] | None = None, columns:
     font = None
     if labels is not None:
         font_size = int(np.clip(w * scale * 0.22, 9, 14))
-        font = _font(font_size)
+        font = load_font(font_size)
         caption = font_size + 6
     geo = grid_geometry(n, h, w, columns, scale, caption, gutter)
     out = np.empty((geo.height, geo.width, 3), np.uint8)
@@ -222,7 +223,8 @@ def sample_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- scatter
-def _nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
+def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
+    """About ``count`` round axis tick values (steps of 1, 2, 2.5 or 5 times a power of ten) in [lo, hi]."""
     span = hi - lo
     if span <= 0 or not math.isfinite(span):
         return [lo]
@@ -238,7 +240,8 @@ def _nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
     return ticks
 
 
-def _tick_text(v: float) -> str:
+def tick_text(v: float) -> str:
+    """An axis tick's label: short, scientific for large values."""
     return f"{v:g}" if abs(v) < 1e4 else f"{v:.1e}"
 
 
@@ -264,7 +267,7 @@ def points_plot(x: np.ndarray, y: np.ndarray, class_names: Sequence[str] | None 
     ids = labels.astype(np.int64) if labels.dtype.kind in "iub" else np.zeros(len(pts), np.int64)
     names = list(class_names or [])
     width, height = (size, size) if isinstance(size, int) else size
-    font = _font(12)
+    font = load_font(12)
     margin_left, margin_bottom, margin_top, margin_right = 46, 38, 12, 14
     pw, ph = width - margin_left - margin_right, height - margin_top - margin_bottom
     if pw < 20 or ph < 20:
@@ -296,16 +299,16 @@ def points_plot(x: np.ndarray, y: np.ndarray, class_names: Sequence[str] | None 
     def py(v: np.ndarray) -> np.ndarray:
         return bottom - 1 - (v - lo[1]) / span[1] * (ph - 1)
 
-    for t in _nice_ticks(lo[0], hi[0]):
+    for t in nice_ticks(lo[0], hi[0]):
         xx = float(px(np.float64(t)))
         draw.line([(xx, top), (xx, bottom - 1)], fill=grid_color)
         draw.line([(xx, bottom), (xx, bottom + 4)], fill=foreground)
-        draw.text((xx, bottom + 6), _tick_text(t), fill=foreground, font=font, anchor="mt")
-    for t in _nice_ticks(lo[1], hi[1]):
+        draw.text((xx, bottom + 6), tick_text(t), fill=foreground, font=font, anchor="mt")
+    for t in nice_ticks(lo[1], hi[1]):
         yy = float(py(np.float64(t)))
         draw.line([(left, yy), (right - 1, yy)], fill=grid_color)
         draw.line([(left - 4, yy), (left - 1, yy)], fill=foreground)
-        draw.text((left - 6, yy), _tick_text(t), fill=foreground, font=font, anchor="rm")
+        draw.text((left - 6, yy), tick_text(t), fill=foreground, font=font, anchor="rm")
     fx, fy = (list(feature_names) + ["x1", "x2"])[:2]
     draw.text(((left + right) / 2, height - 4), str(fx), fill=foreground, font=font, anchor="md")
     draw.text((4, top), str(fy), fill=foreground, font=font, anchor="la")

@@ -17,7 +17,7 @@ size) instead, one row per token.
 Every text dataset records what a sampler needs in ``meta``: ``level``,
 ``encoding``, ``window`` and ``separator`` ("" between characters, " " between
 words); :func:`encode_tokens` and :func:`decode` turn text into model input
-and ids back into text with them (dlstudio.insight.text_generation uses it).
+and ids back into text with them (dlstudio.inference.text_generation uses it).
 
 ``hello``: the lectures' tiny character model -- the word "hello" with the
 vocabulary h, e, l, o (in order of first appearance): from the last ``window``

@@ -18,7 +18,7 @@ one -- and y is the target, a class id per character:
 A graph takes the two parts apart with Cropping1D (after a shared Embedding):
 an encoder LSTM reads the source and its final state (h, c) becomes the
 initial state of a decoder LSTM that reads the shifted target. At inference
-the target is unknown: :func:`dlstudio.insight.text_generation.translate`
+the target is unknown: :func:`dlstudio.inference.text_generation.translate`
 decodes greedily, one character per step, feeding each prediction back.
 
 ``vocabulary`` (shared by source and target) is ``^`` and then every character

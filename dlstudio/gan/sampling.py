@@ -173,7 +173,7 @@ def discriminator_picture(field: np.ndarray | None, lo: np.ndarray, hi: np.ndarr
     Without a ``field`` the background is plain."""
     from PIL import Image, ImageDraw
 
-    from dlstudio.data.grid import _font, _nice_ticks, _tick_text
+    from dlstudio.data.grid import load_font, nice_ticks, tick_text
 
     margin_l, margin_b, margin_t, margin_r = 40, 30, 8, 8
     w, h = size - margin_l - margin_r, size - margin_t - margin_b
@@ -184,7 +184,7 @@ def discriminator_picture(field: np.ndarray | None, lo: np.ndarray, hi: np.ndarr
     img = Image.new("RGB", (size, size), (255, 255, 255))
     img.paste(back, (margin_l, margin_t))
     draw = ImageDraw.Draw(img)
-    font = _font(12)
+    font = load_font(12)
     span = hi - lo
 
     def px(x):
@@ -201,14 +201,14 @@ def discriminator_picture(field: np.ndarray | None, lo: np.ndarray, hi: np.ndarr
                 draw.ellipse([x - r, y - r, x + r, y + r], fill=fill, outline=outline)
     ink = (60, 60, 60)
     draw.rectangle([margin_l - 1, margin_t - 1, margin_l + w, margin_t + h], outline=ink)
-    for t in _nice_ticks(lo[0], hi[0]):
+    for t in nice_ticks(lo[0], hi[0]):
         x = float(px(t))
         draw.line([(x, margin_t + h), (x, margin_t + h + 4)], fill=ink)
-        draw.text((x, margin_t + h + 6), _tick_text(t), fill=ink, font=font, anchor="mt")
-    for t in _nice_ticks(lo[1], hi[1]):
+        draw.text((x, margin_t + h + 6), tick_text(t), fill=ink, font=font, anchor="mt")
+    for t in nice_ticks(lo[1], hi[1]):
         y = float(py(t))
         draw.line([(margin_l - 4, y), (margin_l - 1, y)], fill=ink)
-        draw.text((margin_l - 6, y), _tick_text(t), fill=ink, font=font, anchor="rm")
+        draw.text((margin_l - 6, y), tick_text(t), fill=ink, font=font, anchor="rm")
     entries = (("real", (27, 94, 32)), ("generated", (247, 144, 30)))
     if field is not None:
         entries += (("D: real", tuple(REAL_RGB)), ("D: fake", tuple(FAKE_RGB)))

@@ -5,8 +5,8 @@
 - ``saliency``: |d score / d input| and Grad-CAM, with overlays.
 - ``convolution``: the lecture kernels (blur, sharpen, edge, Sobel, ...), convolution
   as Keras computes it, and kernels written into Conv2D nodes.
-- ``gradients``: the one backend-specific module (input gradients).
-- ``attacks``, ``robustness``: adversarial examples.
+- ``attacks``, ``robustness``: adversarial examples (their gradients and shared
+  primitives come from :mod:`dlstudio.inference`).
 - ``models``: which model (a run's or the untrained graph) and which sample to look at.
 - ``cli``: ``dlstudio featuremaps`` and ``dlstudio saliency``.
 """

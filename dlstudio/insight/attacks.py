@@ -11,40 +11,29 @@ that flip a classifier's prediction (Goodfellow et al.'s linearity argument).
 - :func:`deepfool` — the smallest (L2) step across the nearest decision
   boundary of a linearised model; no ``eps`` unless one is given to bound it.
 - :func:`attack` — any of them by name (:data:`METHODS`).
-- :func:`install_adversarial_training` — make ``model.fit`` mix FGSM or PGD
-  examples, made with the current weights, into every batch (the training
-  option ``adversarial``).
 
 Every attack keeps ``|x_adv - x| <= eps`` element-wise and, for inputs inside
 ``clip`` (default (0, 1)), ``x_adv`` inside ``clip``; ``clip=None`` leaves the
 range open. Attacks run in batches of ``batch_size`` with the model in
-inference mode. Gradients come from :mod:`dlstudio.insight.gradients`.
+inference mode. Gradients come from :mod:`dlstudio.inference.input_gradients`;
+the primitives that adversarial training shares with the attacks (the error,
+the eps check, the projection, the loss) from :mod:`dlstudio.inference.perturbation`,
+the valid range of a dataset from :func:`dlstudio.runs.valid_range`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from dlstudio.insight.gradients import (
-    LossFn,
-    cross_entropy,
-    has_logits,
-    input_gradient,
-    model_logits,
-    tensor_input_gradient,
-    transform_training_batches,
-)
-from dlstudio.errors import DLStudioError
+from dlstudio.compile.outputs import output_is_probability, to_probabilities
+from dlstudio.inference.input_gradients import LossFn, input_gradient, model_logits
+from dlstudio.inference.perturbation import AttackError, check_eps, model_loss, project
 
 #: Attack names for :func:`attack`, the CLI and the panel.
 METHODS = ("fgsm", "pgd", "bim", "deepfool")
-#: Methods that adversarial training can mix into batches.
-TRAINING_METHODS = ("fgsm", "pgd")
-#: Sign steps per batch for ``adversarial="pgd"`` training (each of size eps / 2).
-TRAINING_PGD_STEPS = 5
 #: What each attack does, for the panel ({n}: input values, {steps}: PGD/BIM steps).
 DESCRIPTIONS = {
     "fgsm": "FGSM moves every input value by exactly \u03b5 in the direction that raises the loss: "
@@ -61,43 +50,16 @@ TARGETED_DESCRIPTION = (" Targeted: the steps go down the loss of the chosen cla
                         "the true one.")
 
 
-class AttackError(DLStudioError, ValueError):
-    """An attack that cannot run (unknown method, bad eps, a model that is no classifier)."""
-
-
 # ------------------------------------------------------------------ helpers
-
-
-def output_is_probability(model: Any) -> bool:
-    """Whether the model ends in softmax/sigmoid (else its outputs are logits)."""
-    from dlstudio.training.evaluate import output_is_probability as is_probability
-
-    return is_probability(model)
-
-
-def model_loss(model: Any) -> LossFn:
-    """The per-sample cross-entropy the attacks climb, on the model's logits: behind its
-    softmax / sigmoid when it has one (gradients through a saturated softmax underflow to
-    zero), else on its raw outputs (probabilities when it cannot look behind them)."""
-    return cross_entropy(from_logits=has_logits(model) or not output_is_probability(model))
 
 
 def predict_proba(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities (N, C) in inference mode; one sigmoid unit gives two columns."""
-    from dlstudio.training.evaluate import to_probabilities
-
     x = np.asarray(x, np.float32)
     if len(x) == 0:
         return np.zeros((0, 0))
     outs = [np.asarray(model(x[i:i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
     return to_probabilities(np.concatenate(outs), output_is_probability(model))
-
-
-def _check_eps(eps: float) -> float:
-    eps = float(eps)
-    if not np.isfinite(eps) or eps < 0:
-        raise AttackError(f"eps must be a finite number >= 0 (got {eps})")
-    return eps
 
 
 def _targets(x: np.ndarray, y: Any, targeted: bool, target: Any) -> np.ndarray:
@@ -115,15 +77,6 @@ def _targets(x: np.ndarray, y: Any, targeted: bool, target: Any) -> np.ndarray:
     return y.reshape(len(x)).astype(np.int64)
 
 
-def project(x_adv: np.ndarray, x: np.ndarray, eps: float, clip: Any = (0.0, 1.0)) -> np.ndarray:
-    """``x_adv`` moved into the valid range, then into the L∞ ball of radius ``eps`` around ``x``
-    (the ball wins, so ``|x_adv - x| <= eps`` always holds)."""
-    out = x_adv
-    if clip is not None:
-        out = np.clip(out, clip[0], clip[1])
-    return np.clip(out, x - eps, x + eps).astype(np.float32)
-
-
 def _batched(fn: Callable[..., np.ndarray], x: np.ndarray, t: np.ndarray, batch_size: int) -> np.ndarray:
     if len(x) == 0:
         return x.copy()
@@ -137,7 +90,7 @@ def fgsm(model: Any, x: Any, y: Any, eps: float, targeted: bool = False, target:
          clip: Any = (0.0, 1.0), loss_fn: LossFn | None = None, batch_size: int = 256) -> np.ndarray:
     """Fast gradient sign method: ``x + eps * sign(d loss(y) / d x)``, or for a targeted
     attack ``x - eps * sign(d loss(target) / d x)``; then clipped to ``clip``."""
-    eps = _check_eps(eps)
+    eps = check_eps(eps)
     x = np.asarray(x, np.float32)
     t = _targets(x, y, targeted, target)
     loss_fn = loss_fn or model_loss(model)
@@ -156,7 +109,7 @@ def pgd(model: Any, x: Any, y: Any, eps: float, steps: int = 10, step_size: floa
     """Projected gradient descent (Madry et al.): from a random point of the eps-ball
     (or from ``x`` itself: BIM), ``steps`` sign steps of ``step_size`` (default
     ``2.5 * eps / steps``), each projected into the eps-ball and ``clip``."""
-    eps = _check_eps(eps)
+    eps = check_eps(eps)
     steps = int(steps)
     if steps < 1:
         raise AttackError(f"steps must be at least 1 (got {steps})")
@@ -192,7 +145,7 @@ def deepfool(model: Any, x: Any, y: Any = None, eps: float | None = None, max_it
     ``y`` is unused (the attack starts from the prediction); ``eps`` bounds the result in L∞.
     Works on the logits (behind the softmax); costs one gradient per class and step."""
     x = np.asarray(x, np.float32)
-    eps = None if eps is None else _check_eps(eps)
+    eps = None if eps is None else check_eps(eps)
 
     def scores_of(xs):  # logits as (n, C); one logit z becomes the two scores (0, z)
         z = model_logits(model, xs)
@@ -251,75 +204,3 @@ def attack(model: Any, x: Any, y: Any, method: str, eps: float, **kwargs: Any) -
         return deepfool(model, x, y, eps, clip=kwargs.get("clip", (0.0, 1.0)),
                         batch_size=kwargs.get("batch_size", 256))
     raise AttackError(f"unknown attack {method!r}; choose one of {', '.join(METHODS)}")
-
-
-# ------------------------------------------------------------------ adversarial training
-
-
-def _training_loss(model: Any) -> LossFn:
-    """``(logits, y) -> cross-entropy`` with ``y`` as the engine feeds it (class ids or one-hot rows)."""
-    import keras
-
-    ce = model_loss(model)
-
-    def loss(y_pred: Any, y: Any) -> Any:
-        ops = keras.ops
-        if len(y.shape) == 2 and y.shape[-1] and y.shape[-1] > 1:
-            y = ops.argmax(y, axis=-1)
-        return ce(y_pred, ops.reshape(y, (-1,)))
-
-    return loss
-
-
-def perturb_batch(model: Any, x: Any, y: Any, method: str, eps: float, ratio: float,
-                  clip: Sequence[float] | None, loss_fn: LossFn, trainable: Any = None,
-                  non_trainable: Any = None) -> Any:
-    """Backend tensors: the batch ``x`` with its first ``round(ratio * len(x))`` samples
-    (the batches are shuffled) replaced by their FGSM / PGD versions."""
-    import keras
-
-    ops = keras.ops
-    steps, alpha = (1, eps) if method == "fgsm" else (TRAINING_PGD_STEPS, eps / 2)
-    x = ops.convert_to_tensor(x)
-    lo, hi = x - eps, x + eps
-    if clip is not None:
-        lo, hi = ops.maximum(lo, clip[0]), ops.minimum(hi, clip[1])
-        hi = ops.maximum(hi, lo)
-    xa = x
-    for _ in range(steps):
-        g = tensor_input_gradient(model, xa, y, loss_fn, trainable, non_trainable, logits=True)
-        xa = ops.minimum(ops.maximum(xa + alpha * ops.sign(ops.cast(g, x.dtype)), lo), hi)
-    xa = ops.stop_gradient(xa)
-    n = ops.shape(x)[0]
-    k = ops.cast(ops.round(ratio * ops.cast(n, "float32")), "int32")
-    mask = ops.reshape(ops.arange(n) < k, (-1,) + (1,) * (len(x.shape) - 1))
-    return ops.where(mask, xa, x)
-
-
-def install_adversarial_training(model: Any, method: str, eps: float, ratio: float = 0.5,
-                                 clip: Sequence[float] | None = (0.0, 1.0)) -> None:
-    """Make ``model.fit`` (compiled) replace a ``ratio`` share of every batch by adversarial
-    examples made with the current weights: ``fgsm`` (one step of eps) or ``pgd``
-    (:data:`TRAINING_PGD_STEPS` sign steps of eps/2 from the clean batch), kept in the
-    eps-ball and ``clip``. Loss, metrics and callbacks see the mixed batch."""
-    if method not in TRAINING_METHODS:
-        raise AttackError(f"adversarial training supports {', '.join(TRAINING_METHODS)} (got {method!r})")
-    eps, ratio = _check_eps(eps), float(ratio)
-    if not 0.0 <= ratio <= 1.0:
-        raise AttackError(f"the adversarial ratio must lie in [0, 1] (got {ratio})")
-    loss_fn = _training_loss(model)
-    clip = None if clip is None else (float(clip[0]), float(clip[1]))
-
-    def transform(x, y, trainable, non_trainable):
-        return perturb_batch(model, x, y, method, eps, ratio, clip, loss_fn, trainable, non_trainable)
-
-    transform_training_batches(model, transform)
-
-
-def valid_range(x: np.ndarray) -> tuple[float, float]:
-    """The range attacks keep inputs in: (0, 1) for data inside it, else the data's own range."""
-    x = np.asarray(x)
-    if x.size == 0:
-        return (0.0, 1.0)
-    lo, hi = float(np.min(x)), float(np.max(x))
-    return (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)

@@ -22,13 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from dlstudio.insight.attacks import (
-    METHODS,
-    AttackError,
-    attack,
-    predict_proba,
-    valid_range,
-)
+from dlstudio.inference.perturbation import AttackError
+from dlstudio.insight.attacks import METHODS, attack, predict_proba
+from dlstudio.runs import valid_range
 
 #: The eps values of a robustness curve by default (inputs in [0, 1]).
 DEFAULT_EPS: tuple[float, ...] = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)

@@ -19,7 +19,7 @@ logit's is not (Simonyan et al. use the unnormalised score for that reason).
 ``logits=False`` takes the model's outputs as they are. A single sigmoid unit
 ``z`` gives two scores, ``(-z, z)`` (``(1 - p, p)`` for probabilities).
 
-Gradients come from :func:`dlstudio.insight.gradients.input_gradient` (the one
+Gradients come from :func:`dlstudio.inference.input_gradients.input_gradient` (the one
 backend-specific module); Grad-CAM differentiates a *head* model from the
 chosen layer's output to the scores, so the same helper serves both.
 """
@@ -185,7 +185,7 @@ def _targets(scores: np.ndarray, class_index: Any) -> np.ndarray:
 
 
 def _gradient(model: Any, x: np.ndarray, target: np.ndarray) -> np.ndarray:
-    from dlstudio.insight.gradients import input_gradient
+    from dlstudio.inference.input_gradients import input_gradient
 
     return input_gradient(model, x, target)
 

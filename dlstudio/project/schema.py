@@ -130,7 +130,7 @@ class TrainingSettings(_Model):
     lr_decay: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.5  # step and plateau factor
     mixed_precision: bool = False
     device: Annotated[str, Field(min_length=1, max_length=100)] = "auto"  # auto, cpu, gpu:0, ...
-    # adversarial training: a share of every batch replaced by FGSM / PGD examples (dlstudio.insight.attacks)
+    # adversarial training: a share of every batch replaced by FGSM / PGD examples (dlstudio.training.adversarial)
     adversarial: Literal["none", "fgsm", "pgd"] = "none"
     adversarial_eps: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.1
     adversarial_ratio: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.5

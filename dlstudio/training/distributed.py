@@ -199,7 +199,7 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
     from dlstudio.data.prepare import labels_for_loss
     from dlstudio.runs import create_run
     from dlstudio.training.checkpoints import save_optimizer_state
-    from dlstudio.training.engine import TrainResult, _settings_dict, check_trainable
+    from dlstudio.training.engine import TrainResult, check_trainable, settings_dict
     from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
     from dlstudio.training.objectives import (
         choose_objective,
@@ -211,7 +211,7 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
     try:
         strategy = multi_worker_strategy()
         role = cluster_role()
-        analysis = check_trainable(graph, dataset)
+        analysis = check_trainable(graph, dataset, setting(settings, "loss", "auto"))
         out_id = analysis.outputs[0]
         objective = choose_objective(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
                                      setting(settings, "loss", "auto"), setting(settings, "metrics", ("auto",)))
@@ -291,7 +291,7 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
     run = None
     if role.is_chief and run_base is not None:
         run = create_run(run_base, {
-            "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
+            "status": "running", "dataset": dataset.name, "settings": settings_dict(settings),
             "graph": graph.to_dict(), "backend": keras.backend.backend(),
             "distributed": {"workers": role.workers, "replicas": strategy.num_replicas_in_sync},
             **(run_info or {})})

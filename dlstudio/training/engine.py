@@ -41,14 +41,12 @@ from dlstudio.training.objectives import (
     choose_loss,
     choose_objective,
     make_optimizer,
-    output_is_probability,
     setting,
 )
 
 Emit = Callable[[object], None]
 
 __all__ = ["TrainResult", "TrainingError", "check_trainable", "choose_loss", "make_optimizer", "train"]
-_output_is_probability = output_is_probability  # the name evaluate.py imports
 _setting = setting
 
 
@@ -61,7 +59,8 @@ class TrainResult:
     stopped: bool = False
 
 
-def _settings_dict(settings: Any) -> dict[str, Any]:
+def settings_dict(settings: Any) -> dict[str, Any]:
+    """The training settings (a pydantic model or a mapping) as the plain dict a run records."""
     if hasattr(settings, "model_dump"):
         return settings.model_dump()
     return dict(settings or {})
@@ -373,7 +372,7 @@ def _start_run(job: _Job, graph: Graph, dataset: Dataset, settings: Any, run_bas
         job.run.update(status="running")
     elif run_base is not None:
         job.run = create_run(run_base, {
-            "status": "running", "dataset": dataset.name, "settings": _settings_dict(settings),
+            "status": "running", "dataset": dataset.name, "settings": settings_dict(settings),
             "graph": graph.to_dict(), "backend": keras.backend.backend(),
             **({"continued_from": previous.id, "optimizer_state": optimizer_state} if previous else {}),
             **(run_info or {}),
@@ -382,15 +381,13 @@ def _start_run(job: _Job, graph: Graph, dataset: Dataset, settings: Any, run_bas
 
 def _adversarial_training(model: Any, dataset: Dataset, job: _Job) -> None:
     """The ``adversarial`` option: FGSM / PGD examples mixed into every batch
-    (the hook lives in :func:`dlstudio.insight.attacks.install_adversarial_training`)."""
+    (the hook lives in :func:`dlstudio.training.adversarial.install_adversarial_training`)."""
     method = _setting(job.settings, "adversarial", "none") or "none"
     if method == "none":
         return
-    from dlstudio.insight.attacks import (
-        AttackError,
-        install_adversarial_training,
-        valid_range,
-    )
+    from dlstudio.inference.perturbation import AttackError
+    from dlstudio.runs import valid_range
+    from dlstudio.training.adversarial import install_adversarial_training
 
     if dataset.task != "classification" or not np.issubdtype(dataset.x_train.dtype, np.floating):
         raise _fail(job, f"adversarial training needs a classifier with real-valued inputs; "

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dlstudio.compile.outputs import node_gives_probabilities, output_is_probability, to_probabilities
 from dlstudio.data import Dataset, DatasetError
 from dlstudio.runs import WHICH, as_project, check_fits, dataset_for_run, find_run, load_run_model, run_graph
 from dlstudio.errors import DLStudioError
@@ -31,34 +32,6 @@ MAX_INPUT_BYTES = 50_000_000  # a prediction input larger than this is surely th
 
 class EvaluationError(DLStudioError, ValueError):
     """A run that cannot be evaluated (no graph snapshot, no weights, data that no longer fits)."""
-
-
-# --------------------------------------------------------------------------- probabilities
-
-
-def output_is_probability(model: Any) -> bool:
-    """Whether the model's (single) output layer ends in softmax or sigmoid (else: logits)."""
-    layer = model.layers[-1] if model.layers else None
-    if layer is None:
-        return False
-    if type(layer).__name__ == "Softmax":
-        return True
-    act = getattr(layer, "activation", None)
-    return getattr(act, "__name__", str(act)) in ("softmax", "sigmoid")
-
-
-def to_probabilities(outputs: np.ndarray, is_probability: bool) -> np.ndarray:
-    """Class probabilities (..., C) from the output layer's values: one sigmoid unit
-    becomes two columns (1 - p, p); logits go through sigmoid or softmax."""
-    out = np.asarray(outputs, dtype=np.float64)
-    if out.shape[-1] == 1:
-        p = out if is_probability else 1.0 / (1.0 + np.exp(-out))
-        return np.concatenate([1.0 - p, p], axis=-1)
-    if is_probability:
-        return out
-    z = out - out.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -186,12 +159,7 @@ class Evaluation:
 def _compile_for_evaluation(model: Any, graph: Any, dataset: Dataset, settings: dict[str, Any]) -> tuple[Any, bool]:
     """Compile with the loss and metrics training used; returns (loss, whether the output
     layer gives probabilities rather than logits) by the engine's own rules."""
-    from dlstudio.training.engine import (
-        TrainingError,
-        _output_is_probability,
-        check_trainable,
-        choose_loss,
-    )
+    from dlstudio.training.engine import TrainingError, check_trainable, choose_loss
 
     try:
         analysis = check_trainable(graph, dataset)
@@ -201,7 +169,7 @@ def _compile_for_evaluation(model: Any, graph: Any, dataset: Dataset, settings: 
     except TrainingError as exc:
         raise EvaluationError(str(exc) + "".join(f"; {p}" for p in exc.problems[:3])) from None
     model.compile(loss=loss, metrics=metrics)
-    return loss, _output_is_probability(graph, out_id)
+    return loss, node_gives_probabilities(graph, out_id)
 
 
 def evaluate_run(project: Any, run: Any = "last", which: str = "last", dataset: Dataset | None = None,

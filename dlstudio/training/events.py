@@ -96,7 +96,7 @@ class TextSample:
 @dataclass(frozen=True, eq=False)
 class ForecastFrame:
     """A time-series model's forecast of the test part at the end of an epoch
-    (``sequence_callbacks.ForecastProbe``): a ``dlstudio.insight.forecast.Forecast``."""
+    (``sequence_callbacks.ForecastProbe``): a ``dlstudio.inference.forecast.Forecast``."""
 
     epoch: int  # 1-based
     forecast: Any

@@ -20,6 +20,7 @@ from typing import Any
 
 import keras
 
+from dlstudio.compile.outputs import node_gives_probabilities
 from dlstudio.data import Dataset
 from dlstudio.graph import Graph
 from dlstudio.training.metric_names import (
@@ -65,14 +66,6 @@ def make_optimizer(settings: Any) -> Any:
     return OPTIMIZER_CLASSES[name](learning_rate=lr)
 
 
-def output_is_probability(graph: Graph, node_id: str) -> bool:
-    node = graph.node(node_id)
-    act = node.params.get("activation")
-    if node.type in ("Dense", "Activation", "Conv2D", "Conv1D") and act in ("softmax", "sigmoid"):
-        return True
-    return node.type == "Softmax"
-
-
 @dataclass(frozen=True)
 class Objective:
     """The loss and the metric names of one training, and what they were chosen from."""
@@ -94,7 +87,7 @@ def choose_objective(graph: Graph, output_id: str, output_shape: tuple, dataset:
     """The loss and metrics of a training; raises TrainingError for a bad choice."""
     from dlstudio.data.prepare import ONE_HOT_LOSSES, loss_name
 
-    probs = output_is_probability(graph, output_id)
+    probs = node_gives_probabilities(graph, output_id)
     binary = dataset.task == "classification" and output_shape[-1] == 1 and dataset.num_classes == 2
     if loss != "auto":
         try:

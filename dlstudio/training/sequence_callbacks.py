@@ -62,7 +62,7 @@ class TextSampler(keras.callbacks.Callback):
         self._sampled_epoch = 0
 
     def sample(self, epoch: int) -> TextSample:
-        from dlstudio.insight.text_generation import generate, translate
+        from dlstudio.inference.text_generation import generate, translate
 
         s = self.settings.snapshot()
         t0 = time.perf_counter()
@@ -85,7 +85,7 @@ class TextSampler(keras.callbacks.Callback):
             self._send(self._epoch)
 
     def _send(self, epoch: int) -> None:
-        from dlstudio.insight.text_generation import GenerationError
+        from dlstudio.inference.text_generation import GenerationError
 
         if not self.settings.snapshot()["enabled"]:
             return
@@ -120,7 +120,7 @@ class ForecastProbe(keras.callbacks.Callback):
         self._sent_epoch = 0
 
     def _send(self, epoch: int) -> None:
-        from dlstudio.insight.forecast import forecast
+        from dlstudio.inference.forecast import forecast
 
         _sync_state(self.model)
         self.emit(ForecastFrame(epoch, forecast(self.model, self.dataset, free_steps=self.free_steps)))
@@ -142,8 +142,8 @@ def sequence_callbacks(dataset: Any, emit: Emit, settings: SampleSettings | None
                        forecast_interval: float = 1.0, sample_budget: float = 4.0) -> list:
     """The live callbacks that apply to ``dataset``: a TextSampler for language-model and
     translation datasets, a ForecastProbe for time series split in time; none otherwise."""
-    from dlstudio.insight.forecast import ForecastError, series_parts
-    from dlstudio.insight.text_generation import GenerationError, text_model_info
+    from dlstudio.inference.forecast import ForecastError, series_parts
+    from dlstudio.inference.text_generation import GenerationError, text_model_info
 
     try:
         info = text_model_info(dataset)

@@ -1,4 +1,4 @@
-"""Adversarial attacks, robustness curves and adversarial training (dlstudio.insight)."""
+"""Adversarial attacks, robustness curves (dlstudio.insight) and adversarial training (dlstudio.training.adversarial)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,20 @@ import pytest
 
 from dlstudio import RESOURCES
 from dlstudio.data import load_dataset
-from dlstudio.insight.attacks import (
-    METHODS,
-    AttackError,
-    attack,
-    deepfool,
-    fgsm,
-    install_adversarial_training,
-    pgd,
-    predict_proba,
-    project,
-    valid_range,
-)
-from dlstudio.insight.gradients import (
+from dlstudio.inference.input_gradients import (
     cross_entropy,
     has_logits,
     input_gradient,
     model_logits,
+)
+from dlstudio.inference.perturbation import AttackError, perturb_batch, project
+from dlstudio.insight.attacks import (
+    METHODS,
+    attack,
+    deepfool,
+    fgsm,
+    pgd,
+    predict_proba,
 )
 from dlstudio.insight.robustness import (
     attack_samples,
@@ -38,6 +35,7 @@ from dlstudio.insight.robustness import (
     top_k,
 )
 from dlstudio.project import load_project
+from dlstudio.runs import valid_range
 from dlstudio.training.engine import train
 
 EXAMPLE = RESOURCES / "examples" / "adversarial_digits.dlsproj"
@@ -281,13 +279,13 @@ def test_adversarial_training_runs_records_and_hardens(normal, hardened):
 
 
 def test_the_training_hook_replaces_the_ratio_of_each_batch():
-    from dlstudio.insight.attacks import _training_loss, perturb_batch
+    from dlstudio.training.adversarial import install_adversarial_training, training_loss
 
     model = _linear()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x = np.full((8, 6), 0.5, "float32")
     y = np.arange(8) % 4
-    mixed = np.asarray(perturb_batch(model, x, y, "pgd", 0.1, 0.5, (0, 1), _training_loss(model)))
+    mixed = np.asarray(perturb_batch(model, x, y, "pgd", 0.1, 0.5, (0, 1), training_loss(model)))
     changed = np.abs(mixed - x).max(axis=1)
     assert np.all(changed[:4] > 0.09) and np.all(changed[4:] == 0) and changed.max() <= 0.1 + 1e-6
     np.testing.assert_allclose(mixed[:4], pgd(model, x[:4], y[:4], 0.1, steps=5, step_size=0.05,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dlstudio.data import load_dataset
-from dlstudio.insight.forecast import ForecastError, forecast
+from dlstudio.inference.forecast import ForecastError, forecast
 
 
 def last_value_model(window: int, horizon: int = 1):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dlstudio.data import load_dataset
-from dlstudio.insight.text_generation import (
+from dlstudio.inference.text_generation import (
     GenerationError,
     apply_temperature,
     character_accuracy,

@@ -18,10 +18,7 @@ from dlstudio.runs import runs_dir
 from dlstudio.qt.keras_loader import loader
 from dlstudio.training.engine import train
 from dlstudio.runs import load_run_model
-from dlstudio.training.evaluate import (
-    output_is_probability,
-    to_probabilities,
-)
+from dlstudio.compile.outputs import output_is_probability, to_probabilities
 
 TIMEOUT = 60_000
 

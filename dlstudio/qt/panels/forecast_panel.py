@@ -30,7 +30,7 @@ CURVES = (("history", "history", "#8a8a8a", False), ("truth", "truth", "#1f77b4"
 
 def _forecast_job(project: Any, run_id: str, cache: dict) -> Any:
     """On a pool thread: the run's model and dataset (cached by the caller), then its forecast."""
-    from dlstudio.insight.forecast import forecast
+    from dlstudio.inference.forecast import forecast
 
     if run_id not in cache:
         cache[run_id] = load_run(project, run_id)

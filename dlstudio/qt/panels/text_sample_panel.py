@@ -52,7 +52,7 @@ MAX_SAMPLES = 200
 
 def _job(project: Any, run_id: str, cache: dict, action: str, settings: dict, sources: list[str]) -> dict:
     """On a pool thread: the run's model (cached by the caller), then text or translations."""
-    from dlstudio.insight.text_generation import generate, text_model_info, translate
+    from dlstudio.inference.text_generation import generate, text_model_info, translate
 
     if run_id not in cache:
         cache[run_id] = load_run(project, run_id)
@@ -263,7 +263,7 @@ class TextSamplePanel(QWidget):
         self.text_view.setHtml("".join(parts))
 
     def _show_translations(self, rows, caption: str) -> None:
-        from dlstudio.insight.text_generation import character_accuracy
+        from dlstudio.inference.text_generation import character_accuracy
 
         self._show_page(True)
         self.table.setRowCount(len(rows))

@@ -1,8 +1,9 @@
 """Gradients with respect to the *input*: d loss / d x, numpy in, numpy out.
 
-The one backend-specific module of ``dlstudio.insight``: adversarial attacks
-(d cross-entropy / d x), saliency maps (d class score / d x) and adversarial
-training all take their input gradients from here.
+The one place input gradients are taken: adversarial attacks
+(d cross-entropy / d x, :mod:`dlstudio.insight.attacks`), saliency maps
+(d class score / d x) and adversarial training (:mod:`dlstudio.training.adversarial`)
+all take them from here.
 
 - :func:`input_gradient` ``(model, x, target=None, loss_fn=None)``: the
   gradient of ``sum(loss_fn(y_pred, target))`` with respect to ``x`` as a numpy
@@ -15,6 +16,8 @@ training all take their input gradients from here.
   every call (cached per model and loss function).
 - :func:`tensor_input_gradient` works on backend tensors inside a traced
   training step (adversarial training) with explicit variable values.
+- :func:`has_logits` / :func:`model_logits`: the output layer's values before
+  its softmax / sigmoid.
 - Loss functions ``(y_pred, target) -> per-sample loss``: :func:`class_score`,
   :func:`cross_entropy` (integer targets; probabilities or logits).
 
@@ -317,28 +320,3 @@ def input_gradient(model: Any, x: Any, target: Any = None, loss_fn: LossFn | Non
     if target.ndim == 0:
         target = np.full(len(x), target, dtype=target.dtype)
     return input_gradient_function(model, loss_fn, training, logits)(x, target)
-
-
-# ------------------------------------------------------------------ training-step hook
-
-
-def transform_training_batches(model: Any, transform: Callable[[Any, Any, Any, Any], Any]) -> None:
-    """Make ``model.fit`` train on ``transform(x, y, trainable, non_trainable)``
-    instead of each batch's ``x`` (adversarial training). The transform gets
-    backend tensors and the current variable values (JAX: the step's state), so
-    it can take :func:`tensor_input_gradient`; everything else (loss, metrics,
-    optimizer, callbacks) is Keras' own ``train_step``. Call before ``fit``."""
-    import keras
-
-    unpack, pack = keras.utils.unpack_x_y_sample_weight, keras.utils.pack_x_y_sample_weight
-    original = model.train_step
-    if keras.backend.backend() == "jax":
-        def train_step(state, data):
-            x, y, sample_weight = unpack(data)
-            return original(state, pack(transform(x, y, state[0], state[1]), y, sample_weight))
-    else:
-        def train_step(data):
-            x, y, sample_weight = unpack(data)
-            return original(pack(transform(x, y, None, None), y, sample_weight))
-    model.train_step = train_step
-    model.train_function = None  # traced again with the new step

@@ -116,7 +116,7 @@ def sample_token(probabilities: np.ndarray, temperature: float, rng: np.random.G
 def _probabilities(model: Any, x: np.ndarray) -> np.ndarray:
     import keras
 
-    from dlstudio.training.evaluate import output_is_probability, to_probabilities
+    from dlstudio.compile.outputs import output_is_probability, to_probabilities
 
     out = keras.ops.convert_to_numpy(model.predict_on_batch(x))  # compiled once: fast per call
     return to_probabilities(out, output_is_probability(model))
