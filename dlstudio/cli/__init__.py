@@ -18,16 +18,15 @@ import os
 import sys
 from typing import Sequence
 
-from dlstudio import RESOURCES, __version__
+from dlstudio import __version__
 from dlstudio.cli import attack, data, evaluate, export, gan, insight, project, sequences, train
 from dlstudio.cli.common import UserError, print_error
 from dlstudio.errors import DLStudioError
 
-DEFAULT_EXAMPLE = RESOURCES / "examples" / "digits_cnn.dlsproj"
 #: The command groups, in the order ``--help`` lists their commands.
 GROUPS = (project, train, evaluate, insight, attack, gan, export, sequences, data)
 
-__all__ = ["DEFAULT_EXAMPLE", "GROUPS", "UserError", "build_parser", "main", "run_cli"]
+__all__ = ["GROUPS", "UserError", "build_parser", "main", "run_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,7 +45,7 @@ from shiboken6 import isValid
 
 from dlstudio.data.grid import CLASS_COLORS
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted
+from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.insight_views import scroll_area
 
 METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))
@@ -270,7 +270,7 @@ class AdversarialPanel(QWidget):
         self.eps_label = QLabel(self)
         self.eps_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("0.000 (bound)"))
         place(4, "\u03b5", (self.eps_slider, 1, 4), (self.eps_label, 5, 1))
-        self.status = _muted("", self)
+        self.status = muted_label("", self)
         outer.addWidget(self.status)
         self.tabs = QTabWidget(self, documentMode=True)
         outer.addWidget(self.tabs, 1)
@@ -294,12 +294,12 @@ class AdversarialPanel(QWidget):
             pics.addWidget(self.images[name], 0, col)
             pics.addWidget(self.captions[name], 1, col)
         lay.addLayout(pics)
-        self.note = _muted("", page)
+        self.note = muted_label("", page)
         self.probs = ProbabilityPairs(page)
-        self.explain = _muted("", page)
-        for w in (self.note, _header("Probabilities before / after", page),
-                  _muted("Upper bar: the original; lower bar: the adversarial image.", page), self.probs,
-                  _header("How it works", page), self.explain):
+        self.explain = muted_label("", page)
+        for w in (self.note, section_header("Probabilities before / after", page),
+                  muted_label("Upper bar: the original; lower bar: the adversarial image.", page), self.probs,
+                  section_header("How it works", page), self.explain):
             lay.addWidget(w)
         lay.addStretch(1)
         self.tabs.addTab(scroll_area(page, self), "Sample")
@@ -310,20 +310,20 @@ class AdversarialPanel(QWidget):
         row = QHBoxLayout()
         self.compute_button = QPushButton("Compute", page, toolTip="Accuracy against \u03b5 on the whole test set")
         self.compute_button.clicked.connect(lambda: self.refresh_test_set(force=True))
-        self.test_status = _muted("", page)
+        self.test_status = muted_label("", page)
         row.addWidget(self.compute_button)
         row.addWidget(self.test_status, 1)
         lay.addLayout(row)
-        lay.addWidget(_header("Accuracy against epsilon", page))
+        lay.addWidget(section_header("Accuracy against epsilon", page))
         self.plot = self.eps_line = None  # made on first use: pyqtgraph stays off the start-up path
         self._plot_slot = (lay, lay.count())
         self.runs_list = QListWidget(page, maximumHeight=4 * self.fontMetrics().height() + 12)
         self.runs_list.itemChanged.connect(lambda _item: self._test_changed())
         self.gallery = SampleGrid(page, target=52, click_to_select=True)
         self.gallery.selected.connect(self._gallery_clicked)
-        self.gallery_note = _muted("", page)
-        for w in (_muted("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,
-                  _header("Successful adversarial examples", page), self.gallery, self.gallery_note):
+        self.gallery_note = muted_label("", page)
+        for w in (muted_label("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,
+                  section_header("Successful adversarial examples", page), self.gallery, self.gallery_note):
             lay.addWidget(w)
         lay.addStretch(1)
         self.tabs.addTab(scroll_area(page, self), "Test set")

@@ -47,7 +47,7 @@ from dlstudio.insight.convolution import (
     preset,
     preset_name,
 )
-from dlstudio.qt.panels.data_widgets import _header, _muted
+from dlstudio.qt.panels.data_widgets import muted_label, section_header
 
 NUMBERS_UP_TO = 12  # results up to 12x12 are shown as numbers
 CELL = 34  # pixel size of a number cell
@@ -79,7 +79,7 @@ def number_text(v: float) -> str:
     return f"{v:.3g}"
 
 
-def _pixmap(rgb: np.ndarray, side: int) -> QPixmap:
+def rgb_pixmap(rgb: np.ndarray, side: int) -> QPixmap:
     a = np.ascontiguousarray(rgb)
     img = QImage(a.data, a.shape[1], a.shape[0], 3 * a.shape[1], QImage.Format.Format_RGB888).copy()
     scale = max(1, side // max(a.shape[:2]))
@@ -210,7 +210,7 @@ class ConvPlayground(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 2, 6, 6)
         outer.setSpacing(4)
-        outer.addWidget(_header("Kernel", self))
+        outer.addWidget(section_header("Kernel", self))
         presets = QGridLayout()
         presets.setSpacing(3)
         self.preset_buttons: dict[str, QPushButton] = {}
@@ -249,7 +249,7 @@ class ConvPlayground(QWidget):
         self.use_button.setToolTip("Write this kernel into the selected Conv2D layer, so the network starts "
                                    "from it (undoable)")
         self.use_button.clicked.connect(lambda: self.use_in_conv2d())
-        self.target_label = _muted("", self)
+        self.target_label = muted_label("", self)
         krow = QHBoxLayout()
         krow.addWidget(self.kernel_grid, 0, Qt.AlignmentFlag.AlignTop)
         kcol = QVBoxLayout()
@@ -259,7 +259,7 @@ class ConvPlayground(QWidget):
         krow.addLayout(kcol, 1)
         outer.addLayout(krow)
 
-        outer.addWidget(_header("Input", self))
+        outer.addWidget(section_header("Input", self))
         irow = QHBoxLayout()
         self.source = QComboBox(self)
         self.source.addItems(["Pixel grid (editable)", "Current sample", "Image file\u2026"])
@@ -287,7 +287,7 @@ class ConvPlayground(QWidget):
         self.input_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         outer.addWidget(self.input_stack, 0, Qt.AlignmentFlag.AlignLeft)
 
-        self.result_header = _header("Result", self)
+        self.result_header = section_header("Result", self)
         outer.addWidget(self.result_header)
         self.result_stack = QStackedWidget(self)
         self.result_grid = _NumberGrid(4, 4, False, self)
@@ -296,7 +296,7 @@ class ConvPlayground(QWidget):
         self.result_stack.addWidget(self.result_image)
         self.result_stack.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         outer.addWidget(self.result_stack, 0, Qt.AlignmentFlag.AlignLeft)
-        self.result_note = _muted("", self)
+        self.result_note = muted_label("", self)
         outer.addWidget(self.result_note)
         outer.addStretch(1)
         self.pixel_grid.set_values(lecture_image())
@@ -465,7 +465,7 @@ class ConvPlayground(QWidget):
         if self.source.currentIndex() == 0:
             self.input_stack.setCurrentWidget(self.pixel_grid)
         else:
-            self.input_image.setPixmap(_pixmap(_picture(img), 150))
+            self.input_image.setPixmap(rgb_pixmap(_picture(img), 150))
             self.input_stack.setCurrentWidget(self.input_image)
         if self.source.currentIndex() == 1 and self._sample is None:
             self.result_note.setText("No sample yet: pick one in the Feature maps tab.")
@@ -484,7 +484,7 @@ class ConvPlayground(QWidget):
             self.result_grid.set_values(out)
             self.result_stack.setCurrentWidget(self.result_grid)
         else:
-            self.result_image.setPixmap(_pixmap(_picture(out), 150))
+            self.result_image.setPixmap(rgb_pixmap(_picture(out), 150))
             self.result_stack.setCurrentWidget(self.result_image)
         lo, hi = (float(out.min()), float(out.max())) if out.size else (0.0, 0.0)
         self.result_note.setText(f"{img.shape[0]}\u00d7{img.shape[1]} input, {self.padding.currentText()} padding, "

@@ -62,12 +62,12 @@ from dlstudio.data.grid import (
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data_widgets import (
     NAME_ROLE,
+    GroupedDelegate,
     OptionField,
     SampleGrid,
-    _Combo,
-    _GroupedDelegate,
-    _header,
-    _muted,
+    WheelOnFocusComboBox,
+    muted_label,
+    section_header,
     shape_text,
 )
 
@@ -136,19 +136,19 @@ class DataPanel(QWidget):
         lay = QVBoxLayout(left)
         lay.setContentsMargins(10, 6, 10, 4)
         lay.setSpacing(6)
-        lay.addWidget(_header("Dataset", left))
-        self.combo = _Combo(left)
+        lay.addWidget(section_header("Dataset", left))
+        self.combo = WheelOnFocusComboBox(left)
         self.combo.setObjectName("dataset_combo")
         self.combo.setMaxVisibleItems(24)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(18)
-        self.combo.setItemDelegate(_GroupedDelegate(self.combo))
+        self.combo.setItemDelegate(GroupedDelegate(self.combo))
         self.combo.currentIndexChanged.connect(self._combo_changed)
         lay.addWidget(self.combo)
-        self.description = _muted("", left)
+        self.description = muted_label("", left)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.description)
-        self.options_header = _header("Options", left)
+        self.options_header = section_header("Options", left)
         lay.addWidget(self.options_header)
         self.form_host = QWidget(left)
         self.form = QFormLayout(self.form_host)
@@ -170,7 +170,7 @@ class DataPanel(QWidget):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
         foot.addWidget(self.error_label)
-        self.status_label = _muted("", footer)
+        self.status_label = muted_label("", footer)
         self.status_label.setObjectName("data_status")
         foot.addWidget(self.status_label)
         buttons = QHBoxLayout()
@@ -194,11 +194,11 @@ class DataPanel(QWidget):
         mid = QVBoxLayout(middle)
         mid.setContentsMargins(6, 6, 6, 6)
         mid.setSpacing(4)
-        self.samples_header = _header("Samples", middle)
+        self.samples_header = section_header("Samples", middle)
         mid.addWidget(self.samples_header)
         self.views = QStackedWidget(middle)
         mid.addWidget(self.views, 1)
-        self.placeholder = _muted("", middle)
+        self.placeholder = muted_label("", middle)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setContentsMargins(16, 16, 16, 16)
         self.views.addWidget(self.placeholder)
@@ -236,7 +236,7 @@ class DataPanel(QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(6, 6, 10, 8)
         rl.setSpacing(4)
-        self.balance_header = _header("Class balance", right)
+        self.balance_header = section_header("Class balance", right)
         rl.addWidget(self.balance_header)
         self.split_label = QLabel(right)
         self.split_label.setObjectName("split_sizes")
@@ -245,8 +245,8 @@ class DataPanel(QWidget):
         rl.addWidget(self.split_label)
         self.balance_plot = None  # made on first use: pyqtgraph stays off the start-up path
         self._balance_slot = (rl, rl.count())
-        rl.addWidget(_header("Augmentation preview", right))
-        self.aug_info = _muted("", right)
+        rl.addWidget(section_header("Augmentation preview", right))
+        self.aug_info = muted_label("", right)
         rl.addWidget(self.aug_info)
         aug_buttons = QHBoxLayout()
         self.augment_button = QPushButton("Preview augmentation", right)

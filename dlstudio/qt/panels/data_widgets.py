@@ -39,7 +39,7 @@ from dlstudio.data.grid import (
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1  # marks dataset rows (not category titles) in the combo
 
 
-def _header(title: str, parent: QWidget) -> QWidget:
+def section_header(title: str, parent: QWidget) -> QWidget:
     """A small upper-case section title with a rule, as in the inspector."""
     w = QWidget(parent)
     lay = QHBoxLayout(w)
@@ -62,7 +62,7 @@ def _header(title: str, parent: QWidget) -> QWidget:
     return w
 
 
-def _muted(text: str, parent: QWidget, wrap: bool = True) -> QLabel:
+def muted_label(text: str, parent: QWidget, wrap: bool = True) -> QLabel:
     label = QLabel(text, parent)
     label.setWordWrap(wrap)
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -248,7 +248,7 @@ class _IntSpin(QSpinBox):
             event.ignore()
 
 
-class _Combo(QComboBox):
+class WheelOnFocusComboBox(QComboBox):
     def wheelEvent(self, event) -> None:
         if self.hasFocus():
             super().wheelEvent(event)
@@ -256,7 +256,7 @@ class _Combo(QComboBox):
             event.ignore()
 
 
-class _GroupedDelegate(QStyledItemDelegate):
+class GroupedDelegate(QStyledItemDelegate):
     """Indents the datasets under their category headers in the combo's list."""
 
     def paint(self, painter, option, index) -> None:
@@ -306,7 +306,7 @@ class OptionField:
             w.toggled.connect(on_change)
             self.editor = w
         elif kind == "choice":
-            w = _Combo(parent)
+            w = WheelOnFocusComboBox(parent)
             for c in spec.choices or ():
                 w.addItem(str(c), c)
             w.currentIndexChanged.connect(on_change)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.data_widgets import _header, _muted
+from dlstudio.qt.panels.data_widgets import muted_label, section_header
 from dlstudio.qt.panels.evaluation_views import (
     ClassReportTable,
     ConfusionMatrixView,
@@ -141,13 +141,13 @@ class EvaluationPanel(QWidget):
         bar.addWidget(self.which_combo)
         bar.addWidget(self.reload_button)
         outer.addLayout(bar)
-        self.status = _muted("", self, wrap=False)
+        self.status = muted_label("", self, wrap=False)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status)
 
         self.stack = QStackedWidget(self)
-        self.hint = _muted("", self)
+        self.hint = muted_label("", self)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.hint)
         # classification: matrix and report on the left, samples / boundary on the right
@@ -157,7 +157,7 @@ class EvaluationPanel(QWidget):
         lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addWidget(_header("Confusion matrix", left))
+        lay.addWidget(section_header("Confusion matrix", left))
         self.matrix = ConfusionMatrixView(left)
         self.matrix.cell_clicked.connect(self.click_cell)
         lay.addWidget(self.matrix, 1)

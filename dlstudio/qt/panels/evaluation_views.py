@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.qt.panels.data_widgets import SampleGrid, _muted
+from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label
 from dlstudio.qt.panels.insight_views import scroll_area
 
 MAX_SAMPLES_SHOWN = 200  # a cell's samples beyond this are counted, not drawn
@@ -268,7 +268,7 @@ class SamplesView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
-        self.title = _muted("Click a cell of the confusion matrix to see its samples, most confident first.",
+        self.title = muted_label("Click a cell of the confusion matrix to see its samples, most confident first.",
                             self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.title)
@@ -328,9 +328,9 @@ class RegressionScatter(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        from dlstudio.qt.panels.training_plots import _import_pyqtgraph, plot_colors
+        from dlstudio.qt.panels.training_plots import import_pyqtgraph, plot_colors
 
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget(self)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.qt.panels.training_plots import Series, _import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.training_plots import Series, import_pyqtgraph, plot_colors
 
 SMOOTH = 0.9  # exponential smoothing of the per-step curves (debiased)
 CURVES = {  # name: (plot, label, colour key)
@@ -78,7 +78,7 @@ class GanCurves(QWidget):
     def ensure_plots(self) -> None:
         if self.widget is not None:
             return
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         colors = plot_colors(self.palette())
         colors.update(real="#2da44e", fake="#cf222e")
         self.widget = pg.GraphicsLayoutWidget(self)

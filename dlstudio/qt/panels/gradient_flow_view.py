@@ -20,8 +20,8 @@ from PySide6.QtCore import QEvent, QSize, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from dlstudio.qt.panels.data_widgets import _muted
-from dlstudio.qt.panels.training_plots import Series, _import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.data_widgets import muted_label
+from dlstudio.qt.panels.training_plots import Series, import_pyqtgraph, plot_colors
 
 REDRAW_MS = 50
 FLOOR = 1e-12  # magnitudes below this are drawn at it (log scale)
@@ -41,12 +41,12 @@ class GradientFlowView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         self.setObjectName("GradientFlowView")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.caption = _muted("", self, wrap=True)
+        self.caption = muted_label("", self, wrap=True)
         lay.addWidget(self.caption)
         self.view = pg.GraphicsLayoutWidget(self)
         lay.addWidget(self.view, 1)
@@ -109,7 +109,7 @@ class GradientFlowView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def _make_curves(self) -> None:
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         n = len(self.layers)
         for i, name in enumerate(self.layers):
             curve = pg.PlotDataItem(pen=pg.mkPen(_layer_color(i, n), width=1.5), name=name)
@@ -124,7 +124,7 @@ class GradientFlowView(QWidget):
             self._timer.stop()
             return
         self._dirty = False
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         for name, curve in self._curves.items():
             s = self.series[name]
             curve.setData(s.x, s.y)
@@ -144,7 +144,7 @@ class GradientFlowView(QWidget):
                 f"are {ratio:,.3g}× the first layer's" + (" — they vanish on the way back." if ratio > 100 else "."))
 
     def _style(self) -> None:
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         c = plot_colors(self.palette())
         self.view.setBackground(c["background"])
         for plot, title in ((self.bars_plot, "latest, per layer (input → output)"),

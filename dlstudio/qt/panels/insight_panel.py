@@ -51,7 +51,7 @@ from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.conv_playground import ConvPlayground
-from dlstudio.qt.panels.data_widgets import _muted
+from dlstudio.qt.panels.data_widgets import muted_label
 from dlstudio.qt.panels.insight_views import (
     FeatureMapsView,
     SaliencyView,
@@ -212,7 +212,7 @@ class InsightPanel(QWidget):
                                    "with the weights of each epoch as it ends")
         self.live_check.toggled.connect(self._live_toggled)
         top.addWidget(self.live_check, 2, 1, 1, 5)
-        self.status = _muted("", self)
+        self.status = muted_label("", self)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         outer.addWidget(self.status)
 

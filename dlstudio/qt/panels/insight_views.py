@@ -32,8 +32,8 @@ from dlstudio.data.grid import CLASS_COLORS
 from dlstudio.insight.activations import InsightError, channel_grid, colorize
 from dlstudio.insight.saliency import display_image, normalized, overlay
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.conv_playground import _pixmap
-from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted, shape_text
+from dlstudio.qt.panels.conv_playground import rgb_pixmap
+from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header, shape_text
 
 #: Vector layers not worth bars of their own (they repeat the layer before them).
 HIDDEN_VECTORS = ("Flatten", "Reshape", "Dropout", "GaussianNoise", "RepeatVector", "InputLayer")
@@ -133,7 +133,7 @@ def _layer_header(name: str, parent: QWidget) -> QWidget:
     font = QFont(title.font())
     font.setBold(True)
     title.setFont(font)
-    detail = _muted("", w, wrap=False)
+    detail = muted_label("", w, wrap=False)
     lay.addWidget(title)
     lay.addWidget(detail)
     lay.addStretch(1)
@@ -172,8 +172,8 @@ class FeatureMapsView(QWidget):
         self.enlarged_label = QLabel(self)
         self.enlarged_label.setToolTip("The map you clicked, enlarged")
         self.enlarged_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        self.input_caption = _muted("", self)
-        self.enlarged_caption = _muted("Click a map to enlarge it here.", self)
+        self.input_caption = muted_label("", self)
+        self.enlarged_caption = muted_label("Click a map to enlarge it here.", self)
         col = QVBoxLayout()
         col.addWidget(self.input_caption)
         col.addWidget(self.enlarged_caption)
@@ -189,11 +189,11 @@ class FeatureMapsView(QWidget):
         row.addLayout(col, 1)
         lay.addLayout(row)
         norm = QHBoxLayout()
-        norm.addWidget(_muted("Colours:", self, wrap=False))
+        norm.addWidget(muted_label("Colours:", self, wrap=False))
         norm.addWidget(self.normalize_combo)
         norm.addStretch(1)
         lay.addLayout(norm)
-        self.empty = _muted("", self)
+        self.empty = muted_label("", self)
         lay.addWidget(self.empty)
         self.host = QWidget(self)
         self.host_layout = QVBoxLayout(self.host)
@@ -227,7 +227,7 @@ class FeatureMapsView(QWidget):
             self.input_caption.setText(f"<b>Input</b> {caption}{detail}")
         else:
             self.input_label.show()
-            self.input_label.setPixmap(_pixmap(_rgb8(img), INPUT_SIDE))
+            self.input_label.setPixmap(rgb_pixmap(_rgb8(img), INPUT_SIDE))
             self.input_caption.setText(f"<b>Input</b> {caption}")
 
     def show_insight(self, insight: Any, class_names: list[str] | None = None) -> None:
@@ -278,7 +278,7 @@ class FeatureMapsView(QWidget):
         raw = act[..., index] if act.ndim == 3 else act
         self.enlarged = (layer, index)
         self.enlarged_label.show()
-        self.enlarged_label.setPixmap(_pixmap(colorize(tiles[index], "viridis"), ENLARGED_SIDE))
+        self.enlarged_label.setPixmap(rgb_pixmap(colorize(tiles[index], "viridis"), ENLARGED_SIDE))
         self.enlarged_caption.setText(f"<b>{layer}</b> map {index + 1} of {len(tiles)}<br>"
                                       f"values {float(raw.min()):.3g} to {float(raw.max()):.3g}")
         for name in self._views:
@@ -353,19 +353,19 @@ class WeightsView(QWidget):
         self.insight = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        self.filters_header = _header("First-layer filters", self)
+        self.filters_header = section_header("First-layer filters", self)
         lay.addWidget(self.filters_header)
-        self.filters_note = _muted("", self)
+        self.filters_note = muted_label("", self)
         lay.addWidget(self.filters_note)
         self.filters_grid = TileGrid(self, target=44)
         lay.addWidget(self.filters_grid)
-        lay.addWidget(_header("Weights", self))
+        lay.addWidget(section_header("Weights", self))
         self.layer_combo = QComboBox(self)
         self.layer_combo.currentIndexChanged.connect(lambda _i: self._show_histogram())
         lay.addWidget(self.layer_combo)
         self.plot = self.legend = None  # made on first use: pyqtgraph stays off the start-up path
         self._plot_slot = (lay, lay.count())
-        self.note = _muted("", self)
+        self.note = muted_label("", self)
         lay.addWidget(self.note)
         lay.addStretch(1)
 
@@ -477,7 +477,7 @@ class SaliencyView(QWidget):
         for col, title in enumerate(("Input", "Saliency", "Grad-CAM")):
             image = QLabel(self)
             image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            caption = _muted(title, self)
+            caption = muted_label(title, self)
             caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             pics.addWidget(image, 0, col)
             pics.addWidget(caption, 1, col)
@@ -485,7 +485,7 @@ class SaliencyView(QWidget):
             self.captions.append(caption)
         lay.addLayout(pics)
         arow = QHBoxLayout()
-        self.alpha_label = _muted("Overlay strength", self, wrap=False)
+        self.alpha_label = muted_label("Overlay strength", self, wrap=False)
         arow.addWidget(self.alpha_label)
         self.alpha = QSlider(Qt.Orientation.Horizontal, self)
         self.alpha.setRange(0, 100)
@@ -493,12 +493,12 @@ class SaliencyView(QWidget):
         self.alpha.valueChanged.connect(lambda _v: self._draw())
         arow.addWidget(self.alpha, 1)
         lay.addLayout(arow)
-        self.note = _muted("", self)
+        self.note = muted_label("", self)
         lay.addWidget(self.note)
-        lay.addWidget(_header("Prediction", self))
+        lay.addWidget(section_header("Prediction", self))
         self.probs = BarsWidget(self)
         lay.addWidget(self.probs)
-        self.top = _muted("", self)
+        self.top = muted_label("", self)
         lay.addWidget(self.top)
         lay.addStretch(1)
 
@@ -542,11 +542,11 @@ class SaliencyView(QWidget):
         p = np.asarray(e.probabilities, np.float64)
         sal = None if e.saliency is None else np.asarray(e.saliency)
         if img is not None:
-            self.images[0].setPixmap(_pixmap(_rgb8(img), 120))
+            self.images[0].setPixmap(rgb_pixmap(_rgb8(img), 120))
             if sal is not None and sal.ndim == 2:
-                self.images[1].setPixmap(_pixmap(colorize(normalized(sal), "inferno"), 120))
+                self.images[1].setPixmap(rgb_pixmap(colorize(normalized(sal), "inferno"), 120))
             if e.cam is not None:
-                self.images[2].setPixmap(_pixmap(_rgb8(overlay(self.x, e.cam, self.alpha.value() / 100)), 120))
+                self.images[2].setPixmap(rgb_pixmap(_rgb8(overlay(self.x, e.cam, self.alpha.value() / 100)), 120))
         self.captions[1].setText(f"Saliency for {self._name(c)}")
         self.captions[2].setText(f"Grad-CAM at {e.layer}" if e.cam is not None else "No Grad-CAM")
         parts = [f"For class <b>{self._name(c)}</b> ({p[c]:.1%}). Score: {e.score}."]

@@ -24,7 +24,7 @@ from dlstudio.graph.model import layer_name_problem
 from dlstudio.qt.editor.commands import RenameCommand, SetParamCommand
 from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
-from dlstudio.qt.panels.data_widgets import _header
+from dlstudio.qt.panels.data_widgets import section_header
 from dlstudio.qt.panels.param_form import LineEdit, ParamField, ParamForm, same_value
 from dlstudio.qt.panels.problems import sentence
 from dlstudio.qt.panels.summary import format_count, format_macs, output_shapes_text
@@ -253,7 +253,7 @@ class InspectorPanel(QWidget):
         lay.addLayout(name_row)
 
         # output, counts, problems
-        lay.addWidget(_header("Output", content))
+        lay.addWidget(section_header("Output", content))
         stats = QGridLayout()
         stats.setContentsMargins(0, 0, 0, 0)
         stats.setHorizontalSpacing(12)
@@ -279,7 +279,7 @@ class InspectorPanel(QWidget):
         if spec is not None:
             outer_specs = tuple(p for p in spec.params if p.kind != "inner")
             if outer_specs:
-                lay.addWidget(_header("Parameters", content))
+                lay.addWidget(section_header("Parameters", content))
                 self.form = ParamForm(outer_specs, content)
                 self.form.edited.connect(self._param_edited)
                 lay.addWidget(self.form)

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.qt.panels.data_widgets import _muted
-from dlstudio.qt.panels.training_plots import _import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.data_widgets import muted_label
+from dlstudio.qt.panels.training_plots import import_pyqtgraph, plot_colors
 from dlstudio.training.events import BoundaryFrame
 from dlstudio.training.gradient_events import GradientFlow
 
@@ -48,12 +48,12 @@ class BoundaryView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         self.setObjectName("BoundaryView")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.caption = _muted("", self, wrap=False)
+        self.caption = muted_label("", self, wrap=False)
         # a new caption must not re-lay out the panel (that would repaint the curves beside it)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.caption.setFixedHeight(self.caption.fontMetrics().height() + 4)
@@ -89,7 +89,7 @@ class BoundaryView(QWidget):
                   points: np.ndarray | None, labels: np.ndarray | None, class_names=(), caption: str = "") -> None:
         from PySide6.QtCore import QRectF
 
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         img = np.asarray(image)
         self.image_item.setImage(img[::-1], autoLevels=False, levels=(0, 255))  # row 0 is the lowest y
         rect = QRectF(x_range[0], y_range[0], x_range[1] - x_range[0], y_range[1] - y_range[0])
@@ -113,7 +113,7 @@ class BoundaryView(QWidget):
         self.caption.setText(caption)
 
     def _style(self) -> None:
-        pg = _import_pyqtgraph()
+        pg = import_pyqtgraph()
         c = plot_colors(self.palette())
         self.view.setBackground(c["background"])
         for side in ("left", "bottom"):

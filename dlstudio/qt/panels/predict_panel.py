@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.data_widgets import SampleGrid, _header, _muted
+from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight_views import scroll_area
 from dlstudio.qt.panels.run_combo import RunsCombo, run_status_label
@@ -190,7 +190,7 @@ class PredictPanel(QWidget):
         top.addWidget(self.file_button, 1, 6)
         top.setColumnStretch(5, 1)
         outer.addLayout(top)
-        self.status = _muted("", self, wrap=False)
+        self.status = muted_label("", self, wrap=False)
         self.status.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.status)
 
@@ -199,7 +199,7 @@ class PredictPanel(QWidget):
         left = QWidget(split)
         lay = QVBoxLayout(left)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(_header("Input", left))
+        lay.addWidget(section_header("Input", left))
         self.input_image = QLabel(left)
         self.input_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.input_image.setMinimumSize(96, 96)
@@ -217,7 +217,7 @@ class PredictPanel(QWidget):
         right = QWidget(split)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
-        self.output_header = _header("Class probabilities", right)
+        self.output_header = section_header("Class probabilities", right)
         rl.addWidget(self.output_header)
         self.bars = ProbabilityBars(right)
         rl.addWidget(self.bars)

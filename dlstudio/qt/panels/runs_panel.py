@@ -328,7 +328,7 @@ class RunsPanel(QWidget):
     def _ensure_plot(self) -> None:
         if self.plot is not None:
             return
-        pg = _tp._import_pyqtgraph()
+        pg = _tp.import_pyqtgraph()
         self.plot_widget = pg.PlotWidget(self)
         self.plot_widget.setObjectName("compare_plot")
         self.plot = self.plot_widget.getPlotItem()

@@ -25,7 +25,7 @@ SPARE = "_metric"  # the name of the metric plot before the first metric arrives
 pg: Any = None  # pyqtgraph, imported with the first plots (not at start-up: it takes ~0.5 s)
 
 
-def _import_pyqtgraph() -> Any:
+def import_pyqtgraph() -> Any:
     global pg
     if pg is None:
         import pyqtgraph
@@ -147,7 +147,7 @@ class TrainingPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        _import_pyqtgraph()
+        import_pyqtgraph()
         self.setObjectName("TrainingPlots")
         self.setMinimumHeight(150)
         lay = QVBoxLayout(self)

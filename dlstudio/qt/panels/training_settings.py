@@ -37,7 +37,7 @@ from dlstudio.catalog.specs import SANITY_LIMIT
 from dlstudio.project.schema import OPTIMIZERS, TrainingSettings
 from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
 from dlstudio.qt.keras_loader import keras_ready, loader
-from dlstudio.qt.panels.data_widgets import _header
+from dlstudio.qt.panels.data_widgets import section_header
 from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
 from dlstudio.training.metric_names import ALIASES, METRIC_CHOICES, METRIC_TEXT
 
@@ -205,7 +205,7 @@ class TrainingSettingsForm(QWidget):
         for sec, name, label, spec in FIELDS:
             if sec != section:
                 section = sec
-                form.addRow(_header(sec, holder))
+                form.addRow(section_header(sec, holder))
             f = make_field(spec, holder)
             f.label.setText(label)
             f.editor.setObjectName(f"training_{name}")
