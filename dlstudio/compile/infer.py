@@ -16,7 +16,7 @@ from typing import Any
 
 from dlstudio.catalog import UnknownLayerError, check_params, get_spec
 from dlstudio.compile.keras_shapes import LayerResult, Shape, layer_output, multiply_accumulates
-from dlstudio.graph import Edge, Graph, Node, Problem
+from dlstudio.graph import Edge, Fix, Graph, Node, Problem
 from dlstudio.graph.model import layer_name_problem, suggested_layer_name
 
 
@@ -97,14 +97,15 @@ def _window_problem(node: Node, params: dict[str, Any], shape: Shape) -> Problem
         return None
     k_txt = "x".join(map(str, eff))
     in_txt = "x".join("?" if s is None else str(s) for s in spatial)
+    same = Fix.set_params("Set padding to same", node.id, padding="same")
     if size_key == "pool_size":
         return Problem(
             f"{label(node)}: its {k_txt} pool is larger than its {in_txt} input and shrinks it to zero",
-            (node.id,), hint="remove this pooling, pool less earlier, or use padding='same'",
+            (node.id,), hint="remove this pooling, pool less earlier, or use padding='same'", fix=same,
         )
     return Problem(
         f"{label(node)}: its {k_txt} kernel is larger than its {in_txt} input",
-        (node.id,), hint="use a smaller kernel_size, padding='same', or less pooling before it",
+        (node.id,), hint="use a smaller kernel_size, padding='same', or less pooling before it", fix=same,
     )
 
 
@@ -191,7 +192,11 @@ class ShapeInference:
             raise hit
         return hit
 
-    def analyze(self, graph: Graph) -> Analysis:
+    def analyze(self, graph: Graph, data: Any = None, *, loss: Any = "auto", targets: bool = True) -> Analysis:
+        """Shapes, counts and problems of ``graph``. With ``data`` (a Dataset or a
+        :class:`~dlstudio.compile.data_fit.DataDescription`) the problems include where
+        the model does not fit it when trained with ``loss`` (see ``data_fit.data_problems``;
+        ``targets=False``: only the input side, for a model whose output is not the labels)."""
         result = Analysis()
         nodes = {n.id: n for n in graph.nodes}
         problems: dict[str, list[Problem]] = {nid: [] for nid in nodes}
@@ -245,6 +250,11 @@ class ShapeInference:
                 problems[nid].append(Problem(f"Input '{nodes[nid].name}' is not connected to any layer",
                                              (nid,), hint="connect it or delete it", severity="warning"))
 
+        if data is not None:
+            from dlstudio.compile.data_fit import data_problems
+
+            for p in data_problems(graph, result, data, loss, targets):
+                (problems[p.node_ids[0]] if p.node_ids else graph_problems).append(p)
         for nid, info in result.nodes.items():
             extra = problems.get(nid, [])
             if extra:
@@ -310,10 +320,15 @@ class ShapeInference:
             if shape is None:  # upstream problem, reported there
                 return NodeInfo(output_shapes=(None,))
             if port.ranks is not None and len(shape) not in port.ranks:
-                return fail(
+                flatten = None
+                if port.fix.startswith("insert Flatten") and len(shape) > max(port.ranks):
+                    flatten = Fix.insert(f"Insert Flatten before '{node.name}'", "Flatten", e.src, node.id,
+                                         src_port=e.src_port, dst_port=e.dst_port)
+                prob = Problem(
                     f"{label(node)} expects {port.expects or f'rank {port.ranks}'} but receives "
                     f"{fmt_shape(shape)} from '{nodes[e.src].name}'",
-                    hint=port.fix, port=port_idx, ids=(node.id, e.src))
+                    (node.id, e.src), port=port_idx, hint=port.fix, fix=flatten)
+                return NodeInfo(output_shapes=(None,), problems=(prob,))
             shapes.append(shape)
             srcs.append(nodes[e.src])
 
@@ -356,9 +371,9 @@ class ShapeInference:
 _default = ShapeInference()
 
 
-def analyze(graph: Graph) -> Analysis:
-    """Analyse a graph with the process-wide cache."""
-    return _default.analyze(graph)
+def analyze(graph: Graph, data: Any = None, *, loss: Any = "auto", targets: bool = True) -> Analysis:
+    """Analyse a graph with the process-wide cache (``data``: see :meth:`ShapeInference.analyze`)."""
+    return _default.analyze(graph, data, loss=loss, targets=targets)
 
 
 def connection_problem(graph: Graph, analysis: Analysis, src: str, src_port: int,

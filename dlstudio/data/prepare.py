@@ -8,17 +8,17 @@ node parameters).
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 import numpy as np
 
+from dlstudio.compile.data_fit import ONE_HOT_LOSSES, SPARSE_LOSSES, input_changes, input_problem, loss_name
 from dlstudio.data.dataset import Dataset, DatasetError
 
+__all__ = ["METHODS", "ONE_HOT_LOSSES", "SPARSE_LOSSES", "apply_input_shape", "apply_normalization",
+           "input_changes", "input_shape_problem", "labels_for_loss", "loss_name", "normalize"]
+
 METHODS = ("none", "minmax", "standard")
-ONE_HOT_LOSSES = frozenset({"categorical_crossentropy", "categorical_focal_crossentropy",
-                            "categorical_hinge", "kl_divergence", "kullback_leibler_divergence"})
-SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
 
 
 # --------------------------------------------------------------------------- normalization
@@ -78,16 +78,6 @@ def apply_normalization(x: np.ndarray, stats: dict[str, Any]) -> np.ndarray:
 # --------------------------------------------------------------------------- labels
 
 
-def loss_name(loss: Any) -> str:
-    """snake_case name of a loss given as a string, a Keras loss object or a function."""
-    if isinstance(loss, str):
-        return loss.strip().lower()
-    name = getattr(loss, "name", None) or getattr(loss, "__name__", None) or type(loss).__name__
-    if any(c.isupper() for c in name):
-        name = re.sub(r"(?<!^)(?=[A-Z])", "_", name)
-    return name.lower()
-
-
 def labels_for_loss(y: np.ndarray, loss: Any, num_classes: int) -> np.ndarray:
     """Labels as ``loss`` expects them: one-hot float32 rows for categorical
     losses, integer ids for sparse ones, unchanged for every other loss."""
@@ -132,68 +122,18 @@ def _sequence_labels(ids: np.ndarray, name: str, num_classes: int) -> np.ndarray
 
 
 # --------------------------------------------------------------------------- the Input node
-
-
-def _single_input(graph: Any):
-    inputs = [n for n in graph.nodes if n.type == "Input"]
-    return inputs[0] if len(inputs) == 1 else None
-
-
-def _input_params(node: Any) -> dict[str, Any]:
-    """The node's parameters with the catalog's defaults filled in."""
-    from dlstudio.catalog import check_params
-
-    return check_params("Input", node.params)[0]
-
-
-def input_changes(graph: Any, dataset: Dataset) -> dict[str, Any]:
-    """Parameters of the single Input node that must change to fit ``dataset``
-    (empty when it fits, or when there is not exactly one Input). The app can
-    wrap these in an undo command."""
-    node = _single_input(graph)
-    if node is None:
-        return {}
-    params = _input_params(node)
-    changes: dict[str, Any] = {}
-    shape = list(dataset.input_shape)
-    current = params.get("shape")
-    if not isinstance(current, (list, tuple)) or list(current) != shape:
-        changes["shape"] = shape
-    dtype = "int32" if dataset.kind == "text" and dataset.x_train.dtype.kind in "iu" else "float32"
-    if params.get("dtype") != dtype:
-        changes["dtype"] = dtype
-    return changes
-
-
-def input_shape_problem(graph: Any, dataset: Dataset):
-    """A Problem on the Input node whose shape (or dtype, as a warning) does
-    not fit ``dataset``; None when it fits or there is not exactly one Input."""
-    from dlstudio.compile.infer import fmt_shape
-    from dlstudio.graph import Problem
-
-    node = _single_input(graph)
-    if node is None:
-        return None
-    changes = input_changes(graph, dataset)
-    if "shape" in changes:
-        current = _input_params(node).get("shape")
-        got = fmt_shape((None, *current)) if isinstance(current, (list, tuple)) else "(batch, ?)"
-        return Problem(f"Input '{node.name}' has shape {got} but {dataset.name} gives "
-                       f"{fmt_shape((None, *dataset.input_shape))}", (node.id,),
-                       hint=f"set its shape to {list(dataset.input_shape)}")
-    if "dtype" in changes:
-        what = "character ids (int32)" if changes["dtype"] == "int32" else "float32 features"
-        return Problem(f"Input '{node.name}' has dtype {_input_params(node).get('dtype')} but "
-                       f"{dataset.name} gives {what}", (node.id,),
-                       hint=f"set its dtype to {changes['dtype']}", severity="warning")
-    return None
+# The checks themselves live in dlstudio.compile.data_fit (one home for every
+# model-against-data check); input_changes and input_shape_problem are kept here
+# under their old names.
+input_shape_problem = input_problem
 
 
 def apply_input_shape(graph: Any, dataset: Dataset) -> dict[str, Any]:
     """Set the single Input node's shape (and dtype: int32 for text) to fit
     ``dataset`` through ``graph.set_param``; returns what changed."""
-    node = _single_input(graph)
     changes = input_changes(graph, dataset)
-    for name, value in changes.items():
-        graph.set_param(node.id, name, value)
+    if changes:
+        node = next(n for n in graph.nodes if n.type == "Input")
+        for name, value in changes.items():
+            graph.set_param(node.id, name, value)
     return changes

@@ -210,15 +210,36 @@ def cross_graph_problems(pair: GanPair, only: str | None = None) -> list[Problem
     return problems
 
 
-def extra_problems(project: Any) -> list[Problem]:
+def data_role(project: Any, name: str = MAIN_GRAPH) -> str | None:
+    """How graph ``name`` of ``project`` meets the dataset: "model" (it trains on the samples
+    and their labels), "samples" (it takes the samples only: a GAN's discriminator, whose
+    output is real/fake) or None (a GAN's generator, fed with noise; any other extra graph)."""
+    gan = getattr(project, "gan", None)
+    if gan is None:
+        return "model" if name == MAIN_GRAPH else None
+    return "samples" if name == gan.discriminator else None
+
+
+def analyze_graph(project: Any, name: str = MAIN_GRAPH, data: Any = None) -> Analysis:
+    """The analysis of graph ``name`` with the checks against ``data`` (a Dataset or a
+    DataDescription; None: none) that apply to it (see :func:`data_role`)."""
+    role = data_role(project, name) if data is not None else None
+    graph = graph_named(project, name)
+    if role is None:
+        return analyze(graph)
+    return analyze(graph, data, loss=project.training.loss, targets=role == "model")
+
+
+def extra_problems(project: Any, data: Any = None) -> list[Problem]:
     """What ``dlstudio validate`` adds to the main graph's problems for a project with
-    several graphs: every other graph's problems (prefixed with its role) and, for a
-    GAN, the checks across the pair. Empty for an ordinary project."""
+    several graphs: every other graph's problems (prefixed with its role; with ``data``,
+    the discriminator's input against it) and, for a GAN, the checks across the pair.
+    Empty for an ordinary project."""
     out: list[Problem] = []
-    for name, graph in getattr(project, "graphs", {}).items():
+    for name in getattr(project, "graphs", {}):
         title = role_title(project, name)
-        for p in analyze(graph).problems:
-            out.append(Problem(f"{title}: {p.message}", p.node_ids, p.port, p.hint, p.severity))
+        for p in analyze_graph(project, name, data).problems:
+            out.append(Problem(f"{title}: {p.message}", p.node_ids, p.port, p.hint, p.severity, p.fix))
     if is_gan(project):
         try:
             out += cross_graph_problems(gan_pair(project))
@@ -229,12 +250,11 @@ def extra_problems(project: Any) -> list[Problem]:
 
 def dataset_problem(pair: GanPair, dataset: Any) -> str | None:
     """Why the discriminator cannot take ``dataset``'s samples (None: it can)."""
+    from dlstudio.compile.data_fit import input_problem
+
     if pair.d_input is None:
         return None
-    want = (None, *dataset.input_shape)
-    got = pair.d_analysis.nodes[pair.d_input].output_shape
-    if got is not None and tuple(got) != want:
-        return (f"discriminator input {_label(pair.discriminator, pair.d_input)} has shape {fmt_shape(got)} "
-                f"but {dataset.name} gives samples of shape {fmt_shape(want)}: set the Input's shape to "
-                f"{list(dataset.input_shape)} (and the generator's output to match)")
-    return None
+    problem = input_problem(pair.discriminator, dataset)
+    if problem is None or not problem.is_error:
+        return None
+    return f"discriminator {problem} (and the generator's output to match)"

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from dlstudio.backend import model_device
-from dlstudio.compile import analyze, build_model, fmt_shape
+from dlstudio.compile import analyze, build_model, data_problems
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
@@ -142,23 +142,17 @@ class EventCallback(keras.callbacks.Callback):
                            self.seen / seconds if seconds > 0 else 0.0, lr))
 
 
-def check_trainable(graph: Graph, dataset: Dataset):
-    """The analysis of a graph that can train on ``dataset``; raises TrainingError otherwise."""
+def check_trainable(graph: Graph, dataset: Dataset, loss: Any = "auto"):
+    """The analysis of a graph that can train on ``dataset`` with ``loss``; raises
+    TrainingError otherwise. The model-against-data checks are the editor's own
+    (:func:`dlstudio.compile.data_problems`): what the Problems panel shows is what refuses."""
     analysis = analyze(graph)
     if analysis.errors:
         raise TrainingError("the graph has problems, so training did not start",
                             [str(p) for p in analysis.errors])
-    if len(analysis.inputs) != 1 or len(analysis.outputs) != 1:
-        raise TrainingError(
-            f"training on {dataset.name} needs exactly one Input and one output layer; the graph has "
-            f"{len(analysis.inputs)} input(s) and {len(analysis.outputs)} output(s)")
-    inp = graph.node(analysis.inputs[0])
-    want = (None, *dataset.input_shape)
-    got = analysis.nodes[inp.id].output_shape
-    if tuple(got) != want:
-        raise TrainingError(
-            f"Input '{inp.name}' has shape {fmt_shape(got)} but {dataset.name} gives samples of shape "
-            f"{fmt_shape(want)}: set the Input's shape to {list(dataset.input_shape)}")
+    misfits = [p for p in data_problems(graph, analysis, dataset, loss) if p.is_error]
+    if misfits:
+        raise TrainingError(str(misfits[0]), [str(p) for p in misfits])
     return analysis
 
 
@@ -266,7 +260,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
     from dlstudio.runs import open_run
 
     try:
-        analysis = check_trainable(graph, dataset)
+        analysis = check_trainable(graph, dataset, _setting(settings, "loss", "auto"))
         out_id = analysis.outputs[0]
         objective = choose_objective(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
                                      _setting(settings, "loss", "auto"), _setting(settings, "metrics", ("auto",)))

@@ -85,7 +85,7 @@ class Objective:
 def choose_objective(graph: Graph, output_id: str, output_shape: tuple, dataset: Dataset, loss: str = "auto",
                      metrics: Iterable[str] = ("auto",)) -> Objective:
     """The loss and metrics of a training; raises TrainingError for a bad choice."""
-    from dlstudio.data.prepare import ONE_HOT_LOSSES, loss_name
+    from dlstudio.compile.data_fit import ONE_HOT_LOSSES, loss_name
 
     probs = node_gives_probabilities(graph, output_id)
     binary = dataset.task == "classification" and output_shape[-1] == 1 and dataset.num_classes == 2
@@ -99,13 +99,7 @@ def choose_objective(graph: Graph, output_id: str, output_shape: tuple, dataset:
         chosen = "mse"
     elif binary:
         chosen = keras.losses.BinaryCrossentropy(from_logits=not probs)
-    else:
-        units = output_shape[-1]
-        if units != dataset.num_classes:
-            node = graph.node(output_id)
-            raise TrainingError(
-                f"the output layer {node.type} '{node.name}' gives {units} values per sample, "
-                f"but {dataset.name} has {dataset.num_classes} classes: set its units to {dataset.num_classes}")
+    else:  # the output's size against the classes is checked before (dlstudio.compile.data_fit)
         chosen = keras.losses.SparseCategoricalCrossentropy(from_logits=not probs)
     names = resolve_metric_names(metrics, dataset, binary)
     return Objective(chosen, names, dataset.task, binary, probs, loss_name(chosen) in ONE_HOT_LOSSES)

@@ -108,7 +108,7 @@ def test_invalid_graph_is_refused_before_anything_starts(xor_data, tmp_path):
 
 
 def test_input_shape_mismatch_names_the_input_and_the_fix(xor_data):
-    with pytest.raises(TrainingError, match=r"Input 'x' has shape \(batch, 3\).*set the Input's shape to \[2\]"):
+    with pytest.raises(TrainingError, match=r"Input 'x' has shape \(batch, 3\) but .*: set its shape to \[2\]"):
         train(mlp(input_shape=(3,)), xor_data, {"epochs": 1})
 
 
