@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dlstudio.export import ExportError, export_run
-from dlstudio.runs import load_run_model
+from dlstudio.runs import RunNotFound, load_run_model
 from tests.export.conftest import chain, project_with_run
 
 keras = pytest.importorskip("keras")
@@ -157,7 +157,7 @@ def test_targets_are_checked_before_any_work(digits_run, tmp_path):
         export_run(project, run, "tflite", tmp_path / "nowhere" / "m.tflite")
     with pytest.raises(ExportError, match="unknown export format 'pt'; choose one of keras, savedmodel, onnx"):
         export_run(project, run, "pt", tmp_path / "m.pt")
-    with pytest.raises(FileNotFoundError, match="'nope' is not a run of this project"):
+    with pytest.raises(RunNotFound, match="'nope' is not a run of digits.dlsproj"):
         export_run(project, "nope", "keras", tmp_path / "m.keras")
 
 
