@@ -16,6 +16,7 @@ from dlstudio.compile.infer import Analysis, ShapeInference
 from dlstudio.graph import Graph
 from dlstudio.project import Project, new_project, save_project
 from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.project_data import ProjectData
 
 
 class Document(QObject):
@@ -29,10 +30,12 @@ class Document(QObject):
         self.project = project or new_project()
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
+        self.undo_stack.indexChanged.connect(self.schedule_analysis)  # the dataset or the loss may have changed
         self.analysis: Analysis | None = None
-        #: The loaded dataset (set by the data panel), so the shape pass can say
-        #: when the Input does not fit it.
-        self.dataset = None
+        #: The project's dataset, loaded in the background (or handed over by the data panel),
+        #: so the shape pass can say where the model does not fit it.
+        self.project_data = ProjectData(self)
+        self.project_data.changed.connect(self.schedule_analysis)
         #: Whether the dataset's samples feed this graph's Input (False: a GAN generator, fed with noise).
         self.takes_dataset = True
         #: More checks for the shape pass: callables ``Analysis -> list[Problem]`` (a GAN's checks across graphs).
@@ -77,20 +80,6 @@ class Document(QObject):
             self.path_changed.emit(saved)
         return saved
 
-    def _add_dataset_problem(self, analysis: Analysis) -> None:
-        from dataclasses import replace
-
-        from dlstudio.data.prepare import input_shape_problem
-
-        problem = input_shape_problem(self.graph, self.dataset)
-        if problem is None:
-            return
-        node_id = problem.node_ids[0]
-        info = analysis.nodes.get(node_id)
-        if info is not None:
-            analysis.nodes[node_id] = replace(info, problems=info.problems + (problem,))
-        analysis.problems.append(problem)
-
     def _clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
 
@@ -102,17 +91,41 @@ class Document(QObject):
         if keras_ready():
             self._timer.start()
 
+    @property
+    def dataset(self):
+        """The loaded dataset of the project (None while it is not known)."""
+        return self.project_data.dataset
+
     def set_dataset(self, dataset) -> None:
-        """The dataset the model will train on (None: unknown yet)."""
-        self.dataset = dataset
-        self.schedule_analysis()
+        """The dataset the project's current choice loads (None: unknown yet)."""
+        self.project_data.set(dataset)
+
+    def data_description(self):
+        """What the shape pass checks the graph against: the project's data, or None
+        (not loaded yet, or a graph that takes no dataset, a GAN's generator)."""
+        return self.project_data.description() if self.takes_dataset else None
+
+    def new_node_params(self, type_name: str) -> dict:
+        """Parameters of a layer the user adds: an Input takes the shape (and dtype) of the
+        project's samples, so a new model starts consistent with its dataset."""
+        data = self.data_description()
+        if type_name != "Input" or data is None:
+            return {}
+        return {"shape": list(data.input_shape), **({"dtype": data.input_dtype} if data.input_dtype != "float32"
+                                                     else {})}
+
+    def apply_fix(self, fix) -> None:
+        """Apply a problem's Fix as one undoable step."""
+        from dlstudio.qt.editor.commands import ApplyFixCommand
+
+        self.push(ApplyFixCommand(self, fix))
 
     def analyze_now(self) -> Analysis | None:
         if not keras_ready():
             return None
-        self.analysis = self._inference.analyze(self.graph)
-        if self.dataset is not None and self.takes_dataset:
-            self._add_dataset_problem(self.analysis)
+        self.project_data.ensure()  # the project's dataset changed: load it (the analysis follows)
+        self.analysis = self._inference.analyze(self.graph, self.data_description(), loss=self.project.training.loss,
+                                                targets=self.project.gan is None)
         for source in self.problem_sources:
             self.analysis.problems.extend(source(self.analysis))
         self.graph.set_annotations(self.analysis.nodes)

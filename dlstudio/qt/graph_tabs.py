@@ -36,6 +36,8 @@ class GraphDocument(Document):
         self.undo_stack.deleteLater()
         self.undo_stack = main.undo_stack
         main.path_changed.connect(self.path_changed)
+        self.project_data = main.project_data  # one dataset for the project's graphs
+        self.project_data.changed.connect(self.schedule_analysis)
 
     @property
     def graph(self) -> Graph:
@@ -43,10 +45,6 @@ class GraphDocument(Document):
 
     def save(self, path: str | Path | None = None) -> Path:
         return self.main.save(path)
-
-    def analyze_now(self):
-        self.dataset = self.main.dataset  # the data panel sets it on the main document
-        return super().analyze_now()
 
 
 @dataclass

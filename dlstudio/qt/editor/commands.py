@@ -252,3 +252,39 @@ class SetTrainingSettingsCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.project.training = self.old.model_copy(deep=True)
+
+
+class ApplyFixCommand(QUndoCommand):
+    """A problem's Fix (dlstudio.graph.fixes) as one undo step: its edits become the
+    ordinary commands above (set a parameter, add a layer, reconnect, change a
+    training setting), run in order and undone in reverse."""
+
+    def __init__(self, document: Any, fix: Any):
+        from dlstudio.graph import InsertNode, SetParams
+
+        super().__init__(f"Fix: {fix.label}")
+        graph = document.graph
+        self.fix = fix
+        self.commands: list[QUndoCommand] = []
+        for edit in fix.edits:
+            if isinstance(edit, SetParams):
+                self.commands += [SetParamCommand(graph, edit.node_id, k, v) for k, v in edit.values().items()]
+            elif isinstance(edit, InsertNode):
+                add = AddNodeCommand(graph, edit.type, edit.values(), pos=edit.position(graph))
+                edge = edit.edge_id(graph)
+                if edge is not None:
+                    self.commands.append(RemoveItemsCommand(graph, [], [edge]))
+                self.commands += [add, ConnectCommand(graph, edit.src, edit.src_port, add.node_id, 0)]
+                if edit.dst is not None:
+                    self.commands.append(ConnectCommand(graph, add.node_id, 0, edit.dst, edit.dst_port))
+        training = fix.training_changes()
+        if training:
+            self.commands.append(SetTrainingSettingsCommand(document, training))
+
+    def redo(self) -> None:
+        for cmd in self.commands:
+            cmd.redo()
+
+    def undo(self) -> None:
+        for cmd in reversed(self.commands):
+            cmd.undo()

@@ -180,11 +180,16 @@ class NodeItem(QGraphicsItem):
         for p in problems:
             colour = "#d64545" if p.is_error else "#c98a00"
             tip.append(f"<span style='color:{colour}'>{p.message}</span>"
-                       + (f"<br/><i>{p.hint}</i>" if p.hint else ""))
+                       + (f"<br/><i>{p.hint}</i>" if p.hint else "")
+                       + (f"<br/>Fix: {p.fix.label} (click the badge)" if p.fix is not None else ""))
         self.setToolTip("<br/>".join(tip))
         self.update()
 
     # ---------------------------------------------------------------- drawing
+    def badge_rect(self) -> QRectF:
+        """The problem badge (in item coordinates); a click on it offers the fixes."""
+        return QRectF(NODE_W - 22, HEADER_H / 2 - 10, 20, 20)
+
     def boundingRect(self) -> QRectF:
         return QRectF(-4, -4, NODE_W + 16, NODE_H + 8)
 

@@ -12,7 +12,9 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
-from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent
+from PySide6.QtWidgets import (
+    QGraphicsPathItem, QGraphicsScene, QGraphicsSceneContextMenuEvent, QGraphicsSceneMouseEvent, QMenu,
+)
 
 from dlstudio.compile.infer import connection_problem
 from dlstudio.qt.document import Document
@@ -37,6 +39,7 @@ class GraphScene(QGraphicsScene):
         self._wire: QGraphicsPathItem | None = None
         self._wire_from: PortItem | None = None
         self._press_positions: dict[str, tuple[float, float]] = {}
+        self.menu: QMenu | None = None  # the node menu shown last (badge or context menu)
         self.setSceneRect(QRectF(-20000, -20000, 40000, 40000))
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
 
@@ -204,8 +207,65 @@ class GraphScene(QGraphicsScene):
                 return item
         return None
 
+    # ----------------------------------------------------------------- fixes
+    def node_problems(self, node_id: str) -> list:
+        info = self.graph.annotations.get(node_id)
+        return list(info.problems) if info is not None else []
+
+    def node_menu(self, node_id: str, fixes_only: bool = False) -> QMenu:
+        """The actions on one layer: a "Fix: ..." per problem that has a fix (one undo step
+        each), then (unless ``fixes_only``, the badge's menu) Delete."""
+        from dlstudio.qt.panels.problems import fix_text
+
+        menu = QMenu()
+        for problem in self.node_problems(node_id):
+            if problem.fix is not None:
+                action = menu.addAction(fix_text(problem), lambda f=problem.fix: self.document.apply_fix(f))
+                action.setToolTip(problem.message)
+        menu.setToolTipsVisible(True)
+        if not fixes_only:
+            if not menu.isEmpty():
+                menu.addSeparator()
+            menu.addAction("Delete", lambda: self.document.push(RemoveItemsCommand(self.graph, [node_id])))
+        return menu
+
+    def show_node_menu(self, node_id: str, screen_pos, fixes_only: bool = False) -> QMenu | None:
+        """Pop up :meth:`node_menu` (without blocking; kept as ``self.menu``)."""
+        menu = self.node_menu(node_id, fixes_only)
+        if menu.isEmpty():
+            menu.deleteLater()
+            return None
+        if self.menu is not None:
+            self.menu.deleteLater()
+        self.menu = menu
+        menu.popup(screen_pos)
+        return menu
+
+    def _node_item_at(self, pos: QPointF) -> NodeItem | None:
+        for item in self.items(pos, Qt.ItemSelectionMode.IntersectsItemShape,
+                               Qt.SortOrder.DescendingOrder, QTransform()):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
+        item = self._node_item_at(event.scenePos())
+        if item is None:
+            super().contextMenuEvent(event)
+            return
+        if not item.isSelected():
+            self.clearSelection()
+            item.setSelected(True)
+        self.show_node_menu(item.node_id, event.screenPos())
+        event.accept()
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
+            item = self._node_item_at(event.scenePos())
+            if (item is not None and item.badge_rect().contains(item.mapFromScene(event.scenePos()))
+                    and self.show_node_menu(item.node_id, event.screenPos(), fixes_only=True) is not None):
+                event.accept()  # the error badge offers the fixes
+                return
             port = self._port_at(event.scenePos())
             if port is not None and port.is_output:
                 self._wire_from = port

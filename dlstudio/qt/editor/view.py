@@ -143,7 +143,7 @@ class GraphView(QGraphicsView):
             scene_pos = self.mapToScene(self.viewport().rect().center())
         pos = (round(scene_pos.x() - NODE_W / 2), round(scene_pos.y() - NODE_H / 2))
         doc = self.graph_scene.document
-        add = AddNodeCommand(doc.graph, type_name, pos=pos)
+        add = AddNodeCommand(doc.graph, type_name, doc.new_node_params(type_name), pos=pos)
         if connect_from is None:
             doc.push(add)
         else:

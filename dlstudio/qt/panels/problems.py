@@ -1,16 +1,18 @@
 """The problems list: every error and warning of the current analysis.
 
 Each row shows a severity icon, the message and, below it, the hint. Clicking
-(or pressing Enter on) a problem asks the editor to select its layers.
+(or pressing Enter on) a problem asks the editor to select its layers. A
+problem that carries a fix shows a "Fix: ..." button instead of its hint (also
+in the row's context menu); it applies the fix as one undoable step.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPalette, QTextOption
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QFrame, QLabel, QListWidget, QListWidgetItem, QStackedWidget,
-    QStyle, QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QApplication, QFrame, QLabel, QListWidget, QListWidgetItem, QMenu, QStackedWidget,
+    QStyle, QStyledItemDelegate, QStyleOptionButton, QStyleOptionViewItem, QVBoxLayout, QWidget,
 )
 from shiboken6 import isValid
 
@@ -21,13 +23,22 @@ from dlstudio.qt.keras_loader import keras_ready, loader
 
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
 HINT_ROLE = Qt.ItemDataRole.UserRole + 2
+FIX_ROLE = Qt.ItemDataRole.UserRole + 3  # the text of the row's fix button ("" without a fix)
 
 _PAD = 6
 _ICON = 16
 
 
+def fix_text(problem: Problem) -> str:
+    """The label of a problem's fix action ("Fix: Set units to 2"); "" without a fix."""
+    return f"Fix: {problem.fix.label}" if problem.fix is not None else ""
+
+
 class _ProblemDelegate(QStyledItemDelegate):
-    """Two wrapped lines per problem: the message, then the hint in a softer colour."""
+    """Two wrapped lines per problem: the message, then the hint in a softer colour;
+    a problem with a fix has its button below them."""
+
+    fix_clicked = Signal(QModelIndex)
 
     def _layout(self, option: QStyleOptionViewItem, index: QModelIndex, width: int):
         message = index.data(Qt.ItemDataRole.DisplayRole) or ""
@@ -47,7 +58,28 @@ class _ProblemDelegate(QStyledItemDelegate):
         width = view.viewport().width() if isinstance(view, QAbstractItemView) else option.rect.width()
         _, hint, _, _, mh, hh = self._layout(option, index, width)
         h = _PAD + mh + (2 + hh if hint else 0) + _PAD
+        if index.data(FIX_ROLE):
+            h += _button_height(option) + _PAD
         return QSize(width, max(h, _ICON + 2 * _PAD))
+
+    def fix_rect(self, option: QStyleOptionViewItem, index: QModelIndex) -> QRect:
+        """Where the fix button of the row at ``option.rect`` is (empty: no fix)."""
+        text = index.data(FIX_ROLE)
+        if not text:
+            return QRect()
+        rect = option.rect
+        _, hint, _, text_w, mh, hh = self._layout(option, index, rect.width())
+        x = rect.left() + _ICON + 2 * _PAD
+        y = rect.top() + _PAD + mh + (2 + hh if hint else 0) + _PAD
+        w = min(QFontMetrics(option.font).horizontalAdvance(text) + 24, text_w)
+        return QRect(x, y, w, _button_height(option))
+
+    def editorEvent(self, event, model, option: QStyleOptionViewItem, index: QModelIndex) -> bool:
+        if (event.type() == QEvent.Type.MouseButtonRelease and event.button() == Qt.MouseButton.LeftButton
+                and self.fix_rect(option, index).contains(event.position().toPoint())):
+            self.fix_clicked.emit(QModelIndex(index))
+            return True
+        return super().editorEvent(event, model, option, index)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
@@ -81,7 +113,21 @@ class _ProblemDelegate(QStyledItemDelegate):
             painter.setFont(hint_font)
             painter.setPen(soft)
             painter.drawText(QRect(x, rect.top() + _PAD + mh + 2, text_w, hh), int(Qt.TextFlag.TextWordWrap), hint)
+        fix = index.data(FIX_ROLE)
+        if fix:
+            button = QStyleOptionButton()
+            button.rect = self.fix_rect(opt, index)
+            button.text = fix
+            button.palette = opt.palette
+            button.fontMetrics = opt.fontMetrics
+            button.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Raised
+            painter.setFont(opt.font)
+            style.drawControl(QStyle.ControlElement.CE_PushButton, button, painter, opt.widget)
         painter.restore()
+
+
+def _button_height(option: QStyleOptionViewItem) -> int:
+    return QFontMetrics(option.font).height() + 10
 
 
 class _ProblemList(QListWidget):
@@ -109,6 +155,7 @@ class ProblemsPanel(QWidget):
 
     problem_activated = Signal(list)
     count_changed = Signal(int)
+    fix_applied = Signal(object)  # the Problem whose fix was applied
 
     def __init__(self, document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -123,7 +170,11 @@ class ProblemsPanel(QWidget):
         layout.addWidget(self.stack)
 
         self.list = _ProblemList(self)
-        self.list.setItemDelegate(_ProblemDelegate(self.list))
+        self.delegate = _ProblemDelegate(self.list)
+        self.delegate.fix_clicked.connect(lambda index: self.apply_fix(index.data(PROBLEM_ROLE)))
+        self.list.setItemDelegate(self.delegate)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
         self.list.setFrameShape(QFrame.Shape.NoFrame)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -183,6 +234,36 @@ class ProblemsPanel(QWidget):
                 return self.list.item(i)
         return None
 
+    def fix_button_rect(self, problem: Problem) -> QRect:
+        """The fix button of ``problem``'s row in viewport coordinates (empty: none)."""
+        item = self.item_for(problem)
+        if item is None:
+            return QRect()
+        option = QStyleOptionViewItem()
+        option.initFrom(self.list)
+        option.font = self.list.font()
+        option.rect = self.list.visualItemRect(item)
+        return self.delegate.fix_rect(option, self.list.indexFromItem(item))
+
+    def apply_fix(self, problem: Problem | None) -> bool:
+        """Apply ``problem``'s fix to the document as one undoable step."""
+        if problem is None or problem.fix is None or self.document is None:
+            return False
+        self.document.apply_fix(problem.fix)
+        self.fix_applied.emit(problem)
+        return True
+
+    def context_menu(self, problem: Problem) -> QMenu:
+        """The actions on one problem: its fix, and showing its layers."""
+        menu = QMenu(self)
+        if problem.fix is not None:
+            menu.addAction(fix_text(problem), lambda: self.apply_fix(problem))
+        if problem.node_ids and self.document is not None:
+            many = len(problem.node_ids) > 1
+            menu.addAction("Show the layers" if many else "Show the layer",
+                           lambda: self.document.selection_requested.emit(list(problem.node_ids)))
+        return menu
+
     def placeholder_text(self) -> str:
         """The text shown instead of the list ("No problems", "Loading layers…")."""
         return self._empty_label.text() if self.stack.currentWidget() is self._empty else ""
@@ -203,10 +284,13 @@ class ProblemsPanel(QWidget):
         for p in problems:
             item = QListWidgetItem(severity_icon(p.severity), sentence(p.message))
             item.setData(PROBLEM_ROLE, p)
-            item.setData(HINT_ROLE, sentence(p.hint) if p.hint else "")
+            item.setData(HINT_ROLE, sentence(p.hint) if p.hint and p.fix is None else "")  # the button says it
+            item.setData(FIX_ROLE, fix_text(p))
             tip = f"{p.severity.capitalize()}: {sentence(p.message)}"
             if p.hint:
-                tip += f"\nFix: {sentence(p.hint)}"
+                tip += f"\nTo do: {sentence(p.hint)}"
+            if p.fix is not None:
+                tip += f"\n\nThe {fix_text(p)} button does it for you (Edit > Undo takes it back)."
             if p.node_ids:
                 tip += "\n\nClick to select the layer" + ("s" if len(p.node_ids) > 1 else "") + " involved."
             item.setToolTip(tip)
@@ -232,6 +316,16 @@ class ProblemsPanel(QWidget):
     def _on_ready(self) -> None:
         if isValid(self) and self.document is not None and self.document.analysis is None:
             self._show_placeholder()
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        problem = item.data(PROBLEM_ROLE) if item is not None else None
+        if problem is None:
+            return
+        menu = self.context_menu(problem)
+        if not menu.isEmpty():
+            menu.exec(self.list.viewport().mapToGlobal(pos))
+        menu.deleteLater()
 
     def _activate(self, item: QListWidgetItem) -> None:
         problem = item.data(PROBLEM_ROLE)
