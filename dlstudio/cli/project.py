@@ -13,8 +13,10 @@ from dlstudio.cli.common import UserError, add_project_argument, fmt_int, load_p
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("validate", help="check a project's graph; one problem per line")
+    p = sub.add_parser("validate", help="check a project's graph against its dataset; one problem per line, "
+                                        "each with its fix")
     add_project_argument(p)
+    p.add_argument("--no-data", action="store_true", help="check the graph alone, without loading the dataset")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("summary", help="layers, output shapes, parameter and MAC counts")
@@ -31,14 +33,17 @@ def register(sub: Any) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from dlstudio.compile import analyze
+    from dlstudio.gan.project import analyze_graph, extra_problems  # other graphs, a GAN's pair checks
 
     project = load_project(args.project)
-    analysis = analyze(project.graph)
-    from dlstudio.gan.project import extra_problems  # the other graphs of a project and a GAN's pair checks
-
-    problems = analysis.problems + extra_problems(project)
+    data = None if args.no_data else _validation_data(project)
+    analysis = analyze_graph(project, data=data)  # the model against its data too
+    problems = analysis.problems + extra_problems(project, data)
     for p in problems:
-        print(f"{p.severity}: {p}", file=sys.stderr if p.is_error else sys.stdout)
+        out = sys.stderr if p.is_error else sys.stdout
+        print(f"{p.severity}: {p}", file=out)
+        if p.fix is not None:
+            print(f"  fix: {p.fix.label}", file=out)
     if any(p.is_error for p in problems):
         return 1
     print(f"{Path(args.project).name}: valid ({len(project.graph)} layers, "
@@ -46,6 +51,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for name, graph in project.graphs.items():  # a GAN's discriminator, ...
         print(f"  graph '{name}': valid ({len(graph)} layers, {fmt_int(analyze(graph).total_params)} parameters)")
     return 0
+
+
+def _validation_data(project: Any) -> Any:
+    """The project's dataset for validation, or None (with a note) when it cannot be had
+    without a download or a missing file."""
+    from dlstudio.data import DatasetError, get_dataset_spec, load_dataset
+
+    ref = project.dataset
+    try:
+        if not get_dataset_spec(ref.name).offline:
+            print(f"note: {ref.name} is downloaded on first use; the model was not checked against it")
+            return None
+        return load_dataset(ref.name, dict(ref.options), project.training.seed)
+    except DatasetError as exc:
+        print(f"warning: the model was not checked against its dataset: {exc}")
+        return None
 
 
 def cmd_summary(args: argparse.Namespace) -> int:

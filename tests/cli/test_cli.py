@@ -44,6 +44,44 @@ def test_every_example_validates(capsys, path):
     code, out, err = cli(capsys, "validate", path)
     assert code == 0, err
     assert "valid" in out
+    assert "not checked" not in out  # checked against its dataset, which fits
+
+
+def _edited(tmp_path, source, name, **params):
+    """A copy of example ``source`` with node ``name``'s parameters changed."""
+    data = json.loads(source.read_text())
+    next(n for n in data["graph"]["nodes"] if n["name"] == name)["params"].update(params)
+    path = tmp_path / source.name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_validate_names_the_node_and_the_fix_when_the_model_does_not_fit_its_data(capsys, tmp_path):
+    wrong_input = _edited(tmp_path, DIGITS, "image", shape=[2])
+    code, out, err = cli(capsys, "validate", wrong_input)
+    assert code == 1
+    lines = err.splitlines()
+    i = lines.index("error: Input 'image' has shape (batch, 2) but digits gives (batch, 8, 8, 1): "
+                    "set its shape to [8, 8, 1]")
+    assert lines[i + 1] == "  fix: Set shape to (8, 8, 1)"
+    code, out, err = cli(capsys, "validate", wrong_input, "--no-data")  # the graph alone
+    assert "digits" not in err and "Conv2D 'conv1'" in err
+
+    spirals = _edited(tmp_path, RESOURCES / "examples" / "spiral_mlp.dlsproj", "output", units=5,
+                      activation="softmax")
+    code, out, err = cli(capsys, "validate", spirals)
+    assert code == 1
+    assert ("error: the output layer Dense 'output' gives 5 values per sample, but spirals has 2 classes: "
+            "set its units to 2\n  fix: Set units to 2") in err
+
+
+def test_validate_says_when_the_dataset_could_not_be_checked(capsys, tmp_path):
+    data = json.loads(DIGITS.read_text())
+    data["dataset"] = {"name": "csv", "options": {"path": str(tmp_path / "missing.csv")}}
+    path = tmp_path / "csv.dlsproj"
+    path.write_text(json.dumps(data))
+    code, out, err = cli(capsys, "validate", path)
+    assert code == 0 and "warning: the model was not checked against its dataset" in out
 
 
 def test_validate_reports_one_problem_per_line_naming_the_node(capsys, tmp_path):
