@@ -2,9 +2,12 @@
 
 The Problems panel can only say that the model does not fit its data once the
 data is known. :class:`ProjectData` keeps the dataset the project trains on
-(loaded on a pool thread whenever the project's choice changes, whether or not
-the Data panel is shown; the Data panel hands over what it loads itself) and
-its :class:`~dlstudio.compile.DataDescription`, which the analysis takes.
+and its :class:`~dlstudio.compile.DataDescription`, which the analysis takes.
+Once asked to :meth:`~ProjectData.follow` (the Problems panel does, for the
+document it shows), it loads the dataset on a pool thread whenever the
+project's choice changes, whether or not the Data panel is shown; the Data
+panel hands over what it loads itself. A document made only to draw a graph
+(gallery thumbnails, ``dlstudio export --png``) never loads data.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ class ProjectData(QObject):
         self._key: tuple | None = None  # the choice self.dataset was loaded for
         self._tried: tuple | None = None  # the last choice a load was started for (no retry loop)
         self._worker = None
+        self.following = False
+
+    def follow(self) -> None:
+        """From now on keep the project's current dataset loaded."""
+        self.following = True
+        self.document.schedule_analysis()  # which loads it
 
     def key(self) -> tuple | None:
         """The project's dataset choice as a comparable key (None: an unknown dataset)."""
@@ -65,6 +74,8 @@ class ProjectData(QObject):
         when asked to)."""
         from dlstudio.data import get_dataset_spec
 
+        if not self.following:
+            return
         key = self.key()
         if key is None or key == self._key or key == self._tried:
             return

@@ -215,6 +215,7 @@ class ProblemsPanel(QWidget):
         if document is None:
             return
         document.analysis_changed.connect(self.set_analysis)
+        document.project_data.follow()  # the problems of the model against its data need the data
         if document.analysis is not None:
             self.set_analysis(document.analysis)
 
