@@ -27,6 +27,7 @@ import numpy as np
 
 from dlstudio.gan.events import GanSamples, GanStep
 from dlstudio.gan.project import GanError, dataset_problem, gan_pair
+from dlstudio.runs.store import GENERATOR_WEIGHTS_FILE
 from dlstudio.gan.sampling import (
     fixed_count,
     fixed_noise,
@@ -41,7 +42,7 @@ from dlstudio.training.events import EpochEnd, Failed, Finished, Started
 
 Emit = Callable[[object], None]
 
-GENERATOR_WEIGHTS = "generator.weights.h5"
+GENERATOR_WEIGHTS = GENERATOR_WEIGHTS_FILE
 DISCRIMINATOR_WEIGHTS = "discriminator.weights.h5"
 SAMPLES_DIR = "samples"
 METRICS = ("d_loss", "g_loss", "d_real", "d_fake")

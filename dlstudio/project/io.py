@@ -10,9 +10,11 @@ writes anything. Saving is atomic and writes pretty, stably ordered JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from psygnal import Signal
 
 from dlstudio.graph.model import Graph, GraphError
 from dlstudio.project.atomic import atomic_write_text
@@ -59,9 +61,22 @@ class ProjectError(DLStudioError):
         return (type(self), (self.problems, self.path, self.source, self.action))
 
 
+#: The project settings that are evented: assigning one emits ``settings_changed(name)``.
+EVENTED_SETTINGS = frozenset({"name", "notes", "dataset", "training", "gan"})
+_UNSET = object()
+
+
 @dataclass(eq=False)
 class Project:
-    """An open project: the graph plus what is needed to train it."""
+    """An open project: the graph plus what is needed to train it.
+
+    Settings change by assignment (``project.training = new_settings``; the pydantic
+    models are treated as values) and every assignment of a changed value emits
+    ``settings_changed`` with the setting's name ("dataset", "training", "gan",
+    "notes", "name"), as the Graph emits its own edits; whoever shows a setting
+    subscribes to that instead of re-reading the project."""
+
+    settings_changed: ClassVar[Signal] = Signal(str)
 
     path: Path | None = None
     name: str = "Untitled"
@@ -73,6 +88,16 @@ class Project:
     graphs: dict[str, Graph] = field(default_factory=dict)
     #: GAN settings (dlstudio.gan): set for a GAN project, None otherwise.
     gan: GanSettings | None = None
+
+    def __copy__(self) -> Project:
+        """A shallow copy with its own (unconnected) settings_changed."""
+        return Project(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        old = self.__dict__.get(name, _UNSET) if name in EVENTED_SETTINGS else _UNSET
+        object.__setattr__(self, name, value)
+        if old is not _UNSET and old != value:
+            self.settings_changed.emit(name)
 
 
 def new_project(name: str = "Untitled") -> Project:

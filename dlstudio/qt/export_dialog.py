@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.export.formats import FORMATS, ExportFormat, default_path
+from dlstudio.runs import run_label
 
 MODEL_FORMATS = [f for f in FORMATS.values() if f.needs_run]
 
@@ -39,13 +40,6 @@ def open_export_dialog(window) -> ExportDialog:
     return dialog
 
 
-def _run_label(run) -> str:
-    metrics = run.metrics
-    score = next((f"{k.removeprefix('test_')} {v:.3f}" for k, v in metrics.items()
-                  if k in ("test_accuracy", "test_mae", "test_loss")), "")
-    return f"{run.id}  \u2014  {run.status}" + (f", {score}" if score else "")
-
-
 class ExportDialog(QDialog):
     def __init__(self, document, run_id: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -59,7 +53,7 @@ class ExportDialog(QDialog):
 
         self.run_combo = QComboBox()
         for run in reversed(self.runs):  # newest first
-            self.run_combo.addItem(_run_label(run), run.id)
+            self.run_combo.addItem(run_label(run), run.id)
         if run_id is not None and self.run_combo.findData(run_id) >= 0:
             self.run_combo.setCurrentIndex(self.run_combo.findData(run_id))
         self.weights_combo = QComboBox()
@@ -124,11 +118,8 @@ class ExportDialog(QDialog):
 
     # ---------------------------------------------------------------- state
     def _list_runs(self) -> list:
-        from dlstudio.runs import list_runs
-        from dlstudio.qt.panels.training_panel import runs_location
-
         try:
-            return list_runs(runs_location(self.document)[0])
+            return self.document.runs.runs(trained=True, kind="model")
         except OSError:
             return []
 
@@ -220,12 +211,9 @@ class ExportDialog(QDialog):
             window.statusBar().showMessage(f"Exported {result.path}", 5000)
 
     def _failed(self, exc: BaseException) -> None:
-        from dlstudio.data import DatasetError
-        from dlstudio.export.formats import ExportError
-        from dlstudio.training.evaluate import EvaluationError
+        from dlstudio.errors import user_message
 
-        known = isinstance(exc, (ExportError, EvaluationError, DatasetError, FileNotFoundError))
-        self.error = str(exc) if known else f"unexpected {type(exc).__name__}: {exc}"
+        self.error = user_message(exc)
         self._say(f"Not exported: {html.escape(self.error)}", error=True)
 
     def _finished(self) -> None:

@@ -127,13 +127,10 @@ class MainWindow(QMainWindow):
             _scroll_when_small(dock)
 
     def _show_relevant_docks(self, document: Document) -> None:
-        """Panels that only serve some projects are shown for those (View > Panels has them all):
-        GAN for a GAN project, Autoencoder for a dataset whose target is the image itself."""
-        project = getattr(getattr(document, "main", document), "project", None)
-        if project is None:
-            return
-        self.gan_dock.setVisible(project.gan is not None)
-        self.autoencoder_dock.setVisible(project.dataset.options.get("target") == "image")
+        """The docks that serve this kind of project (dlstudio/qt/relevance.py)."""
+        from dlstudio.qt.relevance import show_relevant_docks
+
+        show_relevant_docks(self, document)
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
@@ -347,6 +344,8 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.recovery = RecoveryManager(document)
         if old is not None:
+            if not self.training_panel.is_running():  # the last project's messages are not this one's
+                self.notification_area.clear_shown()
             old.deleteLater()
         QTimer.singleShot(0, self.show_whole_graph)
 
@@ -695,7 +694,6 @@ class MainWindow(QMainWindow):
         tp.running_changed.connect(self._training_running_changed)
         tp.settings_requested.connect(lambda: self._raise_dock(self.training_settings_dock))
         tp.run_started.connect(self._runs_busy)
-        tp.run_saved.connect(lambda _path: runs.refresh())
         runs.runs_changed.connect(tp.refresh_runs)
         runs.continue_requested.connect(lambda path: self.continue_training(path))
         # the panel's own buttons go through the window, which sends a GAN project to the GAN panel
@@ -801,7 +799,6 @@ class MainWindow(QMainWindow):
         self.adversarial_panel = AdversarialPanel(None)
         self.adversarial_dock.setWidget(self.adversarial_panel)
         self.tabifyDockWidget(self.insight_dock, self.adversarial_dock)
-        self.training_panel.run_saved.connect(lambda _path: self.adversarial_panel.refresh_runs())
         self.inspector_dock.raise_()
 
     # ------------------------------------------------------------- evaluation
@@ -821,7 +818,6 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.evaluation_dock, self.predict_dock)
         self.problems_dock.raise_()
         tp = self.training_panel
-        tp.run_saved.connect(lambda _path: self.predict_panel.refresh_runs())
         tp.training_finished.connect(self._evaluate_finished_run)
         tp.live_event.connect(self.insight_panel.on_live_event)
         tp.running_changed.connect(lambda running: self.insight_panel.set_training(
@@ -829,11 +825,11 @@ class MainWindow(QMainWindow):
         self.insight_panel.live_refresh_changed.connect(tp.set_weights_wanted)
 
     def _evaluate_finished_run(self, finished) -> None:
-        """Evaluate the run a training just saved; bring the Evaluation tab forward only
-        when the user was watching the Training tab and the run ended on its own."""
+        """A training saved a run: every run panel shows it once the training thread ends
+        (Document.run_finished); the Evaluation tab comes forward only when the user was
+        watching the Training tab and the run ended on its own."""
         if not finished.run_path:
             return
-        self.evaluation_panel.show_run(finished.run_path)
         watching = not self.training_dock.visibleRegion().isEmpty()
         if watching and not finished.stopped:
             self.evaluation_dock.raise_()

@@ -375,6 +375,10 @@ class NotificationArea(QWidget):
         if n.severity in ("error", "warning"):
             self.flash(n.severity)
 
+    def clear_shown(self) -> None:
+        """Show no message (another project was opened); the list keeps them all."""
+        self._show(None)
+
     def _on_cleared(self) -> None:
         self._unseen_errors = 0
         self._update_badge()

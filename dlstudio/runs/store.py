@@ -27,6 +27,7 @@ RUN_FILE = "run.json"
 HISTORY_FILE = "history.json"
 WEIGHTS_FILE = "model.weights.h5"
 BEST_WEIGHTS_FILE = "best.weights.h5"
+GENERATOR_WEIGHTS_FILE = "generator.weights.h5"  # a GAN run's (beside discriminator.weights.h5)
 RUNS_SUFFIX = ".runs"
 #: References that are not ids: the newest run, and the run with the lowest test loss.
 LAST, BEST = "last", "best"
@@ -70,8 +71,8 @@ class Run:
     @property
     def trained(self) -> bool:
         """Whether the run has weights to look at (a finished, stopped or interrupted
-        training that saved at least once)."""
-        return self.weights_path.is_file()
+        training that saved at least once; a GAN run: its generator's)."""
+        return (self.path / (GENERATOR_WEIGHTS_FILE if self.kind == "gan" else WEIGHTS_FILE)).is_file()
 
     def update(self, **fields: Any) -> None:
         """Merge ``fields`` into run.json and write it atomically."""
@@ -101,7 +102,8 @@ def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
             break
         except FileExistsError:
             continue
-    run = Run(path, {"id": path.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **info})
+    run = Run(path, {"id": path.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                     "created_ns": time.time_ns(), **info})
     run.update()
     return run
 
@@ -122,18 +124,24 @@ def open_run(path: str | os.PathLike) -> Run:
 
 
 def list_runs(folder: str | os.PathLike) -> list[Run]:
-    """The runs in a runs folder, oldest first; unreadable folders are skipped."""
+    """The runs in a runs folder, oldest first (by creation time, then name: two runs
+    started in the same second keep their order); unreadable folders are skipped."""
     base = Path(folder)
     if not base.is_dir():
         return []
     runs = []
-    for child in sorted(base.iterdir()):
+    for child in base.iterdir():
         if is_run_folder(child):
             try:
                 runs.append(open_run(child))
             except RunNotFound:
                 continue
-    return runs
+    return sorted(runs, key=lambda r: (r.id[:15], _created_ns(r), r.id))
+
+
+def _created_ns(run: Run) -> int:
+    value = run.info.get("created_ns")
+    return value if isinstance(value, int) else 0
 
 
 def best_of(runs: list[Run]) -> Run | None:
@@ -175,7 +183,9 @@ class RunStore:
         if isinstance(ref, Run):
             return ref
         text = str(ref if ref is not None else LAST).strip()
-        if text and (os.sep in text or "/" in text or text.startswith(".")) and Path(text).exists():
+        if text and (os.sep in text or "/" in text or text.startswith(".")):
+            if not Path(text).exists():
+                raise RunNotFound(f"there is no run folder at {text}")
             return open_run(text)
         runs = self.runs(kind=kind)
         if not runs:
@@ -204,12 +214,13 @@ class RunStore:
         return ", ".join(ids[-8:]) + (f" and {len(ids) - 8} older" if len(ids) > 8 else "")
 
 
-def adopt_runs(source: str | os.PathLike, target: str | os.PathLike) -> list[Path]:
+def adopt_runs(source: str | os.PathLike, target: str | os.PathLike, skip_running: bool = False) -> list[Path]:
     """Move every run folder of ``source`` into ``target`` (a project's first save moves
     its scratch runs home). Each run moves whole: a rename where both folders share a
     file system, else a copy to a hidden name in ``target``, renamed when complete, and
     only then the source removed; an interrupted move leaves every run readable in one of
-    the two places. Returns the new run folders."""
+    the two places. ``skip_running``: leave runs whose run.json says "running" (a training
+    still writing to its folder) for a later call. Returns the new run folders."""
     source, target = Path(source), Path(target)
     if not source.is_dir() or source.resolve() == target.resolve():
         return []
@@ -217,6 +228,12 @@ def adopt_runs(source: str | os.PathLike, target: str | os.PathLike) -> list[Pat
     for child in sorted(source.iterdir()):
         if not is_run_folder(child):
             continue
+        if skip_running:
+            try:
+                if open_run(child).status == "running":
+                    continue
+            except RunNotFound:
+                continue
         target.mkdir(parents=True, exist_ok=True)
         dest = target / child.name
         while dest.exists():

@@ -68,7 +68,7 @@ def _pixels(view) -> bytes:
 
 def test_moving_the_epsilon_slider_updates_the_prediction_and_the_perturbation(make_panel, qtbot):
     panel = make_panel()
-    assert panel.run_combo.count() == 2 and panel.eps == pytest.approx(0.1)
+    assert len(panel.run_combo.run_ids()) == 2 and panel.eps == pytest.approx(0.1)
     first = panel.result
     assert first.method == "fgsm" and np.abs(first.perturbation).max() == pytest.approx(0.1, abs=1e-5)
     before = {name: _pixels(view) for name, view in panel.images.items()}
@@ -164,7 +164,7 @@ def test_main_window_has_an_adversarial_dock_beside_insight(qtbot, tmp_path, mon
     panel = w.adversarial_panel
     assert w.adversarial_dock.widget() is panel and panel.document is w.document
     assert w.adversarial_dock in w.tabifiedDockWidgets(w.insight_dock)
-    assert panel.run_combo.count() == 2 and panel.result is None  # hidden: nothing computed yet
+    assert len(panel.run_combo.run_ids()) == 2 and panel.result is None  # hidden: nothing computed yet
     with qtbot.waitSignal(panel.computed, timeout=TIMEOUT):
         w.adversarial_dock.raise_()
     assert panel.result is not None

@@ -48,7 +48,7 @@ def test_panel_shows_reconstructions_and_codes_of_a_trained_autoencoder(qtbot, t
         panel.set_document(document)
         panel.show()
     view = blocker.args[0]
-    assert panel.run_combo.count() == 1
+    assert len(panel.run_combo.run_ids()) == 1 and panel.run_combo.currentText().startswith("Latest run")
     assert view.code_layer == "code" and view.inputs.shape == (10, 8, 8, 1)
     assert panel.grid.isVisible() and panel.grid.image is not None
     assert panel.grid.image.height() < panel.grid.image.width()  # two rows of ten tiles
@@ -72,7 +72,8 @@ def test_a_classifier_is_explained_not_shown(qtbot, tmp_path):
     assert not panel.grid.isVisible()
 
 
-def test_an_unsaved_project_asks_to_save_and_train(qtbot):
+def test_an_unsaved_project_without_runs_says_to_train(qtbot):
+    """An unsaved project trains too (its runs wait in a scratch folder): the panel says train."""
     from dlstudio.project import new_project
     from dlstudio.qt.document import Document
 
@@ -81,7 +82,7 @@ def test_an_unsaved_project_asks_to_save_and_train(qtbot):
     panel.set_document(Document(new_project("x")))
     panel.show()
     assert panel.run_combo.count() == 0
-    assert panel.status.text().startswith("Save and train an autoencoder project")
+    assert panel.status.text().startswith("No trained runs yet: train the project")
 
 
 def test_data_panel_captions_an_autoencoder_dataset_by_class(qtbot):

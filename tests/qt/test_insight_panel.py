@@ -143,7 +143,7 @@ def test_a_trained_run_is_offered_and_shown(make_panel, qtbot, tmp_path):
     model.save_weights(run.weights_path)
     panel, _doc = make_panel(project)
     assert panel.run_ids() == [run.id]
-    assert panel.model_combo.currentData() == run.id  # the newest run by default
+    assert panel.model_combo.run_id() == run.id  # the newest run by default ("Latest run")
     assert "accuracy 50.0%" in panel.model_combo.currentText()
     w = np.asarray(model.get_layer("conv1").kernel)
     shown = panel.insight.filters

@@ -89,10 +89,10 @@ def test_text_appears_each_epoch_then_comes_from_the_run(qtbot, training, tmp_pa
 
     # after training: the run, generated on a pool thread; temperature 0 is repeatable
     text.refresh_runs()
-    assert text.runs.count() == 2
+    assert text.runs.current() == LIVE and len(text.runs.run_ids()) == 1  # Live stays chosen
     seen.clear()
     with qtbot.waitSignal(text.sample_shown, timeout=TIMEOUT):
-        text.runs.setCurrentIndex(1)
+        text.runs.setCurrentIndex(1)  # "Latest run"
     first = seen[-1]
     assert first["prompt"] == "hel" and len(first["text"]) == 12 and first["temperature"] == 0.0
     with qtbot.waitSignal(text.sample_shown, timeout=TIMEOUT):

@@ -44,7 +44,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.data.grid import CLASS_COLORS
+from dlstudio.errors import user_message
 from dlstudio.qt.icons import severity_color
+from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
 from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.insight_views import scroll_area
 
@@ -235,10 +237,11 @@ class AdversarialPanel(QWidget):
                 grid.addWidget(widget, row, col, 1, span)
 
         changed = lambda *_a: self._changed()
-        self.run_combo = QComboBox(self, toolTip="A trained run of this project (the Training panel makes them)",
-                                   minimumContentsLength=12)
-        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.run_combo.currentIndexChanged.connect(changed)
+        self.run_combo = RunsCombo(self)
+        self.run_combo.setToolTip("A trained run of this project (the Training panel makes them)")
+        self.run_combo.setMinimumContentsLength(12)
+        self.runs = RunSource(self.run_combo, kind="model")
+        self.runs.changed.connect(self._runs_changed)
         reload = QToolButton(self, text="\u21bb", toolTip="Re-read the project's runs")
         reload.clicked.connect(self.refresh_runs)
         place(0, "Run", (self.run_combo, 1, 4), (reload, 5, 1))
@@ -374,9 +377,12 @@ class AdversarialPanel(QWidget):
         self.setups.clear()
         self.curves.clear()
         self._cache.clear()
+        self._request += 1  # an attack still running for the previous project is dropped
+        self._test_request += 1
         self.result = self.setup = self._shown_key = self._test_key = None
-        self.run_combo.clear()
-        self.refresh_runs()
+        self.runs_list.clear()
+        self._clear("")
+        self.runs.set_document(document)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -384,38 +390,35 @@ class AdversarialPanel(QWidget):
             QTimer.singleShot(0, lambda: isValid(self) and self.refresh_runs())
 
     def refresh_runs(self) -> None:
-        """Re-read the project's runs that have weights (newest first); the choices are kept."""
-        from dlstudio.insight.robustness import run_label
-        from dlstudio.runs import list_runs
+        """Re-read the project's runs that have weights (the choices are kept) and attack
+        the chosen sample if that is not shown yet (a hidden panel waits until shown)."""
+        self.runs.refresh()
+        self._changed()
 
-        path = self.document.path if self.document is not None else None
-        runs = [r for r in list_runs(path) if r.weights_path.is_file()][::-1] if path is not None else []
-        keep, checked = self.run_combo.currentData(), self.compared_runs()
-        for w in (self.run_combo, self.runs_list):
-            w.blockSignals(True)
-            w.clear()
+    def _runs_changed(self) -> None:
+        """The run list or the chosen run changed: the comparison list follows, then the attack."""
+        from dlstudio.insight.robustness import run_label
+
+        runs = self.runs.runs()[::-1]
+        checked = [rid for rid in self.compared_runs() if any(r.id == rid for r in runs)]
+        self.runs_list.blockSignals(True)
+        self.runs_list.clear()
         for r in runs:
-            acc = r.metrics.get("test_accuracy")
-            text = f"Run {run_label(r)}" + (f" \u00b7 accuracy {acc:.1%}" if isinstance(acc, (int, float)) else "")
-            self.run_combo.addItem(text, r.id)
-            self.run_combo.setItemData(self.run_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
             item = QListWidgetItem(run_label(r), self.runs_list)
             item.setData(Qt.ItemDataRole.UserRole, r.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        self.run_combo.setCurrentIndex(max(self.run_combo.findData(keep), 0))
+        first = self.run_combo.run_id()
         if not checked:  # the shown run and the newest run trained the other way (normal vs adversarial)
             adv = {r.id: (r.info.get("settings") or {}).get("adversarial", "none") for r in runs}
-            first = self.run_combo.currentData()
             checked = [first] if first is not None else []
             checked += [rid for rid in adv if first is not None and adv[rid] != adv[first]][:1]
         for item in (self.runs_list.item(i) for i in range(self.runs_list.count())):
             checked_here = item.data(Qt.ItemDataRole.UserRole) in checked
             item.setCheckState(Qt.CheckState.Checked if checked_here else Qt.CheckState.Unchecked)
-        for w in (self.run_combo, self.runs_list):
-            w.blockSignals(False)
+        self.runs_list.blockSignals(False)
         if not runs:
             self._clear("No trained runs yet: train the project (Training panel or `dlstudio train`), "
-                        "then attack it here." if path is not None else "Save and train the project to attack it.")
+                        "then attack it here." if self.document is not None else "No project.")
         self._changed()
 
     def compared_runs(self) -> list[str]:
@@ -423,10 +426,9 @@ class AdversarialPanel(QWidget):
         return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
 
     def set_run(self, run_id: str) -> None:
-        i = self.run_combo.findData(run_id)
-        if i < 0:
+        self.runs.refresh()
+        if not self.run_combo.choose(run_id):
             raise KeyError(run_id)
-        self.run_combo.setCurrentIndex(i)
 
     # ------------------------------------------------------------------ parameters
     @property
@@ -449,7 +451,7 @@ class AdversarialPanel(QWidget):
             self.eps_line.setPos(self.eps)
 
     def _job(self) -> dict | None:
-        run = self.run_combo.currentData()
+        run = self.run_combo.run_id()
         if run is None or self.document is None:
             return None
         targeted = self.targeted.isEnabled() and self.targeted.isChecked() and self.target_combo.count() > 0
@@ -498,7 +500,7 @@ class AdversarialPanel(QWidget):
         if job["setup"] is None:
             self._set_status("Loading the run\u2026")
         worker = create_worker(_attack_one, job)
-        worker.returned.connect(lambda r, k=key: self._done(k, r))
+        worker.returned.connect(lambda r, k=key, n=n: n == self._request and self._done(k, r))
         worker.errored.connect(lambda e, n=n: n == self._request and self._fail(e))
         worker.finished.connect(lambda: isValid(self) and self._finished())
         self._worker = worker
@@ -524,9 +526,7 @@ class AdversarialPanel(QWidget):
     def _fail(self, exc: BaseException | str) -> None:
         if not isValid(self):
             return
-        known = ("AttackError", "EvaluationError", "DatasetError", "FileNotFoundError")
-        message = exc if isinstance(exc, str) else (str(exc) if type(exc).__name__ in known
-                                                     else f"Unexpected {type(exc).__name__}: {exc}")
+        message = exc if isinstance(exc, str) else user_message(exc)
         message = message[:1].upper() + message[1:]
         self.status.setText(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
@@ -543,6 +543,8 @@ class AdversarialPanel(QWidget):
             view.set_rgb(None)
         self.probs.set_probabilities(np.zeros(1), np.zeros(1), [], -1, 0)
         self.note.setText("")
+        for name, caption in self.captions.items():
+            caption.setText(name.capitalize())
 
     def _show(self, setup, result, key: tuple) -> None:
         from dlstudio.insight.attacks import DESCRIPTIONS, TARGETED_DESCRIPTION

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.run_combo import RunsCombo
+from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.run_job import RunJob
 
 #: Class colours of the scatter (Tableau 10), one per digit.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -33,10 +34,10 @@ CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948
 IMAGES = 10  # reconstructions shown
 
 
-def _compute(project: Any, run_id: str) -> Any:
+def _compute(project: Any, run: Any) -> Any:
     from dlstudio.insight.autoencoder import run_view
 
-    return run_view(project, run_id, n_images=IMAGES)
+    return run_view(project, run, n_images=IMAGES)
 
 
 def reconstruction_grid(inputs: np.ndarray, outputs: np.ndarray) -> np.ndarray:
@@ -90,11 +91,6 @@ class _PixelView(QWidget):
         p.end()
 
 
-def _run_label(run: Any) -> str:
-    mse = run.metrics.get("test_loss")
-    return f"Run {run.id}" + (f" \u00b7 test loss {mse:.4f}" if isinstance(mse, float) else "")
-
-
 class AutoencoderPanel(QWidget):
     """Reconstructions and 2-D codes of a run. ``computed(view)`` when shown; ``failed(message)``."""
 
@@ -106,16 +102,17 @@ class AutoencoderPanel(QWidget):
         self.document = None
         self.view = None  # the AutoencoderView shown
         self.plot = None
-        self._cache: dict[str, Any] = {}
-        self._busy = self._pending = False
-        self._request = 0
+        self.job = RunJob(self, cache_size=4)
+        self.job.done.connect(lambda key, view: self._show(key[0], view))
+        self.job.failed.connect(lambda _key, message: self._fail(message))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
         top.addWidget(QLabel("Run", self))
         self.run_combo = RunsCombo(self)
         self.run_combo.setToolTip("The trained run whose reconstructions and codes are shown")
-        self.run_combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.runs = RunSource(self.run_combo)
+        self.runs.changed.connect(self._run_changed)
         top.addWidget(self.run_combo, 1)
         layout.addLayout(top)
         self.status = QLabel(self)
@@ -146,26 +143,26 @@ class AutoencoderPanel(QWidget):
     # ------------------------------------------------------------------ document and runs
     def set_document(self, document) -> None:
         self.document = document
-        self._cache.clear()
+        self.job.reset()
         self.view = None
-        self.refresh_runs()
+        self._shown_run = None
+        self.runs.set_document(document)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        QTimer.singleShot(0, lambda: isValid(self) and self.refresh_runs())
+        QTimer.singleShot(0, lambda: isValid(self) and self.refresh())
 
     def refresh_runs(self) -> None:
-        """Re-read the project's runs with weights (newest first); the chosen one is kept."""
-        from dlstudio.runs import list_runs
+        """Re-read the project's runs with weights; the chosen one is kept (or the latest followed)."""
+        self.runs.refresh()
 
-        path = self.document.path if self.document is not None else None
-        runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []
-        self.run_combo.fill(runs, _run_label)
-        if not runs:
+    def _run_changed(self) -> None:
+        if self.runs.run() is None:
+            self.view = None
+            self._shown_run = None
             self._show_parts(False)
             self._set_status("No trained runs yet: train the project, then its reconstructions and codes appear "
-                             "here." if path is not None else "Save and train an autoencoder project to see its "
-                             "reconstructions and codes here.")
+                             "here." if self.document is not None else "Open an autoencoder project and train it.")
             return
         self.refresh()
 
@@ -174,54 +171,25 @@ class AutoencoderPanel(QWidget):
         """Compute the chosen run's view (on a worker thread, cached; the latest request wins)."""
         from dlstudio.qt.keras_loader import keras_ready
 
-        run = self.run_combo.currentData()
+        run = self.runs.run()
         if run is None or self.document is None or not self.isVisible():
             return
-        if self.view is not None and self._shown_run == run:
-            return
-        if run in self._cache:
-            self._show(run, self._cache[run])
+        key = (run.id, str(run.path))
+        if self.view is not None and self._shown_run == run.id:
             return
         if not keras_ready():
             self._set_status("Keras is loading\u2026")
             QTimer.singleShot(500, lambda: isValid(self) and self.refresh())
             return
-        if self._busy:
-            self._pending = True
-            return
-        from dlstudio.qt.background import create_worker
-
-        self._busy, self._pending = True, False
-        self._request += 1
-        n = self._request
-        self._set_status("Computing the reconstructions and codes\u2026")
-        worker = create_worker(_compute, self.document.project, run)
-        worker.returned.connect(lambda v, r=run: isValid(self) and self._done(r, v))
-        worker.errored.connect(lambda e, n=n: isValid(self) and n == self._request and self._fail(e))
-        worker.finished.connect(lambda: isValid(self) and self._finished())
-        self._worker = worker
-        worker.start()
+        if self.job.request(key, _compute, self.document.project, run):
+            self._set_status("Computing the reconstructions and codes\u2026")
 
     _shown_run: str | None = None
 
     def is_busy(self) -> bool:
-        return self._busy
+        return self.job.is_busy()
 
-    def _done(self, run: str, view: Any) -> None:
-        self._cache[run] = view
-        if self.run_combo.currentData() == run:
-            self._show(run, view)
-
-    def _finished(self) -> None:
-        self._busy = False
-        if self._pending:
-            self._pending = False
-            self.refresh()
-
-    def _fail(self, exc: BaseException) -> None:
-        known = ("AutoencoderError", "InsightError", "EvaluationError", "DatasetError", "FileNotFoundError")
-        message = str(exc) if type(exc).__name__ in known else f"Unexpected {type(exc).__name__}: {exc}"
-        message = message[:1].upper() + message[1:]
+    def _fail(self, message: str) -> None:
         self._show_parts(False)
         self.status.setText(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")

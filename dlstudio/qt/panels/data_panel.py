@@ -344,7 +344,7 @@ class DataPanel(QWidget):
         """Follow another document and show the dataset its project uses."""
         if self.document is not None:
             try:
-                self.document.undo_stack.indexChanged.disconnect(self._stack_changed)
+                self.document.settings_changed.disconnect(self._setting_changed)
             except (RuntimeError, TypeError):
                 pass
         if self._graph is not None:
@@ -357,7 +357,7 @@ class DataPanel(QWidget):
         self.document = document
         self._graph = document.graph if document is not None else None
         if document is not None:
-            document.undo_stack.indexChanged.connect(self._stack_changed)
+            document.settings_changed.connect(self._setting_changed)
             g = document.graph
             for sig in (g.node_added, g.node_removed, g.params_changed, g.edge_added, g.edge_removed):
                 sig.connect(self._graph_changed)
@@ -584,8 +584,9 @@ class DataPanel(QWidget):
         except DatasetError:
             return False
 
-    def _stack_changed(self, _index: int) -> None:
-        self._show_project_dataset()
+    def _setting_changed(self, name: str) -> None:
+        if name == "dataset":
+            self._show_project_dataset()
 
     def _graph_changed(self, *_args) -> None:
         self._update_augmentation()

@@ -43,11 +43,11 @@ from dlstudio.qt.panels.evaluation_views import (
     ConfusionMatrixView,
     SamplesView,
 )
-from dlstudio.qt.panels.run_combo import RunsCombo, run_status_label
+from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.run_job import RunJob
 
 CACHE_SIZE = 3  # evaluations kept (each holds its model and test arrays)
 BOUNDARY_RESOLUTION = 150
-KNOWN_ERRORS = ("EvaluationError", "DatasetError", "CompileError", "FileNotFoundError", "TrainingError")
 
 
 def _evaluate(project: Any, run: Any, which: str) -> tuple:
@@ -104,12 +104,11 @@ class EvaluationPanel(QWidget):
         self.dataset = None
         self.boundary_view = None  # made for 2-D data
         self.scatter = None  # made for regression
-        self._cache: dict[tuple, tuple] = {}
-        self._busy = False
-        self._pending = False
         self._stale = True
-        self._request = 0
         self._shown_key: tuple | None = None
+        self.job = RunJob(self, CACHE_SIZE)
+        self.job.done.connect(lambda key, result: self._show(key, *result))
+        self.job.failed.connect(lambda _key, message: self._fail(message))
         self._build()
         self.set_document(document)
 
@@ -121,11 +120,10 @@ class EvaluationPanel(QWidget):
         bar = QHBoxLayout()
         bar.setSpacing(6)
         self.run_combo = RunsCombo(self)
-        self.run_combo.opening.connect(self.refresh_runs)
         self.run_combo.setMinimumContentsLength(24)
-        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.run_combo.setToolTip("The run to evaluate on the test split (newest first)")
-        self.run_combo.currentIndexChanged.connect(lambda _i: self.schedule())
+        self.runs = RunSource(self.run_combo, accept=lambda r: r.status in ("finished", "stopped"))
+        self.runs.changed.connect(self._run_changed)
         self.which_combo = QComboBox(self)
         self.which_combo.addItem("last weights", "last")
         self.which_combo.addItem("best epoch", "best")
@@ -183,68 +181,40 @@ class EvaluationPanel(QWidget):
     # ------------------------------------------------------------------ document and runs
     def set_document(self, document) -> None:
         self.document = document
-        self._cache.clear()
+        self.job.reset()
         self.evaluation = self.dataset = None
         self._shown_key = None
-        self.run_combo.clear()
-        self._fill_runs()
-        self.stack.setCurrentWidget(self.hint)
         self.status.setText("")
-        self.schedule()
+        self.runs.set_document(document)
 
-    def _runs(self) -> list:
-        if self.document is None:
-            return []
-        from dlstudio.runs import list_runs
-        from dlstudio.qt.panels.training_panel import runs_location
-
-        key, _base, _tmp = runs_location(self.document)
-        try:
-            return [r for r in list_runs(key) if r.weights_path.is_file() and r.status in ("finished", "stopped")]
-        except OSError:
-            return []
-
-    def _fill_runs(self) -> None:
-        self._run_objects = {r.id: r for r in self._runs()}
-        self.run_combo.fill(list(self._run_objects.values()), run_status_label)
+    def _run_changed(self) -> None:
         if not self.run_combo.count():
+            self._shown_key = None
+            self.evaluation = self.dataset = None
+            self.status.setText("")
             self.hint.setText("No trained run yet. Train the model (F5); its evaluation on the test split shows "
                               "here when the training ends." if self.document is not None else "No project.")
             self.stack.setCurrentWidget(self.hint)
-
-    def refresh_runs(self) -> None:
-        """Read the runs again (the choice is kept)."""
-        before = self.run_combo.currentData()
-        self._fill_runs()
-        if self.run_combo.currentData() != before:
-            self.schedule()
-
-    def run_ids(self) -> list[str]:
-        return [self.run_combo.itemData(i) for i in range(self.run_combo.count())]
-
-    def set_run(self, run_id: str, which: str = "last") -> None:
-        i = self.run_combo.findData(run_id)
-        if i < 0:
-            raise KeyError(run_id)
-        self.which_combo.setCurrentIndex(max(0, self.which_combo.findData(which)))
-        self.run_combo.setCurrentIndex(i)
         self.schedule()
 
-    def show_run(self, run_path: str | Path) -> None:
-        """A training just saved this run: list it, pick it, evaluate it (now if shown, else when shown)."""
-        self._fill_runs()
-        i = self.run_combo.findData(Path(run_path).name)
-        if i >= 0:
-            self.which_combo.blockSignals(True)
-            self.which_combo.setCurrentIndex(0)
-            self.which_combo.blockSignals(False)
-            self.run_combo.setCurrentIndex(i)
+    def refresh_runs(self) -> None:
+        """Read the runs again (the choice is kept, or follows the latest run)."""
+        self.runs.refresh()
+
+    def run_ids(self) -> list[str]:
+        return self.run_combo.run_ids()
+
+    def set_run(self, run_id: str, which: str = "last") -> None:
+        self.runs.refresh()
+        self.which_combo.setCurrentIndex(max(0, self.which_combo.findData(which)))
+        if not self.run_combo.choose(run_id):
+            raise KeyError(run_id)
         self.schedule()
 
     def reload(self) -> None:
-        self._cache.clear()
+        self.job.reset()
         self._shown_key = None
-        self._fill_runs()
+        self.runs.refresh()
         self.schedule()
 
     # ------------------------------------------------------------------ computing
@@ -259,14 +229,14 @@ class EvaluationPanel(QWidget):
         super().showEvent(event)
         if self._stale:
             self._stale = False
-            self._fill_runs()
+            self.runs.refresh()
             QTimer.singleShot(0, lambda: isValid(self) and self.evaluate())
 
     def is_busy(self) -> bool:
-        return self._busy
+        return self.job.is_busy()
 
     def _key(self) -> tuple | None:
-        run = self._run_objects.get(self.run_combo.currentData()) if self.run_combo.count() else None
+        run = self.runs.run()
         if run is None:
             return None
         which = self.which_combo.currentData()
@@ -279,10 +249,7 @@ class EvaluationPanel(QWidget):
         """Evaluate the chosen run (or show it from the cache)."""
         from dlstudio.qt.keras_loader import keras_ready
 
-        if self.document is None or not self.run_combo.count():
-            return
-        if self._busy:
-            self._pending = True
+        if self.document is None or self.runs.run() is None:
             return
         if not keras_ready():
             self.status.setText("Keras is loading\u2026")
@@ -291,52 +258,18 @@ class EvaluationPanel(QWidget):
         key = self._key()
         if key is None or key == self._shown_key:
             return
-        if key in self._cache:
-            self._show(key, *self._cache[key])
-            return
-        from dlstudio.qt.background import create_worker
+        run = self.runs.run()
+        if self.job.request(key, _evaluate, self.document.project, run, key[1]):
+            self._set_status(f"Evaluating run {html.escape(run.id)} on the test split\u2026")
+            if self.stack.currentWidget() is self.hint:
+                self.hint.setText(f"Evaluating run {html.escape(run.id)}\u2026")
 
-        run = self._run_objects[self.run_combo.currentData()]
-        self._busy = True
-        self._request += 1
-        n = self._request
-        self._set_status(f"Evaluating run {html.escape(run.id)} on the test split\u2026")
-        if self.stack.currentWidget() is self.hint:
-            self.hint.setText(f"Evaluating run {html.escape(run.id)}\u2026")
-        worker = create_worker(_evaluate, self.document.project, run, key[1])
-        worker.returned.connect(lambda r, k=key, n=n: self._done(n, k, r))
-        worker.errored.connect(lambda e, n=n: self._errored(n, e))
-        worker.finished.connect(lambda n=n: self._finished(n))
-        self._worker = worker
-        worker.start()
-
-    def _done(self, request: int, key: tuple, result: tuple) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        self._cache[key] = result
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.pop(next(iter(self._cache)))
-        self._show(key, *result)
-
-    def _errored(self, request: int, exc: BaseException) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        name = type(exc).__name__
-        message = str(exc) if name in KNOWN_ERRORS else f"unexpected {name}: {exc}"
-        message = message[:1].upper() + message[1:]
+    def _fail(self, message: str) -> None:
         self._shown_key = None
         self.status.setText(html.escape(message))
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
         self.status.setToolTip(message)
         self.failed.emit(message)
-
-    def _finished(self, request: int) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        self._busy = False
-        if self._pending:
-            self._pending = False
-            self.evaluate()
 
     def _set_status(self, text: str) -> None:
         self.status.setStyleSheet("")

@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run, sequence_kind
+from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
 from dlstudio.training.events import ForecastFrame
 
 #: (key, legend name, colour, dashed)
@@ -28,13 +28,13 @@ CURVES = (("history", "history", "#8a8a8a", False), ("truth", "truth", "#1f77b4"
           ("one_step", "one step ahead", "#ff7f0e", False), ("free", "free-running", "#d62728", True))
 
 
-def _forecast_job(project: Any, run_id: str, cache: dict) -> Any:
+def _forecast_job(project: Any, run: Any, cache: dict) -> Any:
     """On a pool thread: the run's model and dataset (cached by the caller), then its forecast."""
     from dlstudio.inference.forecast import forecast
 
-    if run_id not in cache:
-        cache[run_id] = load_run(project, run_id)
-    _run, model, dataset = cache[run_id]
+    if run.id not in cache:
+        cache[run.id] = load_run(project, run)
+    _run, model, dataset = cache[run.id]
     return forecast(model, dataset)
 
 
@@ -42,7 +42,6 @@ class ForecastPanel(QWidget):
     """History, truth, one-step and free-running forecasts of the live training or a run."""
 
     wants_attention = Signal()  # the first forecast of a training arrived
-    document_set = Signal(str)  # the new document's sequence kind: "text", "series" or ""
     forecast_shown = Signal(object)  # the Forecast drawn
 
     def __init__(self, document=None, parent: QWidget | None = None):
@@ -85,11 +84,10 @@ class ForecastPanel(QWidget):
         self._cache.clear()
         self.forecast = None
         self._draw()
-        self.refresh_runs()
-        self.document_set.emit(sequence_kind(document) if document is not None else "")
+        self.runs.set_document(document)
 
     def refresh_runs(self) -> None:
-        self.runs.refresh(getattr(self.document, "path", None) if self.document is not None else None)
+        self.runs.refresh()
 
     def set_training(self, running: bool) -> None:
         self.training = running
@@ -119,7 +117,7 @@ class ForecastPanel(QWidget):
         self._request += 1
         n = self._request
         self._set_status("Forecasting\u2026")
-        worker = create_worker(_forecast_job, self.document.project, run_id, self._cache)
+        worker = create_worker(_forecast_job, self.document.project, self.runs.run(), self._cache)
         worker.returned.connect(lambda f, n=n, r=run_id: isValid(self) and n == self._request
                                 and self.show_forecast(f, f"Run {r}"))
         worker.errored.connect(lambda e, n=n: isValid(self) and n == self._request

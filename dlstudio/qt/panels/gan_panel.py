@@ -170,7 +170,7 @@ class GanPanel(QWidget):
     def set_document(self, document) -> None:
         if self.document is not None:
             try:
-                self.document.undo_stack.indexChanged.disconnect(self._undo_moved)
+                self.document.settings_changed.disconnect(self._setting_changed)
             except (RuntimeError, TypeError):
                 pass
         self.document = document
@@ -181,7 +181,7 @@ class GanPanel(QWidget):
         is_gan = document is not None and document.project.gan is not None
         self.stack.setCurrentWidget(self.page if is_gan else self.placeholder)
         if document is not None:
-            document.undo_stack.indexChanged.connect(self._undo_moved)
+            document.settings_changed.connect(self._setting_changed)
         if is_gan:
             self._set_samples_title()
             self._show_last_run()
@@ -203,7 +203,9 @@ class GanPanel(QWidget):
             self.samples_title.setText("<b>Samples from fixed noise</b>")
             self.samples_title.setToolTip("The same noise vectors all along: watch the same samples improve")
 
-    def _undo_moved(self, _index: int) -> None:
+    def _setting_changed(self, name: str) -> None:
+        if name != "gan":
+            return
         self.settings.load()
         is_gan = self.document is not None and self.document.project.gan is not None
         self.stack.setCurrentWidget(self.page if is_gan else self.placeholder)
@@ -220,13 +222,9 @@ class GanPanel(QWidget):
         self.last_step = None
 
     def gan_runs(self) -> list:
-        from dlstudio.runs import list_runs
-        from dlstudio.qt.panels.training_panel import runs_location
-
         if self.document is None:
             return []
-        key, _base, _tmp = runs_location(self.document)
-        return [r for r in list_runs(key) if r.info.get("kind") == "gan"]
+        return self.document.runs.runs(kind="gan")
 
     def _show_last_run(self) -> None:
         """An opened GAN project shows its last run: curves, sample grids, interpolation."""
@@ -304,10 +302,9 @@ class GanPanel(QWidget):
             self._show_error(problem, escape=False)
             return False
         from dlstudio.qt.gan_worker import GanTrainingWorker
-        from dlstudio.qt.panels.training_panel import runs_location
-
         doc = self.document
-        _key, base, temporary = runs_location(doc)
+        store = doc.runs
+        base, temporary = store.folder, not store.saved
         self.frames = []
         self.curves.clear()
         if start_from is not None:  # the story so far, then the new steps after it
@@ -319,6 +316,7 @@ class GanPanel(QWidget):
         self._generator = None
         info = {"project": str(doc.path) if doc.path else None, "project_name": doc.project.name}
         worker = GanTrainingWorker(doc.project, run_base=base, run_info=info, start_from=start_from)
+        worker.document = doc  # the project this training belongs to
         worker.events.connect(self._on_events)
         worker.done.connect(lambda w=worker: self._worker_done(w))
         worker.done.connect(lambda w=worker: _live_workers.discard(w))
@@ -403,6 +401,11 @@ class GanPanel(QWidget):
             self.status.setText(text + ".")
         self._update_buttons()
         self.running_changed.emit(False)
+        if self.document is not None and getattr(worker, "document", None) is self.document:
+            moved = {p.name: p for p in self.document.adopt_scratch_runs()}
+            if self.run_path is not None and self.run_path.name in moved:
+                self.run_path = moved[self.run_path.name]
+            self.document.notify_runs_changed(self.run_path.name if self.run_path is not None else None)
         if self.run_path is not None:
             self.run_saved.emit(str(self.run_path))
         if self._generator is not None or self.run_path is not None:
@@ -541,7 +544,6 @@ def build_gan_dock(window: Any) -> None:
     window.problems_dock.raise_()
     window.gan_dock, window.gan_panel = dock, panel
     panel.running_changed.connect(window._training_running_changed)
-    panel.run_saved.connect(lambda _path: window.runs_panel.refresh())
     QApplication.instance().aboutToQuit.connect(_stop_all)
 
 

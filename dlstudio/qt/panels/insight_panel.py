@@ -58,7 +58,8 @@ from dlstudio.qt.panels.insight_views import (
     WeightsView,
     scroll_area,
 )
-from dlstudio.qt.panels.run_combo import RunsCombo
+from dlstudio.errors import user_message
+from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CACHE_SIZE = 32  # results kept (model, dataset, input, class)
@@ -113,12 +114,6 @@ def _compute(job: dict) -> tuple:
     return model, dataset, x, caption, look_inside(model, x, job["class"]), count
 
 
-def _run_label(run: Any) -> str:
-    acc = run.metrics.get("test_accuracy")
-    extra = f" \u00b7 accuracy {acc:.1%}" if isinstance(acc, (int, float)) else ""
-    return f"Run {run.id} \u00b7 {run.status}{extra}"
-
-
 class InsightPanel(QWidget):
     """Feature maps, filters, weights, saliency and the convolution playground.
 
@@ -168,11 +163,10 @@ class InsightPanel(QWidget):
         top.setHorizontalSpacing(4)
         top.setVerticalSpacing(4)
         self.model_combo = RunsCombo(self)
-        self.model_combo.opening.connect(self.refresh_runs)
         self.model_combo.setToolTip("A trained run of this project, or the graph with fresh random weights")
         self.model_combo.setMinimumContentsLength(12)
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.currentIndexChanged.connect(lambda _i: self.schedule(0))
+        self.runs = RunSource(self.model_combo, lead=[("Untrained graph (random weights)", None)])
+        self.runs.changed.connect(lambda: self.schedule(0))
         self.reload_button = QToolButton(self)
         self.reload_button.setText("\u21bb")
         self.reload_button.setToolTip("Reload the runs and recompute")
@@ -246,7 +240,8 @@ class InsightPanel(QWidget):
         """Follow another document (its graph, runs and dataset)."""
         if self.document is not None and isValid(self.document):
             try:
-                self.document.undo_stack.indexChanged.disconnect(self._document_changed)
+                self.document.settings_changed.disconnect(self._document_changed)
+                self.document.analysis_changed.disconnect(self._document_changed)
             except (RuntimeError, TypeError):
                 pass
         self.document = document
@@ -257,43 +252,31 @@ class InsightPanel(QWidget):
         self.insight = None
         self.playground.set_document(document)
         if document is not None:
-            document.undo_stack.indexChanged.connect(self._document_changed)
-        self.model_combo.clear()  # a new project: its newest run again
-        self._fill_runs()
+            document.settings_changed.connect(self._document_changed)  # the dataset
+            document.analysis_changed.connect(self._document_changed)  # the graph (untrained view)
         self._clear("Pick a model and an input." if document is not None else "No project.")
+        self.runs.set_document(document)  # a new project: its newest run again
         self.schedule(0)
 
     def _document_changed(self, *_args) -> None:
         self.schedule()
 
-    def _fill_runs(self) -> None:
-        from dlstudio.runs import list_runs
-
-        path = self.document.path if self.document is not None else None
-        runs = [r for r in list_runs(path) if r.weights_path.is_file()] if path is not None else []
-        self.model_combo.fill(runs, _run_label, lead=[("Untrained graph (random weights)", None)],
-                              default=1 if runs else 0)  # by default the newest run
-
     def refresh_runs(self) -> None:
         """Re-read the project's runs (after a training); the choice is kept."""
-        before = self.model_combo.currentData()
-        self._fill_runs()
-        if self.model_combo.currentData() != before:
-            self.schedule(0)
+        self.runs.refresh()
 
     def run_ids(self) -> list[str]:
-        return [self.model_combo.itemData(i) for i in range(1, self.model_combo.count())]
+        return self.model_combo.run_ids()
 
     def set_model(self, run_id: str | None) -> None:
         """Look at run ``run_id`` (None: the untrained graph)."""
-        i = self.model_combo.findData(run_id)
-        if i < 0:
+        self.runs.refresh()
+        if not self.model_combo.choose(run_id):
             raise KeyError(run_id)
-        self.model_combo.setCurrentIndex(i)
         self.schedule(0)
 
     def reload(self) -> None:
-        self._fill_runs()
+        self.runs.refresh()
         self._models.clear()
         self._cache.clear()
         self.schedule(0)
@@ -381,13 +364,10 @@ class InsightPanel(QWidget):
 
     def _job(self) -> dict:
         project = self.document.project
-        run_id = self.model_combo.currentData()
-        run = None
+        run = self.runs.run()
+        run_id = run.id if run is not None else None
         seed = int(getattr(project.training, "seed", 0) or 0)
-        if run_id is not None:
-            from dlstudio.runs import find_run
-
-            run = find_run(project.path, run_id)
+        if run is not None:
             seed = int((run.info.get("settings") or {}).get("seed", seed))
         live = self._live_snapshot if self.live_check.isChecked() else None
         model_key = ("run", run_id) if run_id is not None else ("graph", self._graph_key())
@@ -449,12 +429,7 @@ class InsightPanel(QWidget):
             self.status.setText("Keras is loading\u2026")
             QTimer.singleShot(500, lambda: isValid(self) and self.schedule(0))
             return
-        try:
-            job = self._job()
-        except FileNotFoundError as exc:
-            self._fail(str(exc))
-            self._fill_runs()
-            return
+        job = self._job()
         key = self._key(job)
         if key == self._shown_key:
             return
@@ -490,9 +465,7 @@ class InsightPanel(QWidget):
     def _errored(self, request: int, exc: BaseException) -> None:
         if not isValid(self) or request != self._request:
             return
-        known = ("InsightError", "DatasetError", "EvaluationError", "CompileError", "FileNotFoundError")
-        name = type(exc).__name__
-        self._fail(str(exc) if name in known else f"Unexpected {name}: {exc}")
+        self._fail(user_message(exc))
 
     def _finished(self, request: int) -> None:
         if not isValid(self) or request != self._request:

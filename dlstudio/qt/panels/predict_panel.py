@@ -38,13 +38,13 @@ from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight_views import scroll_area
-from dlstudio.qt.panels.run_combo import RunsCombo, run_status_label
+from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.run_job import RunJob
 
 STRIP = 48  # image samples offered for a click
 SHOWN_CLASSES = 12  # bars drawn; the rest are summed in one line
 FILE_FILTER = ("Inputs (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.csv *.tsv *.txt *.npy);;"
                "All files (*)")
-KNOWN_ERRORS = ("EvaluationError", "DatasetError", "InsightError", "CompileError", "FileNotFoundError")
 
 
 def _predict(job: dict) -> tuple:
@@ -142,11 +142,10 @@ class PredictPanel(QWidget):
         self._file: str | None = None
         self._models: dict[str, Any] = {}
         self._datasets: dict[str, Any] = {}
-        self._runs: dict[str, Any] = {}
-        self._busy = False
-        self._pending = False
         self._stale = True
-        self._request = 0
+        self.job = RunJob(self, cache_size=0)  # the model and dataset are kept instead
+        self.job.done.connect(lambda key, result: self._done(key[0], result))
+        self.job.failed.connect(lambda _key, message: self._fail(message))
         self._strip_for: str | None = None
         self._build()
         self.set_document(document)
@@ -159,10 +158,9 @@ class PredictPanel(QWidget):
         top = QGridLayout()
         top.setHorizontalSpacing(6)
         self.run_combo = RunsCombo(self)
-        self.run_combo.opening.connect(self.refresh_runs)
         self.run_combo.setMinimumContentsLength(20)
-        self.run_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.run_combo.currentIndexChanged.connect(lambda _i: self.schedule())
+        self.runs = RunSource(self.run_combo)
+        self.runs.changed.connect(self._run_changed)
         top.addWidget(QLabel("Run", self), 0, 0)
         top.addWidget(self.run_combo, 0, 1, 1, 6)
         self.split_combo = QComboBox(self)
@@ -245,41 +243,28 @@ class PredictPanel(QWidget):
         self.prediction = None
         self._strip_for = None
         self.strip.clear()
-        self.run_combo.clear()
-        self._fill_runs()
-        self.schedule()
+        self.job.reset()
+        self.runs.set_document(document)
 
-    def _fill_runs(self) -> None:
-        from dlstudio.runs import list_runs
-        from dlstudio.qt.panels.training_panel import runs_location
-
-        runs = []
-        if self.document is not None:
-            key, _base, _tmp = runs_location(self.document)
-            try:
-                runs = [r for r in list_runs(key) if r.weights_path.is_file()]
-            except OSError:
-                runs = []
-        self._runs = {r.id: r for r in runs}
-        self.run_combo.fill(runs, run_status_label)
-        if not runs:
+    def _run_changed(self) -> None:
+        if self.runs.run() is None:
+            self.prediction = None
+            self._strip_for = None
+            self.strip.clear()
             self._set_status("No trained run yet: train the model (F5), then pick an input here."
                              if self.document is not None else "No project.")
+        self.schedule()
 
     def refresh_runs(self) -> None:
-        before = self.run_combo.currentData()
-        self._fill_runs()
-        if self.run_combo.currentData() != before:
-            self.schedule()
+        self.runs.refresh()
 
     def run_ids(self) -> list[str]:
-        return [self.run_combo.itemData(i) for i in range(self.run_combo.count())]
+        return self.run_combo.run_ids()
 
     def set_run(self, run_id: str) -> None:
-        i = self.run_combo.findData(run_id)
-        if i < 0:
+        self.runs.refresh()
+        if not self.run_combo.choose(run_id):
             raise KeyError(run_id)
-        self.run_combo.setCurrentIndex(i)
         self.schedule()
 
     def set_sample(self, index: int, split: str | None = None) -> None:
@@ -332,66 +317,38 @@ class PredictPanel(QWidget):
         super().showEvent(event)
         if self._stale:
             self._stale = False
-            self._fill_runs()
+            self.runs.refresh()
             QTimer.singleShot(0, lambda: isValid(self) and self.predict())
 
     def is_busy(self) -> bool:
-        return self._busy
+        return self.job.is_busy()
 
     def predict(self) -> None:
         from dlstudio.qt.keras_loader import keras_ready
 
-        run = self._runs.get(self.run_combo.currentData()) if self.run_combo.count() else None
+        run = self.runs.run()
         if self.document is None or run is None:
-            return
-        if self._busy:
-            self._pending = True
             return
         if not keras_ready():
             self._set_status("Keras is loading\u2026")
             QTimer.singleShot(500, lambda: isValid(self) and self.schedule())
             return
-        from dlstudio.qt.background import create_worker
-
         job = {"run": run, "project": self.document.project, "model": self._models.get(run.id),
                "dataset": self._datasets.get(run.id), "file": self._file,
                "split": self.split_combo.currentText(), "index": self.index.value()}
-        self._busy = True
-        self._request += 1
-        n = self._request
-        worker = create_worker(_predict, job)
-        worker.returned.connect(lambda r, rid=run.id, n=n: self._done(n, rid, r))
-        worker.errored.connect(lambda e, n=n: self._errored(n, e))
-        worker.finished.connect(lambda n=n: self._finished(n))
-        self._worker = worker
-        worker.start()
+        self.job.request((run.id, job["file"], job["split"], job["index"]), _predict, job)
 
-    def _done(self, request: int, run_id: str, result: tuple) -> None:
-        if not isValid(self) or request != self._request:
-            return
+    def _done(self, run_id: str, result: tuple) -> None:
         model, dataset, pred, x, caption, y = result
         self._models = {run_id: model}  # one model kept: the run looked at
         self._datasets = {run_id: dataset}
         self._show(dataset, pred, x, caption, y)
 
-    def _errored(self, request: int, exc: BaseException) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        name = type(exc).__name__
-        message = str(exc) if name in KNOWN_ERRORS else f"unexpected {name}: {exc}"
-        message = message[:1].upper() + message[1:]
+    def _fail(self, message: str) -> None:
         self.status.setText(html.escape(message))
         self.status.setToolTip(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
         self.failed.emit(message)
-
-    def _finished(self, request: int) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        self._busy = False
-        if self._pending:
-            self._pending = False
-            self.predict()
 
     def _set_status(self, text: str) -> None:
         self.status.setStyleSheet("")

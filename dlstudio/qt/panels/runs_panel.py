@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.panels import training_plots as _tp
-from dlstudio.qt.panels.training_panel import runs_location
 from dlstudio.qt.panels.training_plots import format_metric, metric_title, plot_colors
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.
@@ -135,13 +134,16 @@ class RunsPanel(QWidget):
     # ------------------------------------------------------------ public API
     def set_document(self, document) -> None:
         if self.document is not None:
-            try:
-                self.document.path_changed.disconnect(self._path_changed)
-            except (RuntimeError, TypeError):
-                pass
+            for sig, slot in ((self.document.path_changed, self._path_changed),
+                              (self.document.runs_changed, self.refresh)):
+                try:
+                    sig.disconnect(slot)
+                except (RuntimeError, TypeError):
+                    pass
         self.document = document
         if document is not None:
             document.path_changed.connect(self._path_changed)
+            document.runs_changed.connect(self.refresh)
         self.refresh()
 
     def _path_changed(self, *_args) -> None:
@@ -149,17 +151,15 @@ class RunsPanel(QWidget):
 
     def refresh(self) -> None:
         """Read the runs folder again; keeps the selection where runs remain."""
-        from dlstudio.runs import list_runs
-
         selected = set(self.selected_ids())
         self.runs = []
         if self.document is not None:
-            key, base, temporary = runs_location(self.document)
+            store = self.document.runs
             try:
-                self.runs = list_runs(key)
+                self.runs = store.runs()
             except OSError:
                 self.runs = []
-            where = f"{base}" if temporary else base.name
+            where = f"{store.folder}" if not store.saved else store.folder.name
         else:
             where = ""
         self._histories = {}
@@ -214,7 +214,7 @@ class RunsPanel(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        _key, base, _tmp = runs_location(self.document)
+        base = self.document.runs.folder
         failed = []
         for r in runs:
             path = Path(r.path)
@@ -229,7 +229,7 @@ class RunsPanel(QWidget):
             from dlstudio.qt.notifications import notifications
 
             notifications().notify("Some runs could not be deleted", "error", "\n".join(failed))
-        self.refresh()
+        self.document.notify_runs_changed()  # every panel drops the deleted runs (this one too)
         return True
 
     # ------------------------------------------------------------- internals

@@ -18,67 +18,56 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QWidget
+
+from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
 
 LIVE = "__live__"
 
 
-def load_run(project: Any, run_id: str) -> tuple[Any, Any, Any]:
-    """(run, model, dataset) of a project's run; called on a pool thread."""
+def load_run(project: Any, run: Any) -> tuple[Any, Any, Any]:
+    """(run, model, dataset) of a project's run (a Run); called on a pool thread."""
     from dlstudio.runs import dataset_for_run, load_run_model
-    from dlstudio.runs import find_run
 
-    run = find_run(project, run_id)
     return run, load_run_model(run), dataset_for_run(project, run)
 
 
 def error_text(exc: BaseException | str) -> str:
-    """A message for the panel: known errors as they are, others with their type."""
-    known = ("GenerationError", "ForecastError", "EvaluationError", "DatasetError", "FileNotFoundError")
-    text = exc if isinstance(exc, str) else (str(exc) if type(exc).__name__ in known
-                                             else f"unexpected {type(exc).__name__}: {exc}")
+    """A message for the panel: our errors as they are, others with their type."""
+    from dlstudio.errors import user_message
+
+    text = exc if isinstance(exc, str) else user_message(exc)
     return text[:1].upper() + text[1:]
 
 
-class RunPicker(QComboBox):
-    """The live training first, then the project's runs with weights, newest first."""
+class RunPicker(RunsCombo):
+    """The live training first (the default), then "Latest run" and the project's runs
+    with weights, newest first."""
 
     picked = Signal(str)  # LIVE or a run id
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("run_picker")
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.setToolTip("Samples of the training in progress, or of a trained run")
-        self.addItem("Live (the next or running training)", LIVE)
-        self.currentIndexChanged.connect(lambda _i: self.picked.emit(self.current()))
+        self.source = RunSource(self, lead=[("Live (the next or running training)", LIVE)], default=0,
+                                keep_lead=True)
+        self.source.changed.connect(lambda: self.picked.emit(self.current()))
 
     def current(self) -> str:
-        return self.currentData() or LIVE
+        """LIVE or the chosen run's id ("Latest run" resolved)."""
+        return self.run_id() or LIVE
 
-    def refresh(self, project_path: Any) -> None:
-        from dlstudio.runs import list_runs
+    def set_document(self, document: Any) -> None:
+        self.source.set_document(document)
 
-        keep = self.current()
-        runs = [r for r in list_runs(project_path) if r.weights_path.is_file()][::-1] if project_path else []
-        self.blockSignals(True)
-        while self.count() > 1:
-            self.removeItem(1)
-        for r in runs:
-            acc = r.metrics.get("test_accuracy", r.metrics.get("test_mae"))
-            what = "accuracy" if "test_accuracy" in r.metrics else "MAE"
-            label = f"Run {r.id}" + (f" \u00b7 {what} {acc:.3f}" if isinstance(acc, (int, float)) else "")
-            self.addItem(label, r.id)
-        self.setCurrentIndex(max(self.findData(keep), 0))
-        self.blockSignals(False)
-        if self.current() != keep:
-            self.picked.emit(self.current())
+    def refresh(self) -> None:
+        self.source.refresh()
 
     def select(self, run_id: str) -> None:
-        i = self.findData(run_id)
-        if i < 0:
+        self.source.refresh()
+        if not self.choose(run_id):
             raise KeyError(run_id)
-        self.setCurrentIndex(i)
 
 
 def build_sequence_docks(window: Any) -> None:
@@ -102,28 +91,6 @@ def build_sequence_docks(window: Any) -> None:
         dock.hide()
         follow_training(window.training_panel, panel)
         panel.wants_attention.connect(lambda d=dock: (d.show(), d.raise_()))
-        panel.document_set.connect(lambda kind, d=dock, k=("text" if panel is window.text_panel else "series"):
-                                   d.setVisible(kind == k))
-
-
-def sequence_kind(document: Any) -> str:
-    """"text" (language models, translation), "series" (forecasting) or "" for a document's
-    dataset, from the registry's categories (no data is loaded)."""
-    from dlstudio.data import DatasetError, get_dataset_spec
-
-    project = getattr(getattr(document, "main", document), "project", None)
-    name = getattr(getattr(project, "dataset", None), "name", "") or ""
-    try:
-        category = get_dataset_spec(name).category if name else ""
-    except DatasetError:
-        return ""
-    if category == "sequences":
-        return "series"
-    return "text" if name in TEXT_DATASETS else ""
-
-
-#: Datasets whose models write text or translate (the Text panel); ``reviews`` only classifies.
-TEXT_DATASETS = frozenset({"hello", "text_corpus", "text_file", "translation"})
 
 
 def follow_training(training_panel: Any, panel: Any) -> None:
@@ -138,4 +105,4 @@ def follow_training(training_panel: Any, panel: Any) -> None:
         training_panel.sample_settings = SampleSettings()
     training_panel.live_event.connect(panel.add_event)
     training_panel.running_changed.connect(panel.set_training)
-    training_panel.run_saved.connect(lambda _path: panel.refresh_runs())
+

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run, sequence_kind
+from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
 from dlstudio.training.events import TextSample
 from dlstudio.training.sample_settings import SampleSettings
 
@@ -50,13 +50,13 @@ TEMPERATURE_TICKS = 200
 MAX_SAMPLES = 200
 
 
-def _job(project: Any, run_id: str, cache: dict, action: str, settings: dict, sources: list[str]) -> dict:
+def _job(project: Any, run: Any, cache: dict, action: str, settings: dict, sources: list[str]) -> dict:
     """On a pool thread: the run's model (cached by the caller), then text or translations."""
     from dlstudio.inference.text_generation import generate, text_model_info, translate
 
-    if run_id not in cache:
-        cache[run_id] = load_run(project, run_id)
-    run, model, dataset = cache[run_id]
+    if run.id not in cache:
+        cache[run.id] = load_run(project, run)
+    run, model, dataset = cache[run.id]
     info = text_model_info(dataset)
     if info.is_translation:
         sources = sources or list(info.examples[:8])
@@ -72,7 +72,6 @@ class TextSamplePanel(QWidget):
     """Text samples of the running training or of a trained run; translations for seq2seq."""
 
     wants_attention = Signal()  # the first sample of a training arrived
-    document_set = Signal(str)  # the new document's sequence kind: "text", "series" or ""
     sample_shown = Signal(object)  # a TextSample or a run's result dict, once shown
 
     def __init__(self, document=None, parent: QWidget | None = None):
@@ -196,12 +195,10 @@ class TextSamplePanel(QWidget):
         self.document = document
         self._cache.clear()
         self.clear()
-        self.refresh_runs()
-        self.document_set.emit(sequence_kind(document) if document is not None else "")
+        self.runs.set_document(document)
 
     def refresh_runs(self) -> None:
-        path = getattr(self.document, "path", None) if self.document is not None else None
-        self.runs.refresh(path)
+        self.runs.refresh()
 
     def set_training(self, running: bool) -> None:
         self.training = running
@@ -315,7 +312,7 @@ class TextSamplePanel(QWidget):
         self._request += 1
         n = self._request
         self._set_status("Loading the run\u2026" if run_id not in self._cache else "Writing\u2026")
-        worker = create_worker(_job, self.document.project, run_id, self._cache, action, self.settings.snapshot(),
+        worker = create_worker(_job, self.document.project, self.runs.run(), self._cache, action, self.settings.snapshot(),
                                sources)
         worker.returned.connect(lambda r, n=n: isValid(self) and n == self._request and self._done(r, sources))
         worker.errored.connect(lambda e, n=n: isValid(self) and n == self._request and self._fail(e))

@@ -57,23 +57,6 @@ EMA_BETA = 0.9  # smoothing of the batch loss (debiased, as TensorBoard does)
 _live_workers: set = set()  # workers whose thread still runs after their panel went away
 
 
-# ---------------------------------------------------------------- helpers
-def runs_location(document) -> tuple[Path, Path, bool]:
-    """(project key for ``list_runs``, runs folder, whether it is the fallback
-    folder under the config dir because the project has no file yet)."""
-    from dlstudio.runs import runs_dir
-
-    if document is not None and document.path is not None:
-        return Path(document.path), runs_dir(document.path), False
-    from dlstudio.qt.settings import config_dir
-
-    title = (document.title if document is not None else "Untitled") or "Untitled"
-    safe = "".join(c if c.isalnum() or c in "-_ ." else "_" for c in title).strip() or "Untitled"
-    key = config_dir() / "unsaved-runs" / f"{safe}.dlsproj"
-    return key, runs_dir(key), True
-
-
-
 # -------------------------------------------------------------------- panel
 def _muted(label: QLabel) -> QLabel:
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
@@ -286,7 +269,7 @@ class TrainingPanel(TrainingStatus, QWidget):
         """Follow another document. A training in progress goes on (it trains
         a copy of the graph it started with) and keeps its plots."""
         if self.document is not None:
-            for sig, slot in ((self.document.undo_stack.indexChanged, self._document_changed),
+            for sig, slot in ((self.document.settings_changed, self._document_changed),
                               (self.document.path_changed, self._path_changed)):
                 try:
                     sig.disconnect(slot)
@@ -294,7 +277,7 @@ class TrainingPanel(TrainingStatus, QWidget):
                     pass
         self.document = document
         if document is not None:
-            document.undo_stack.indexChanged.connect(self._document_changed)
+            document.settings_changed.connect(self._document_changed)
             document.path_changed.connect(self._path_changed)
         if not self.is_running():
             self._clear_plots()
@@ -357,10 +340,10 @@ class TrainingPanel(TrainingStatus, QWidget):
         else the project's newest finished or stopped run with weights; or None."""
         if self.document is None:
             return None
-        from dlstudio.runs import list_runs, open_run
+        from dlstudio.runs import RunError, open_run
 
         def usable(run) -> bool:
-            return run.weights_path.is_file() and run.status in ("finished", "stopped")
+            return run.trained and run.status in ("finished", "stopped")
 
         try:
             if self.run_path is not None:
@@ -368,10 +351,9 @@ class TrainingPanel(TrainingStatus, QWidget):
                     run = open_run(self.run_path)
                     if usable(run):
                         return run
-                except FileNotFoundError:
+                except RunError:
                     pass
-            key, _base, _tmp = runs_location(self.document)
-            runs = [r for r in list_runs(key) if usable(r)]
+            runs = [r for r in self.document.runs.runs(kind="model") if usable(r)]
         except OSError:
             return None
         return runs[-1] if runs else None
@@ -447,7 +429,7 @@ class TrainingPanel(TrainingStatus, QWidget):
         """For an untitled project: save it first, or train with runs under the config dir."""
         if self.document.path is not None:
             return True
-        _key, base, _tmp = runs_location(self.document)
+        base = self.document.runs.folder
         if self.save_handler is None:
             return True
         answer = QMessageBox.question(
@@ -477,8 +459,9 @@ class TrainingPanel(TrainingStatus, QWidget):
 
         doc = self.document
         self._document_changed()  # the summary shows the settings this run uses
-        _key, base, temporary = runs_location(doc)
-        self._runs_temporary = temporary
+        store = doc.runs
+        base = store.folder
+        self._runs_temporary = not store.saved
         continuing_shown = start_from is not None and self.run_path is not None and \
             Path(start_from) == self.run_path and len(self.series.get("loss", ())) > 0
         if not continuing_shown:
@@ -496,13 +479,14 @@ class TrainingPanel(TrainingStatus, QWidget):
         info = {"project": str(doc.path) if doc.path else None, "project_name": doc.project.name}
         worker = TrainingWorker(doc.graph, doc.project.dataset, doc.project.training, run_base=base,
                                 run_info=info, start_from=start_from, live=self.live_options())
+        worker.document = doc  # the project this training belongs to
         worker.events.connect(self._on_events)
         worker.done.connect(lambda w=worker: self._worker_done(w))
         worker.done.connect(lambda w=worker: _live_workers.discard(w))
         self.worker = worker  # the previous one (its thread ended) is released here
         _live_workers.add(worker)  # kept alive until its thread ends, even without the panel
         self._running = True
-        where = (f"runs go to <i>{html.escape(str(base))}</i> (the project is not saved)" if temporary
+        where = (f"runs go to <i>{html.escape(str(base))}</i> (the project is not saved)" if not store.saved
                  else f"runs are saved in <i>{html.escape(base.name)}</i> beside the project")
         what = f"Continuing from run {html.escape(start_from.name)}" if start_from else "Loading the dataset"
         self._set_message(f"{what}… {where}.")
@@ -561,6 +545,8 @@ class TrainingPanel(TrainingStatus, QWidget):
             self._set_message(self._running_text(ev))
             if ev.run_path:
                 self.run_started.emit(ev.run_path)
+                if self.document is not None:
+                    self.document.notify_runs_changed()
         elif isinstance(ev, Finished):
             self.last_finished = ev
             if ev.run_path:
@@ -601,9 +587,24 @@ class TrainingPanel(TrainingStatus, QWidget):
             self._finish()
         self._running = False
         self._stopping = False
+        self._runs_home(worker)
         self._can_continue = self.continue_source() is not None
         self._update_buttons()
         self.running_changed.emit(False)
+
+    def _runs_home(self, worker) -> None:
+        """The training thread has ended: a run trained before the project's first save
+        moves to ``NAME.runs/`` now, and the run panels learn of the new run."""
+        doc = self.document
+        if doc is None or worker.document is not doc:
+            return
+        moved = {p.name: p for p in doc.adopt_scratch_runs()}
+        if self.run_path is not None and self.run_path.name in moved:
+            self.run_path = moved[self.run_path.name]
+            self._runs_temporary = False
+        finished = self.last_finished
+        run_id = Path(finished.run_path).name if finished is not None and finished.run_path else None
+        doc.notify_runs_changed(run_id)
 
     # -------------------------------------------------------------- plots
     def _clear_plots(self) -> None:

@@ -280,6 +280,8 @@ class TrainingPlots(QWidget):
                 extra = True
         for c in self.curves.values():
             c.setData([], [])
+        for plot in self.plots.values():  # the last run's axes go with it
+            plot.enableAutoRange()
         if extra:
             self._relayout(force=True)
 

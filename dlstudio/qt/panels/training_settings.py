@@ -192,6 +192,7 @@ class TrainingSettingsForm(QWidget):
         lay.setSpacing(2)
 
         self.fields: dict[str, ParamField] = {}
+        self._sections: dict[QWidget, list[str]] = {}  # section header -> its settings
         # one form for all sections, so that labels and editors line up
         holder = QWidget(body)
         form = self.form = QFormLayout(holder)
@@ -205,7 +206,10 @@ class TrainingSettingsForm(QWidget):
         for sec, name, label, spec in FIELDS:
             if sec != section:
                 section = sec
-                form.addRow(section_header(sec, holder))
+                header = section_header(sec, holder)
+                form.addRow(header)
+                self._sections[header] = []
+            self._sections[header].append(name)
             f = make_field(spec, holder)
             f.label.setText(label)
             f.editor.setObjectName(f"training_{name}")
@@ -244,13 +248,13 @@ class TrainingSettingsForm(QWidget):
     def set_document(self, document) -> None:
         if self.document is not None:
             try:
-                self.document.undo_stack.indexChanged.disconnect(self._stack_changed)
+                self.document.settings_changed.disconnect(self._setting_changed)
             except (RuntimeError, TypeError):
                 pass
         self.document = document
         self.setEnabled(document is not None)
         if document is not None:
-            document.undo_stack.indexChanged.connect(self._stack_changed)
+            document.settings_changed.connect(self._setting_changed)
         self._shown = None
         self.refresh()
 
@@ -285,19 +289,28 @@ class TrainingSettingsForm(QWidget):
             self.settings_changed.emit(settings)
 
     # ------------------------------------------------------------- internals
-    def _stack_changed(self, _index: int) -> None:
-        self.refresh()
+    def _setting_changed(self, name: str) -> None:
+        if name in ("training", "dataset", "gan"):  # the dataset and GAN decide which rows apply
+            self.refresh()
 
     def _set_row_visible(self, name: str, visible: bool) -> None:
         self.form.setRowVisible(self.fields[name].container, visible)
 
     def _update_visibility(self, s: TrainingSettings) -> None:
-        self._set_row_visible("momentum", s.optimizer in ("sgd", "rmsprop"))
-        self._set_row_visible("lr_step_epochs", s.lr_schedule == "step")
-        self._set_row_visible("lr_decay", s.lr_schedule in ("step", "plateau"))
-        for name in ("adversarial_eps", "adversarial_ratio"):
-            self._set_row_visible(name, s.adversarial != "none")
-        self._set_row_visible("restore_best_weights", s.early_stopping_patience is not None)
+        """Rows the project's kind trains with (dlstudio.data.purpose), and of those the ones
+        the other settings make meaningful."""
+        from dlstudio.data.purpose import CLASSIFIER, project_kind, uses_training_setting
+
+        kind = project_kind(self.document.project) if self.document is not None else CLASSIFIER
+        depends = {"momentum": s.optimizer in ("sgd", "rmsprop"), "lr_step_epochs": s.lr_schedule == "step",
+                   "lr_decay": s.lr_schedule in ("step", "plateau"), "adversarial_eps": s.adversarial != "none",
+                   "adversarial_ratio": s.adversarial != "none",
+                   "restore_best_weights": s.early_stopping_patience is not None}
+        for name in self.fields:
+            self._set_row_visible(name, uses_training_setting(kind, name) and depends.get(name, True))
+        self.form.setRowVisible(self.metrics_chooser, uses_training_setting(kind, "metrics"))
+        for header, names in self._sections.items():  # a section with no row left goes too
+            self.form.setRowVisible(header, any(uses_training_setting(kind, n) for n in names))
 
     def _keras_ready(self) -> None:
         try:
