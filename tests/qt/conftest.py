@@ -53,3 +53,26 @@ def restore_app_look(qapp):
     qapp.setPalette(palette)
     qapp.setStyleSheet(sheet)
     qapp.setProperty("dlstudio_fusion", None)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """The main window as a user gets it (1400x900, Keras loaded), with its settings,
+    recovery files and unsaved runs in tmp_path; any training is stopped afterwards and
+    the window closes without asking to save."""
+    from dlstudio.qt.keras_loader import loader
+
+    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    assert loader().wait(120), loader().error
+    from dlstudio.qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitUntil(lambda: not w.loading.isVisible(), timeout=120_000)
+    yield w
+    w.training_panel.stop_and_wait(60_000)
+    w.gan_panel.stop_and_wait(60_000)
+    if w.document is not None:
+        w.document.undo_stack.setClean()

@@ -13,27 +13,12 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from dlstudio import RESOURCES
-from dlstudio.qt.keras_loader import loader
 
 RING = RESOURCES / "examples" / "mlp_gan_ring.dlsproj"
 DCGAN = RESOURCES / "examples" / "dcgan_digits.dlsproj"
 TIMEOUT = 120_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
-    from dlstudio.qt.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: not w.loading.isVisible())
-    yield w
-    w.gan_panel.stop_and_wait(60_000)
-    if w.document is not None:
-        w.document.undo_stack.setClean()
 
 
 def open_copy(window, tmp_path, source, change=None):

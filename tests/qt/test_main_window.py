@@ -12,25 +12,11 @@ from PySide6.QtWidgets import QMessageBox
 from dlstudio import RESOURCES
 from dlstudio.project import load_project, project_to_dict
 from dlstudio.qt.editor.commands import SetParamCommand
-from dlstudio.qt.keras_loader import loader
 
 DIGITS = RESOURCES / "examples" / "digits_cnn.dlsproj"
 RESNET = RESOURCES / "examples" / "resnet_block.dlsproj"
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
-    from dlstudio.qt.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: not w.loading.isVisible())
-    yield w
-    if w.document is not None:
-        w.document.undo_stack.setClean()  # let the window close without asking
 
 
 def open_copy(window, tmp_path, source=DIGITS):

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QMessageBox
 from dlstudio import RESOURCES
 from dlstudio.project import load_project, save_project
 from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
-from dlstudio.qt.keras_loader import loader
 from dlstudio.qt.panels.run_combo import LATEST
 from dlstudio.runs import list_runs, runs_dir
 
@@ -21,21 +20,6 @@ EXAMPLES = RESOURCES / "examples"
 TIMEOUT = 120_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
-    from dlstudio.qt.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1280, 820)
-    w.show()
-    qtbot.waitUntil(lambda: not w.loading.isVisible(), timeout=TIMEOUT)
-    yield w
-    if w.training_panel.is_running():
-        w.training_panel.stop_and_wait(60_000)
-    w.document.undo_stack.setClean()  # let the window close without asking
 
 
 def saved_copy(tmp_path: Path, example: str, epochs: int = 1, **options) -> Path:

@@ -70,6 +70,7 @@ from dlstudio.qt.panels.data_widgets import (
     section_header,
     shape_text,
 )
+from dlstudio.qt.signals import rebind
 
 CATEGORY_TITLES = {
     "images": "Images", "toy": "2-D toy sets", "regression": "Regression", "tabular": "Tables",
@@ -342,25 +343,12 @@ class DataPanel(QWidget):
     # ------------------------------------------------------------ public API
     def set_document(self, document) -> None:
         """Follow another document and show the dataset its project uses."""
-        if self.document is not None:
-            try:
-                self.document.settings_changed.disconnect(self._setting_changed)
-            except (RuntimeError, TypeError):
-                pass
-        if self._graph is not None:
-            for sig in (self._graph.node_added, self._graph.node_removed, self._graph.params_changed,
-                        self._graph.edge_added, self._graph.edge_removed):
-                try:
-                    sig.disconnect(self._graph_changed)
-                except (RuntimeError, TypeError, ValueError):
-                    pass
+        rebind(self.document, document, ("settings_changed", self._setting_changed))
+        graph_edits = ("node_added", "node_removed", "params_changed", "edge_added", "edge_removed")
+        rebind(self._graph, document.graph if document is not None else None,
+               *((name, self._graph_changed) for name in graph_edits))
         self.document = document
         self._graph = document.graph if document is not None else None
-        if document is not None:
-            document.settings_changed.connect(self._setting_changed)
-            g = document.graph
-            for sig in (g.node_added, g.node_removed, g.params_changed, g.edge_added, g.edge_removed):
-                sig.connect(self._graph_changed)
         self.augment_grid.clear()
         self._show_project_dataset(force=True)
         self._update_augmentation()

@@ -36,6 +36,7 @@ from dlstudio.gan.events import GanSamples, GanStep
 from dlstudio.qt.keras_loader import keras_ready
 from dlstudio.qt.panels.gan_views import GanCurves, GanSettingsForm, PictureView
 from dlstudio.training.events import EpochEnd, Failed, Finished, Started
+from dlstudio.qt.signals import rebind
 
 REDRAW_MS = 50  # at most 20 redraws a second
 INTERPOLATION_STEPS = 8
@@ -168,11 +169,7 @@ class GanPanel(QWidget):
 
     # -------------------------------------------------------------- document
     def set_document(self, document) -> None:
-        if self.document is not None:
-            try:
-                self.document.settings_changed.disconnect(self._setting_changed)
-            except (RuntimeError, TypeError):
-                pass
+        rebind(self.document, document, ("settings_changed", self._setting_changed))
         self.document = document
         self.settings.set_document(document)
         self._reset_views()
@@ -180,8 +177,6 @@ class GanPanel(QWidget):
         self._generator = None
         is_gan = document is not None and document.project.gan is not None
         self.stack.setCurrentWidget(self.page if is_gan else self.placeholder)
-        if document is not None:
-            document.settings_changed.connect(self._setting_changed)
         if is_gan:
             self._set_samples_title()
             self._show_last_run()

@@ -60,6 +60,7 @@ from dlstudio.qt.panels.insight_views import (
 )
 from dlstudio.errors import user_message
 from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.qt.signals import rebind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CACHE_SIZE = 32  # results kept (model, dataset, input, class)
@@ -238,12 +239,9 @@ class InsightPanel(QWidget):
     # ------------------------------------------------------------------ document
     def set_document(self, document) -> None:
         """Follow another document (its graph, runs and dataset)."""
-        if self.document is not None and isValid(self.document):
-            try:
-                self.document.settings_changed.disconnect(self._document_changed)
-                self.document.analysis_changed.disconnect(self._document_changed)
-            except (RuntimeError, TypeError):
-                pass
+        rebind(self.document if self.document is not None and isValid(self.document) else None, document,
+               ("settings_changed", self._document_changed),  # the dataset
+               ("analysis_changed", self._document_changed))  # the graph (untrained view)
         self.document = document
         self._models.clear()
         self._cache.clear()
@@ -251,9 +249,6 @@ class InsightPanel(QWidget):
         self._file = None
         self.insight = None
         self.playground.set_document(document)
-        if document is not None:
-            document.settings_changed.connect(self._document_changed)  # the dataset
-            document.analysis_changed.connect(self._document_changed)  # the graph (untrained view)
         self._clear("Pick a model and an input." if document is not None else "No project.")
         self.runs.set_document(document)  # a new project: its newest run again
         self.schedule(0)

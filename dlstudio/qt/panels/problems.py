@@ -20,6 +20,7 @@ from dlstudio.compile.infer import Analysis
 from dlstudio.graph import Problem
 from dlstudio.qt.icons import severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.signals import rebind
 
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
 HINT_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -205,11 +206,7 @@ class ProblemsPanel(QWidget):
 
     # ------------------------------------------------------------ public API
     def set_document(self, document) -> None:
-        if self.document is not None:
-            try:
-                self.document.analysis_changed.disconnect(self.set_analysis)
-            except (RuntimeError, TypeError):
-                pass
+        rebind(self.document, None, ("analysis_changed", self.set_analysis))
         self.document = document
         self._show_placeholder()
         if document is None:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QComboBox
 
 from dlstudio.runs import run_label
+from dlstudio.qt.signals import rebind
 
 #: The data of the "Latest run" entry.
 LATEST = "\x00latest"
@@ -125,17 +126,8 @@ class RunSource(QObject):
 
     def set_document(self, document) -> None:
         """Follow another document: its runs, chosen afresh (the default entry)."""
-        if self.document is not None:
-            for sig, slot in ((self.document.runs_changed, self.refresh),
-                              (self.document.run_finished, self.follow_latest)):
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        rebind(self.document, document, ("runs_changed", self.refresh), ("run_finished", self.follow_latest))
         self.document = document
-        if document is not None:
-            document.runs_changed.connect(self.refresh)
-            document.run_finished.connect(self.follow_latest)
         self.combo.blockSignals(True)
         self.combo.clear()
         self.combo.blockSignals(False)

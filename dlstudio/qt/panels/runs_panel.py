@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.qt.panels import training_plots as _tp
 from dlstudio.qt.panels.training_plots import format_metric, metric_title, plot_colors
+from dlstudio.qt.signals import rebind
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.
 RUN_COLORS = (("#1f6feb", "#5b9cf6"), ("#e8710a", "#ffa657"), ("#1a7f37", "#56d364"),
@@ -133,17 +134,8 @@ class RunsPanel(QWidget):
 
     # ------------------------------------------------------------ public API
     def set_document(self, document) -> None:
-        if self.document is not None:
-            for sig, slot in ((self.document.path_changed, self._path_changed),
-                              (self.document.runs_changed, self.refresh)):
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        rebind(self.document, document, ("path_changed", self._path_changed), ("runs_changed", self.refresh))
         self.document = document
-        if document is not None:
-            document.path_changed.connect(self._path_changed)
-            document.runs_changed.connect(self.refresh)
         self.refresh()
 
     def _path_changed(self, *_args) -> None:

@@ -18,6 +18,7 @@ from shiboken6 import isValid
 from dlstudio.compile.infer import Analysis, fmt_shape
 from dlstudio.qt.icons import layer_icon, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.signals import rebind
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -170,11 +171,7 @@ class SummaryPanel(QWidget):
     # ------------------------------------------------------------ public API
     def set_document(self, document) -> None:
         """Follow another document (the panel starts with the one it was given)."""
-        if self.document is not None:
-            try:
-                self.document.analysis_changed.disconnect(self.set_analysis)
-            except (RuntimeError, TypeError):
-                pass
+        rebind(self.document, None, ("analysis_changed", self.set_analysis))
         self.document = document
         self.clear()
         if document is None:

@@ -50,6 +50,7 @@ from dlstudio.qt.panels.training_plots import (
 )
 from dlstudio.qt.panels.training_status import TrainingStatus
 from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
+from dlstudio.qt.signals import rebind
 
 REDRAW_MS = 50  # at most 20 redraws a second
 EMA_BETA = 0.9  # smoothing of the batch loss (debiased, as TensorBoard does)
@@ -268,17 +269,9 @@ class TrainingPanel(TrainingStatus, QWidget):
     def set_document(self, document) -> None:
         """Follow another document. A training in progress goes on (it trains
         a copy of the graph it started with) and keeps its plots."""
-        if self.document is not None:
-            for sig, slot in ((self.document.settings_changed, self._document_changed),
-                              (self.document.path_changed, self._path_changed)):
-                try:
-                    sig.disconnect(slot)
-                except (RuntimeError, TypeError):
-                    pass
+        rebind(self.document, document, ("settings_changed", self._document_changed),
+               ("path_changed", self._path_changed))
         self.document = document
-        if document is not None:
-            document.settings_changed.connect(self._document_changed)
-            document.path_changed.connect(self._path_changed)
         if not self.is_running():
             self._clear_plots()
             self.stack.setCurrentWidget(self.hint)

@@ -40,6 +40,7 @@ from dlstudio.qt.keras_loader import keras_ready, loader
 from dlstudio.qt.panels.data_widgets import section_header
 from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
 from dlstudio.training.metric_names import ALIASES, METRIC_CHOICES, METRIC_TEXT
+from dlstudio.qt.signals import rebind
 
 LOSSES = ("auto", "sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy",
           "mse", "mae", "huber")
@@ -246,15 +247,9 @@ class TrainingSettingsForm(QWidget):
 
     # ------------------------------------------------------------ public API
     def set_document(self, document) -> None:
-        if self.document is not None:
-            try:
-                self.document.settings_changed.disconnect(self._setting_changed)
-            except (RuntimeError, TypeError):
-                pass
+        rebind(self.document, document, ("settings_changed", self._setting_changed))
         self.document = document
         self.setEnabled(document is not None)
-        if document is not None:
-            document.settings_changed.connect(self._setting_changed)
         self._shown = None
         self.refresh()
 
