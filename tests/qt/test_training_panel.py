@@ -415,7 +415,7 @@ def test_set_training_settings_command_validates():
     from pydantic import ValidationError
 
     from dlstudio.project import new_project
-    from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
+    from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand
 
     class Doc:
         project = new_project()

@@ -57,7 +57,7 @@ def test_metrics_are_chosen_with_check_boxes_and_each_click_is_one_undo_step(qtb
 
 
 def test_metrics_from_the_file_are_shown_aliases_included(qtbot, form):
-    from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
+    from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand
 
     form.document.push(SetTrainingSettingsCommand(form.document, {"metrics": ["acc", "r2_score"]}, "Set metrics"))
     boxes = form.metrics_chooser.boxes

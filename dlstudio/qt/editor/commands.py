@@ -159,48 +159,6 @@ class PasteCommand(QUndoCommand):
             self.graph.remove_node(n["id"])
 
 
-class SetDatasetCommand(QUndoCommand):
-    """Choose the project's dataset: ``project.dataset`` becomes ``DatasetRef(name, options)``.
-
-    Given the loaded ``dataset``, the single Input node's shape (and dtype:
-    int32 for token ids) follow it in the same undo step, so undo restores
-    both (the parameter edits are SetParamCommands run by this one).
-    """
-
-    def __init__(self, document: Any, name: str, options: dict[str, Any], dataset: Any = None,
-                 text: str | None = None):
-        from dlstudio.project import DatasetRef
-
-        super().__init__(text or f"Use dataset {name}")
-        self.project = document.project
-        self.old = self.project.dataset.model_copy(deep=True)
-        self.new = DatasetRef(name=name, options=copy.deepcopy(dict(options)))
-        self.param_commands: list[SetParamCommand] = []
-        inputs = [n for n in document.graph.nodes if n.type == "Input"]
-        if dataset is not None and len(inputs) == 1:
-            try:
-                from dlstudio.data.prepare import input_changes
-            except ImportError:  # preparation not available: the dataset alone
-                input_changes = None
-            if input_changes is not None:
-                for param, value in input_changes(document.graph, dataset).items():
-                    self.param_commands.append(SetParamCommand(document.graph, inputs[0].id, param, value))
-
-    @property
-    def changes_input(self) -> bool:
-        return bool(self.param_commands)
-
-    def redo(self) -> None:
-        self.project.dataset = self.new.model_copy(deep=True)
-        for cmd in self.param_commands:
-            cmd.redo()
-
-    def undo(self) -> None:
-        for cmd in reversed(self.param_commands):
-            cmd.undo()
-        self.project.dataset = self.old.model_copy(deep=True)
-
-
 def fragment_of(graph: Graph, node_ids: list[str]) -> dict[str, Any]:
     """The selected nodes and the edges between them, as plain data (for copy)."""
     ids = set(node_ids)
@@ -231,27 +189,6 @@ def _unique(name: str, taken: set[str]) -> str:
     while f"{base}_{i}" in taken:
         i += 1
     return f"{base}_{i}"
-
-
-class SetTrainingSettingsCommand(QUndoCommand):
-    """Change training settings: ``project.training`` becomes a validated copy
-    with ``changes`` applied. Raises pydantic's ValidationError (nothing is
-    changed) when the result is not a valid TrainingSettings."""
-
-    def __init__(self, document: Any, changes: dict[str, Any], text: str | None = None):
-        from dlstudio.project.schema import TrainingSettings
-
-        names = ", ".join(changes)
-        super().__init__(text or f"Set training {names}")
-        self.project = document.project
-        self.old = self.project.training.model_copy(deep=True)
-        self.new = TrainingSettings.model_validate({**self.old.model_dump(), **copy.deepcopy(changes)})
-
-    def redo(self) -> None:
-        self.project.training = self.new.model_copy(deep=True)
-
-    def undo(self) -> None:
-        self.project.training = self.old.model_copy(deep=True)
 
 
 class ApplyFixCommand(QUndoCommand):

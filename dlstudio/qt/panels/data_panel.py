@@ -648,7 +648,7 @@ class DataPanel(QWidget):
         self.failed.emit(message)
 
     def _push(self, dataset) -> None:
-        from dlstudio.qt.editor.commands import SetDatasetCommand
+        from dlstudio.qt.editor.settings_commands import SetDatasetCommand
 
         if self.document is None:
             return

@@ -8,12 +8,11 @@ clip to view), like :mod:`dlstudio.qt.panels.training_plots`.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette, QUndoCommand
+from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -33,25 +32,6 @@ CURVES = {  # name: (plot, label, colour key)
     "d_real": ("prob", "D(real)", "real"),
     "d_fake": ("prob", "D(fake)", "fake"),
 }
-
-
-class SetGanSettingsCommand(QUndoCommand):
-    """``project.gan`` becomes a validated copy with ``changes`` applied (pydantic's
-    ValidationError, and no change, when the result is invalid)."""
-
-    def __init__(self, document: Any, changes: dict[str, Any], text: str | None = None):
-        from dlstudio.project.schema import GanSettings
-
-        super().__init__(text or f"Set GAN {', '.join(changes)}")
-        self.project = document.project
-        self.old = self.project.gan.model_copy(deep=True)
-        self.new = GanSettings.model_validate({**self.old.model_dump(), **copy.deepcopy(changes)})
-
-    def redo(self) -> None:
-        self.project.gan = self.new.model_copy(deep=True)
-
-    def undo(self) -> None:
-        self.project.gan = self.old.model_copy(deep=True)
 
 
 # ------------------------------------------------------------------ curves
@@ -291,7 +271,7 @@ class GanSettingsForm(QWidget):
             return
         from pydantic import ValidationError
 
-        from dlstudio.qt.editor.commands import SetTrainingSettingsCommand
+        from dlstudio.qt.editor.settings_commands import SetGanSettingsCommand, SetTrainingSettingsCommand
 
         where = next(w for n, w, _ in self.FIELDS if n == name)
         current = getattr(self.document.project.gan if where == "gan" else self.document.project.training, name)
