@@ -93,7 +93,7 @@ def register(name: str, title: str, category: str, description: str,
 def _ensure_loaded() -> None:
     # importing the modules registers their datasets
     # (in listing order: offline sets first, downloads last)
-    from dlstudio.data import images, toy, tabular, sequences, text, files, downloads  # noqa: F401
+    from dlstudio.data import images, toy, tabular, sequences, text, files, file_arrays, downloads  # noqa: F401
     from dlstudio.data import reviews, translation  # noqa: F401  (sequence tasks)
 
 
