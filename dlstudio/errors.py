@@ -21,3 +21,10 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, (DLStudioError, OSError)):
         return text or type(exc).__name__
     return f"unexpected {type(exc).__name__}: {text}" if text else f"unexpected {type(exc).__name__}"
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper-case: messages start lower-case, to follow
+    "error: " on the command line, and a panel shows them as sentences."""
+    return text[:1].upper() + text[1:]
+

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from dlstudio.gan.events import GanStep
-from dlstudio.qt.workers import POST_INTERVAL, TrainingWorker
+from dlstudio.qt.workers import POST_INTERVAL, TrainingWorker, failure_message
 from dlstudio.training.events import Failed, Finished
 
 
@@ -64,10 +64,5 @@ class GanTrainingWorker(TrainingWorker):
                 if not self._failed_sent:
                     self._emit(Failed(str(exc), tuple(exc.problems)))
         except Exception as exc:  # noqa: BLE001 - reported in the panel, never lost on a thread
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if type(exc).__name__ == "DatasetError":
-                message = f"the dataset could not be loaded: {message}"
-            else:
-                message = f"GAN training failed: {type(exc).__name__}: {message}"
             if not self._failed_sent:
-                self._emit(Failed(message, (), traceback.format_exc()))
+                self._emit(Failed(failure_message(exc, "GAN training"), (), traceback.format_exc()))

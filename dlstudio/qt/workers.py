@@ -39,6 +39,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from dlstudio.qt.background import gc_paused
+from dlstudio.data.dataset import DatasetError
+from dlstudio.errors import DLStudioError
 from dlstudio.training.events import BatchEnd, BoundaryFrame, Failed, Finished
 from dlstudio.training.gradient_events import GradientFlow
 
@@ -86,6 +88,19 @@ def _lower_this_threads_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICE))
         except OSError:
             pass
+
+
+
+def failure_message(exc: BaseException, what: str = "training") -> str:
+    """One line for a long task that ended with ``exc``: "the dataset could not be loaded:
+    ...", "<what> failed: <message>" for our errors, "<what> failed: unexpected <type>:
+    ..." for a defect."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, DatasetError):
+        return f"the dataset could not be loaded: {first}"
+    if isinstance(exc, DLStudioError):
+        return f"{what} failed: {first}"
+    return f"{what} failed: unexpected {type(exc).__name__}: {first}"
 
 
 class _Thread(QThread):
@@ -267,10 +282,5 @@ class TrainingWorker(QObject):
                 if not self._failed_sent:  # the engine emits Failed itself in most cases
                     self._emit(Failed(str(exc), tuple(exc.problems)))
         except Exception as exc:  # noqa: BLE001 - reported in the panel, never lost on a thread
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if type(exc).__name__ == "DatasetError":
-                message = f"the dataset could not be loaded: {message}"
-            else:
-                message = f"training failed: {type(exc).__name__}: {message}"
             if not self._failed_sent:
-                self._emit(Failed(message, (), traceback.format_exc()))
+                self._emit(Failed(failure_message(exc), (), traceback.format_exc()))

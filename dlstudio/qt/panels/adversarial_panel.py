@@ -44,9 +44,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.data.grid import CLASS_COLORS
-from dlstudio.errors import user_message
+from dlstudio.errors import sentence, user_message
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.insight_views import scroll_area
 
@@ -526,8 +526,7 @@ class AdversarialPanel(QWidget):
     def _fail(self, exc: BaseException | str) -> None:
         if not isValid(self):
             return
-        message = exc if isinstance(exc, str) else user_message(exc)
-        message = message[:1].upper() + message[1:]
+        message = sentence(exc if isinstance(exc, str) else user_message(exc))
         self.status.setText(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
         self.failed.emit(message)

@@ -58,8 +58,8 @@ from dlstudio.qt.panels.insight_views import (
     WeightsView,
     scroll_area,
 )
-from dlstudio.errors import user_message
-from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.errors import sentence, user_message
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 from dlstudio.qt.signals import rebind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -471,7 +471,7 @@ class InsightPanel(QWidget):
             self.refresh()
 
     def _fail(self, message: str) -> None:
-        message = message[:1].upper() + message[1:]
+        message = sentence(message)
         self._shown_key = None
         self.status.setText(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")

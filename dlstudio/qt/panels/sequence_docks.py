@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
-from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 
 LIVE = "__live__"
 
@@ -34,10 +34,9 @@ def load_run(project: Any, run: Any) -> tuple[Any, Any, Any]:
 
 def error_text(exc: BaseException | str) -> str:
     """A message for the panel: our errors as they are, others with their type."""
-    from dlstudio.errors import user_message
+    from dlstudio.errors import sentence, user_message
 
-    text = exc if isinstance(exc, str) else user_message(exc)
-    return text[:1].upper() + text[1:]
+    return sentence(exc if isinstance(exc, str) else user_message(exc))
 
 
 class RunPicker(RunsCombo):
