@@ -27,15 +27,22 @@ class UserError(DLStudioError):
 
 
 # ---------------------------------------------------------------- arguments
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def whole_number(minimum: int, what: str = "a whole number"):
+    """An argparse type: a whole number of at least ``minimum`` (``what`` names it in errors)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+positive_int = whole_number(1)
+#: A sample number: 0 or more.
+sample_index = whole_number(0, "a sample number")
 
 
 def add_project_argument(p: argparse.ArgumentParser, help: str = "a .dlsproj file") -> None:

@@ -24,6 +24,7 @@ from dlstudio.cli.common import (
     add_run_arguments,
     load_project,
     run_from_args,
+    sample_index,
     write_png,
 )
 
@@ -55,17 +56,6 @@ def _common(p: argparse.ArgumentParser, run_default: str | None) -> None:
     p.add_argument("--split", choices=("test", "train"), default="test", help="the split to take it from "
                    "(default: test)")
     p.add_argument("-o", "--output", required=True, metavar="PNG", help="the picture to write")
-
-
-def sample_index(text: str) -> int:
-    """An argparse type: a sample number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a sample number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def _subject(args: argparse.Namespace) -> tuple[Any, Any, str]:
