@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from dlstudio import RESOURCES
 from dlstudio.project import load_project, save_project
 from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand
-from dlstudio.qt.panels.run_combo import LATEST
+from dlstudio.qt.panels.runs.run_combo import LATEST
 from dlstudio.runs import list_runs, runs_dir
 
 EXAMPLES = RESOURCES / "examples"

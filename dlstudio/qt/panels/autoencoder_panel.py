@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.run_job import RunJob
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_job import RunJob
 
 #: Class colours of the scatter (Tableau 10), one per digit.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",

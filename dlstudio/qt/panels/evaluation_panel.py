@@ -43,8 +43,8 @@ from dlstudio.qt.panels.evaluation_views import (
     ConfusionMatrixView,
     SamplesView,
 )
-from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.run_job import RunJob
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_job import RunJob
 
 CACHE_SIZE = 3  # evaluations kept (each holds its model and test arrays)
 BOUNDARY_RESOLUTION = 150

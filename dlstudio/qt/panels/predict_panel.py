@@ -38,8 +38,8 @@ from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight_views import scroll_area
-from dlstudio.qt.panels.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.run_job import RunJob
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_job import RunJob
 
 STRIP = 48  # image samples offered for a click
 SHOWN_CLASSES = 12  # bars drawn; the rest are summed in one line
