@@ -46,7 +46,7 @@ def run_scenario(app, name: str, epochs: int | None, boundary: bool = True, grad
     from dlstudio import RESOURCES
     from dlstudio.project import load_project, save_project
     from dlstudio.qt.document import Document
-    from dlstudio.qt.panels.training_panel import TrainingPanel
+    from dlstudio.qt.panels.training.training_panel import TrainingPanel
 
     file, options, settings = SCENARIOS[name]
     project = load_project(RESOURCES / "examples" / file)

@@ -669,9 +669,9 @@ class MainWindow(QMainWindow):
     # The Training, Training settings and Runs docks, the Model menu (Train F5,
     # Stop, Continue) and stopping a training cleanly when the window closes.
     def _build_training(self) -> None:
-        from dlstudio.qt.panels.runs_panel import RunsPanel
-        from dlstudio.qt.panels.training_panel import TrainingPanel
-        from dlstudio.qt.panels.training_settings import TrainingSettingsForm
+        from dlstudio.qt.panels.training.runs_panel import RunsPanel
+        from dlstudio.qt.panels.training.training_panel import TrainingPanel
+        from dlstudio.qt.panels.training.training_settings import TrainingSettingsForm
 
         self.training_dock = self._dock("Training", "training", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.runs_dock = self._dock("Runs", "runs", Qt.DockWidgetArea.BottomDockWidgetArea)

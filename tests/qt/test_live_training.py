@@ -45,7 +45,7 @@ def doc(tmp_path, keras_loaded):
 
 @pytest.fixture
 def panel(qtbot, keras_loaded):
-    from dlstudio.qt.panels import training_panel as tp
+    from dlstudio.qt.panels.training import training_panel as tp
 
     p = tp.TrainingPanel(None)
     qtbot.addWidget(p)

@@ -41,7 +41,7 @@ def document(tmp_path, stem: str, options: dict, **training):
 
 @pytest.fixture
 def training(qtbot, keras_loaded):
-    from dlstudio.qt.panels.training_panel import TrainingPanel
+    from dlstudio.qt.panels.training.training_panel import TrainingPanel
 
     p = TrainingPanel(None)
     qtbot.addWidget(p)

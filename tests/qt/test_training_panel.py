@@ -67,7 +67,7 @@ def make_doc(qtbot, tmp_path, keras_loaded):
 
 @pytest.fixture
 def panel(qtbot, keras_loaded):
-    from dlstudio.qt.panels import training_panel as tp
+    from dlstudio.qt.panels.training import training_panel as tp
 
     p = tp.TrainingPanel(None)
     qtbot.addWidget(p)
@@ -138,7 +138,7 @@ def test_worker_reports_a_dataset_error_as_failed(qtbot, make_doc):
 
 # ------------------------------------------------------------------- panel
 def test_train_fills_the_curves_and_shows_the_test_metrics(qtbot, panel, make_doc):
-    from dlstudio.qt.panels.training_panel import REDRAW_MS
+    from dlstudio.qt.panels.training.training_panel import REDRAW_MS
 
     doc = make_doc(epochs=4, batch_size=8)
     panel.set_document(doc)
@@ -326,7 +326,7 @@ def test_screenshots_light_and_dark(qtbot, panel, make_doc, tmp_path):
 # ---------------------------------------------------------------- settings
 @pytest.fixture
 def form(qtbot, make_doc):
-    from dlstudio.qt.panels.training_settings import TrainingSettingsForm
+    from dlstudio.qt.panels.training.training_settings import TrainingSettingsForm
 
     doc = make_doc()
     f = TrainingSettingsForm(doc)
@@ -444,7 +444,7 @@ def _fake_run(base, losses, status="finished", accuracy=0.9):
 
 def test_runs_panel_lists_runs_and_overlays_two(qtbot, make_doc, no_modal_dialogs, monkeypatch):
     from dlstudio.runs import runs_dir
-    from dlstudio.qt.panels.runs_panel import RunsPanel
+    from dlstudio.qt.panels.training.runs_panel import RunsPanel
 
     doc = make_doc()
     base = runs_dir(doc.path)
@@ -485,7 +485,7 @@ def test_runs_panel_lists_runs_and_overlays_two(qtbot, make_doc, no_modal_dialog
 
 def test_runs_panel_refuses_to_delete_a_run_in_training(qtbot, make_doc, monkeypatch):
     from dlstudio.runs import runs_dir
-    from dlstudio.qt.panels.runs_panel import RunsPanel
+    from dlstudio.qt.panels.training.runs_panel import RunsPanel
 
     doc = make_doc()
     run = _fake_run(runs_dir(doc.path), [0.5], status="running")

@@ -16,7 +16,7 @@ from dlstudio.qt.keras_loader import loader  # noqa: E402
 @pytest.fixture
 def form(qtbot):
     from dlstudio.qt.document import Document
-    from dlstudio.qt.panels.training_settings import TrainingSettingsForm
+    from dlstudio.qt.panels.training.training_settings import TrainingSettingsForm
 
     assert loader().wait(120), loader().error
     project = load_project(RESOURCES / "examples" / "xor_mlp.dlsproj")
@@ -67,7 +67,7 @@ def test_metrics_from_the_file_are_shown_aliases_included(qtbot, form):
 
 def test_mirrored_device_is_offered_only_with_two_gpus(monkeypatch):
     import dlstudio.backend
-    from dlstudio.qt.panels import training_settings as ts
+    from dlstudio.qt.panels.training import training_settings as ts
 
     for devices, offered in ((["cpu"], False), (["cpu", "gpu:0"], False), (["cpu", "gpu:0", "gpu:1"], True)):
         ts.available_devices.cache_clear()

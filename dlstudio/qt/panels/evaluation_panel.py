@@ -69,7 +69,7 @@ def _evaluate(project: Any, run: Any, which: str) -> tuple:
 
 def metrics_html(ev: Any) -> str:
     """``Test accuracy 97.5% · loss 0.0812 · ...`` for the metrics label."""
-    from dlstudio.qt.panels.training_plots import format_metric, metric_title
+    from dlstudio.qt.panels.training.training_plots import format_metric, metric_title
 
     m = dict(ev.metrics)
     parts = []
@@ -319,7 +319,7 @@ class EvaluationPanel(QWidget):
                 self.right_tabs.removeTab(self.right_tabs.indexOf(self.boundary_view))
             return
         if self.boundary_view is None:
-            from dlstudio.qt.panels.live_views import BoundaryView
+            from dlstudio.qt.panels.training.live_views import BoundaryView
 
             self.boundary_view = BoundaryView(self.right_tabs)
         if self.right_tabs.indexOf(self.boundary_view) < 0:

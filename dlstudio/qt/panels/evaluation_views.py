@@ -328,7 +328,7 @@ class RegressionScatter(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        from dlstudio.qt.panels.training_plots import import_pyqtgraph, plot_colors
+        from dlstudio.qt.panels.training.training_plots import import_pyqtgraph, plot_colors
 
         pg = import_pyqtgraph()
         lay = QVBoxLayout(self)

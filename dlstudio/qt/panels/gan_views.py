@@ -3,7 +3,7 @@ and its undo command.
 
 ``GanCurves`` makes its pyqtgraph plots on first use (not at start-up),
 creates its curves once and feeds them with ``setData`` (peak downsampling,
-clip to view), like :mod:`dlstudio.qt.panels.training_plots`.
+clip to view), like :mod:`dlstudio.qt.panels.training.training_plots`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.qt.panels.training_plots import Series, import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors
 
 SMOOTH = 0.9  # exponential smoothing of the per-step curves (debiased)
 CURVES = {  # name: (plot, label, colour key)

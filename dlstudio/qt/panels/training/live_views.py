@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.panels.data_widgets import muted_label
-from dlstudio.qt.panels.training_plots import import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.training.training_plots import import_pyqtgraph, plot_colors
 from dlstudio.training.events import BoundaryFrame
 from dlstudio.training.gradient_events import GradientFlow
 
@@ -182,7 +182,7 @@ class LiveViews(QTabWidget):
             return True
         if isinstance(event, GradientFlow):
             if self.gradients is None:
-                from dlstudio.qt.panels.gradient_flow_view import GradientFlowView
+                from dlstudio.qt.panels.training.gradient_flow_view import GradientFlowView
 
                 self.gradients = GradientFlowView(self)
             if self.indexOf(self.gradients) < 0:

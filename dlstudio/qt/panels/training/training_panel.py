@@ -42,13 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.keras_loader import keras_ready
-from dlstudio.qt.panels.training_plots import (
+from dlstudio.qt.panels.training.training_plots import (
     SYMBOLS_UP_TO,
     ProgressLine,
     Series,
     TrainingPlots,
 )
-from dlstudio.qt.panels.training_status import TrainingStatus
+from dlstudio.qt.panels.training.training_status import TrainingStatus
 from dlstudio.training.events import BatchEnd, EpochEnd, Failed, Finished, Started
 from dlstudio.qt.signals import rebind
 
@@ -144,7 +144,7 @@ class TrainingPanel(TrainingStatus, QWidget):
         self.summary_label.setObjectName("settings_summary")
         self.summary_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar.addWidget(self.summary_label, 1)
-        from dlstudio.qt.panels.live_views import (
+        from dlstudio.qt.panels.training.live_views import (
             LiveViewsButton,  # Qt only: no pyqtgraph
         )
 
@@ -257,7 +257,7 @@ class TrainingPanel(TrainingStatus, QWidget):
         """The live plots (made on first use: pyqtgraph loads then, not at start-up),
         beside the live views (boundary, gradient flow) when a training sends them."""
         if self._plots is None:
-            from dlstudio.qt.panels.live_views import LivePlotsPage
+            from dlstudio.qt.panels.training.live_views import LivePlotsPage
 
             self._plots = TrainingPlots(self)
             self._plots_page = LivePlotsPage(self._plots, self)
@@ -287,7 +287,7 @@ class TrainingPanel(TrainingStatus, QWidget):
         self.refresh_runs()
 
     def _document_changed(self, *_args) -> None:
-        from dlstudio.qt.panels.training_settings import settings_summary
+        from dlstudio.qt.panels.training.training_settings import settings_summary
 
         doc = self.document
         if doc is None:
@@ -483,7 +483,7 @@ class TrainingPanel(TrainingStatus, QWidget):
                  else f"runs are saved in <i>{html.escape(base.name)}</i> beside the project")
         what = f"Continuing from run {html.escape(start_from.name)}" if start_from else "Loading the dataset"
         self._set_message(f"{what}… {where}.")
-        from dlstudio.qt.panels.live_views import graph_takes_points
+        from dlstudio.qt.panels.training.live_views import graph_takes_points
 
         self.stack.setCurrentWidget(self.plots.parentWidget())  # the curves, with the live views beside them
         self._plots_page.start(self.act_boundary.isChecked() and graph_takes_points(doc.graph),

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from dlstudio.qt.panels import training_plots as _tp
-from dlstudio.qt.panels.training_plots import format_metric, metric_title, plot_colors
+from dlstudio.qt.panels.training import training_plots as _tp
+from dlstudio.qt.panels.training.training_plots import format_metric, metric_title, plot_colors
 from dlstudio.qt.signals import rebind
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.

@@ -1,5 +1,5 @@
 """The training panel's progress line and messages, as a mixin of
-:class:`~dlstudio.qt.panels.training_panel.TrainingPanel`: the progress bars with
+:class:`~dlstudio.qt.panels.training.training_panel.TrainingPanel`: the progress bars with
 speed and time left, the one-line status and metrics labels, the error box and
 the notifications. It reads the panel's widgets and its training state
 (``_epoch``, ``_batch``, ``_steps_per_epoch``, ...); it never starts anything.
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QColor
 
-from dlstudio.qt.panels.training_plots import (
+from dlstudio.qt.panels.training.training_plots import (
     format_duration,
     format_metric,
     metric_items,

@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from dlstudio.qt.panels.data_widgets import muted_label
-from dlstudio.qt.panels.training_plots import Series, import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors
 
 REDRAW_MS = 50
 FLOOR = 1e-12  # magnitudes below this are drawn at it (log scale)
