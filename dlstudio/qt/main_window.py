@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
 
     def _build_data_dock(self) -> None:
         """The dataset panel, a tab beside Problems at the bottom."""
-        from dlstudio.qt.panels.data_panel import DataPanel
+        from dlstudio.qt.panels.data.data_panel import DataPanel
 
         self.data_dock = self._dock("Data", "data", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.data_panel = DataPanel(None)

@@ -87,7 +87,7 @@ def test_an_unsaved_project_without_runs_says_to_train(qtbot):
 
 def test_data_panel_captions_an_autoencoder_dataset_by_class(qtbot):
     from dlstudio.data import load_dataset
-    from dlstudio.qt.panels.data_panel import DataPanel
+    from dlstudio.qt.panels.data.data_panel import DataPanel
 
     data = load_dataset("digits", {"target": "image"})
     panel = DataPanel(None)

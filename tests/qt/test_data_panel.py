@@ -46,7 +46,7 @@ def make_panel(qtbot, keras_loaded):
     documents = []
 
     def make(**kwargs):
-        from dlstudio.qt.panels.data_panel import DataPanel
+        from dlstudio.qt.panels.data.data_panel import DataPanel
 
         doc = _document(**kwargs)
         documents.append(doc)

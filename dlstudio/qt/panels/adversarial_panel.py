@@ -47,7 +47,7 @@ from dlstudio.data.grid import CLASS_COLORS
 from dlstudio.errors import sentence, user_message
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.data_widgets import SampleGrid, muted_label, section_header
+from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.insight_views import scroll_area
 
 METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))

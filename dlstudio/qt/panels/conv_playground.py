@@ -47,7 +47,7 @@ from dlstudio.insight.convolution import (
     preset,
     preset_name,
 )
-from dlstudio.qt.panels.data_widgets import muted_label, section_header
+from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
 
 NUMBERS_UP_TO = 12  # results up to 12x12 are shown as numbers
 CELL = 34  # pixel size of a number cell

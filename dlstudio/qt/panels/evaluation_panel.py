@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.data_widgets import muted_label, section_header
+from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
 from dlstudio.qt.panels.evaluation_views import (
     ClassReportTable,
     ConfusionMatrixView,

@@ -51,7 +51,7 @@ from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.conv_playground import ConvPlayground
-from dlstudio.qt.panels.data_widgets import muted_label
+from dlstudio.qt.panels.data.data_widgets import muted_label
 from dlstudio.qt.panels.insight_views import (
     FeatureMapsView,
     SaliencyView,

@@ -24,7 +24,7 @@ from dlstudio.graph.model import layer_name_problem
 from dlstudio.qt.editor.commands import RenameCommand, SetParamCommand
 from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
-from dlstudio.qt.panels.data_widgets import section_header
+from dlstudio.qt.panels.data.data_widgets import section_header
 from dlstudio.qt.panels.param_form import LineEdit, ParamField, ParamForm, same_value
 from dlstudio.qt.panels.problems import sentence
 from dlstudio.qt.panels.summary import format_count, format_macs, output_shapes_text

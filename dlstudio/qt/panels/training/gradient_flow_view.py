@@ -20,7 +20,7 @@ from PySide6.QtCore import QEvent, QSize, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from dlstudio.qt.panels.data_widgets import muted_label
+from dlstudio.qt.panels.data.data_widgets import muted_label
 from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors
 
 REDRAW_MS = 50

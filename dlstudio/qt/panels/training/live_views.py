@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlstudio.qt.panels.data_widgets import muted_label
+from dlstudio.qt.panels.data.data_widgets import muted_label
 from dlstudio.qt.panels.training.training_plots import import_pyqtgraph, plot_colors
 from dlstudio.training.events import BoundaryFrame
 from dlstudio.training.gradient_events import GradientFlow

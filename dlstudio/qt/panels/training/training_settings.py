@@ -37,7 +37,7 @@ from dlstudio.catalog.specs import SANITY_LIMIT
 from dlstudio.project.schema import OPTIMIZERS, TrainingSettings
 from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand
 from dlstudio.qt.keras_loader import keras_ready, loader
-from dlstudio.qt.panels.data_widgets import section_header
+from dlstudio.qt.panels.data.data_widgets import section_header
 from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
 from dlstudio.training.metric_names import ALIASES, METRIC_CHOICES, METRIC_TEXT
 from dlstudio.qt.signals import rebind

@@ -60,7 +60,7 @@ from dlstudio.data.grid import (
     text_preview,
 )
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.data_widgets import (
+from dlstudio.qt.panels.data.data_widgets import (
     NAME_ROLE,
     GroupedDelegate,
     OptionField,
