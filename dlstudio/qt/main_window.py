@@ -144,7 +144,7 @@ class MainWindow(QMainWindow):
 
     def _build_insight_dock(self) -> None:
         """Feature maps, filters, saliency and the convolution playground, a tab beside the Inspector."""
-        from dlstudio.qt.panels.insight_panel import InsightPanel
+        from dlstudio.qt.panels.insight.insight_panel import InsightPanel
 
         self.insight_dock = self._dock("Insight", "insight", Qt.DockWidgetArea.RightDockWidgetArea)
         self.insight_panel = InsightPanel(None)

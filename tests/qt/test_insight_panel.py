@@ -34,7 +34,7 @@ def make_panel(qtbot, keras_loaded):
 
     def make(project=None, height: int = 700, show: bool = True):
         from dlstudio.qt.document import Document
-        from dlstudio.qt.panels.insight_panel import InsightPanel
+        from dlstudio.qt.panels.insight.insight_panel import InsightPanel
 
         doc = Document(project or _digits_project())
         documents.append(doc)
@@ -164,7 +164,7 @@ def test_a_graph_that_does_not_fit_the_dataset_says_so(make_panel, qtbot):
 
 
 def test_playground_sobel_on_the_lecture_image(qtbot):
-    from dlstudio.qt.panels.conv_playground import ConvPlayground
+    from dlstudio.qt.panels.insight.conv_playground import ConvPlayground
 
     pg = ConvPlayground()
     qtbot.addWidget(pg)
@@ -204,7 +204,7 @@ def test_playground_sobel_on_the_lecture_image(qtbot):
 def test_use_in_conv2d_is_one_undoable_step(keras_loaded, qtbot):
     from dlstudio.insight.convolution import kernel_of
     from dlstudio.qt.document import Document
-    from dlstudio.qt.panels.conv_playground import ConvPlayground
+    from dlstudio.qt.panels.insight.conv_playground import ConvPlayground
 
     doc = Document(_digits_project())
     pg = ConvPlayground(doc)

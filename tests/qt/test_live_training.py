@@ -135,7 +135,7 @@ def test_nothing_live_for_images_when_only_the_boundary_is_on(qtbot, panel, tmp_
 def test_insight_refreshes_while_training(qtbot, panel, doc):
     """With "refresh while training" on, each epoch's weights reach the insight panel,
     which recomputes the current input's activations and histograms with them."""
-    from dlstudio.qt.panels.insight_panel import InsightPanel
+    from dlstudio.qt.panels.insight.insight_panel import InsightPanel
     from dlstudio.training.events import WeightsSnapshot
 
     insight = InsightPanel(None)

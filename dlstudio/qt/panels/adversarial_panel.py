@@ -48,7 +48,7 @@ from dlstudio.errors import sentence, user_message
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
-from dlstudio.qt.panels.insight_views import scroll_area
+from dlstudio.qt.panels.insight.insight_views import scroll_area
 
 METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))
 EPS_MAX, EPS_TICKS = 0.3, 60  # the slider: 0 to 0.3 in steps of 0.005

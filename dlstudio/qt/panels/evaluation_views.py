@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label
-from dlstudio.qt.panels.insight_views import scroll_area
+from dlstudio.qt.panels.insight.insight_views import scroll_area
 
 MAX_SAMPLES_SHOWN = 200  # a cell's samples beyond this are counted, not drawn
 

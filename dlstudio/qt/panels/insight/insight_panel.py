@@ -50,9 +50,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.conv_playground import ConvPlayground
+from dlstudio.qt.panels.insight.conv_playground import ConvPlayground
 from dlstudio.qt.panels.data.data_widgets import muted_label
-from dlstudio.qt.panels.insight_views import (
+from dlstudio.qt.panels.insight.insight_views import (
     FeatureMapsView,
     SaliencyView,
     WeightsView,

@@ -32,7 +32,7 @@ from dlstudio.data.grid import CLASS_COLORS
 from dlstudio.insight.activations import InsightError, channel_grid, colorize
 from dlstudio.insight.saliency import display_image, normalized, overlay
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.conv_playground import rgb_pixmap
+from dlstudio.qt.panels.insight.conv_playground import rgb_pixmap
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header, shape_text
 
 #: Vector layers not worth bars of their own (they repeat the layer before them).
