@@ -805,8 +805,8 @@ class MainWindow(QMainWindow):
     def _build_evaluation_docks(self) -> None:
         """Evaluation and Predict, tabs beside Training and Runs at the bottom; a finished
         training is evaluated at once, and the Insight panel may follow a running one."""
-        from dlstudio.qt.panels.evaluation_panel import EvaluationPanel
-        from dlstudio.qt.panels.predict_panel import PredictPanel
+        from dlstudio.qt.panels.evaluation.evaluation_panel import EvaluationPanel
+        from dlstudio.qt.panels.evaluation.predict_panel import PredictPanel
 
         self.evaluation_dock = self._dock("Evaluation", "evaluation", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.evaluation_panel = EvaluationPanel(None)

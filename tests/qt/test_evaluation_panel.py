@@ -64,7 +64,7 @@ def digits(tmp_path_factory, keras_loaded):
 
 def make_panel(qtbot, project):
     from dlstudio.qt.document import Document
-    from dlstudio.qt.panels.evaluation_panel import EvaluationPanel
+    from dlstudio.qt.panels.evaluation.evaluation_panel import EvaluationPanel
 
     doc = Document(project)
     panel = EvaluationPanel(None)

@@ -52,7 +52,7 @@ def digits(tmp_path_factory, keras_loaded):
 
 @pytest.fixture
 def panel(qtbot):
-    from dlstudio.qt.panels.predict_panel import PredictPanel
+    from dlstudio.qt.panels.evaluation.predict_panel import PredictPanel
 
     p = PredictPanel(None)
     qtbot.addWidget(p)

@@ -36,7 +36,7 @@ from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
-from dlstudio.qt.panels.evaluation_views import images_of, sample_text
+from dlstudio.qt.panels.evaluation.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight.insight_views import scroll_area
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 from dlstudio.qt.panels.runs.run_job import RunJob

@@ -38,7 +38,7 @@ from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
-from dlstudio.qt.panels.evaluation_views import (
+from dlstudio.qt.panels.evaluation.evaluation_views import (
     ClassReportTable,
     ConfusionMatrixView,
     SamplesView,
@@ -295,7 +295,7 @@ class EvaluationPanel(QWidget):
                 self.right_tabs.setCurrentWidget(self.boundary_view)
         else:
             if self.scatter is None:
-                from dlstudio.qt.panels.evaluation_views import RegressionScatter
+                from dlstudio.qt.panels.evaluation.evaluation_views import RegressionScatter
 
                 self.scatter = RegressionScatter(self.regression_page)
                 self.regression_page.layout().addWidget(self.scatter)
