@@ -793,7 +793,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------- adversarial
     def _build_adversarial_dock(self) -> None:
         """Adversarial examples of a trained run, a tab beside Insight; new runs appear in it."""
-        from dlstudio.qt.panels.adversarial_panel import AdversarialPanel
+        from dlstudio.qt.panels.adversarial.adversarial_panel import AdversarialPanel
 
         self.adversarial_dock = self._dock("Adversarial", "adversarial", Qt.DockWidgetArea.RightDockWidgetArea)
         self.adversarial_panel = AdversarialPanel(None)

@@ -44,7 +44,7 @@ def make_panel(qtbot, trained):
     def make(path=trained, show: bool = True):
         from dlstudio.project import load_project
         from dlstudio.qt.document import Document
-        from dlstudio.qt.panels.adversarial_panel import AdversarialPanel
+        from dlstudio.qt.panels.adversarial.adversarial_panel import AdversarialPanel
 
         doc = Document(load_project(path))
         documents.append(doc)

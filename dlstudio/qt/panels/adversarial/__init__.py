@@ -1,0 +1,1 @@
+"""The Adversarial dock: attack a trained classifier, one sample and the whole test set."""
