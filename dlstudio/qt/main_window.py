@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self._build_adversarial_dock()
         __import__("dlstudio.qt.panels.autoencoder_panel", fromlist=["x"]).build_autoencoder_dock(self)
         self._build_evaluation_docks()
-        __import__("dlstudio.qt.panels.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
+        __import__("dlstudio.qt.panels.gan.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
         for dock in (self.evaluation_dock, self.predict_dock, self.gan_dock):
             _scroll_when_small(dock)
@@ -739,7 +739,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks([dock], [400], Qt.Orientation.Vertical)
 
     def train(self) -> bool:
-        from dlstudio.qt.panels.gan_panel import train_in_window
+        from dlstudio.qt.panels.gan.gan_panel import train_in_window
 
         gan = train_in_window(self)  # a GAN project trains in the GAN panel
         if gan is not None:
@@ -748,7 +748,7 @@ class MainWindow(QMainWindow):
         return self.training_panel.train()
 
     def continue_training(self, run_path=None) -> bool:
-        from dlstudio.qt.panels.gan_panel import train_in_window
+        from dlstudio.qt.panels.gan.gan_panel import train_in_window
 
         gan = train_in_window(self, run_path, continuing=True)
         if gan is not None:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.gan.events import GanSamples, GanStep
 from dlstudio.qt.keras_loader import keras_ready
-from dlstudio.qt.panels.gan_views import GanCurves, GanSettingsForm, PictureView
+from dlstudio.qt.panels.gan.gan_views import GanCurves, GanSettingsForm, PictureView
 from dlstudio.training.events import EpochEnd, Failed, Finished, Started
 from dlstudio.qt.signals import rebind
 

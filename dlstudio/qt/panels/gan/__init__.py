@@ -1,0 +1,1 @@
+"""The GAN dock: train a GAN project and watch its sample grid, curves and interpolations."""
