@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         __import__("dlstudio.qt.panels.autoencoder_panel", fromlist=["x"]).build_autoencoder_dock(self)
         self._build_evaluation_docks()
         __import__("dlstudio.qt.panels.gan.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
-        __import__("dlstudio.qt.panels.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
+        __import__("dlstudio.qt.panels.sequences.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
         for dock in (self.evaluation_dock, self.predict_dock, self.gan_dock):
             _scroll_when_small(dock)
 

@@ -58,8 +58,8 @@ def train(qtbot, panel):
 
 
 def test_text_appears_each_epoch_then_comes_from_the_run(qtbot, training, tmp_path):
-    from dlstudio.qt.panels.sequence_docks import LIVE, follow_training
-    from dlstudio.qt.panels.text_sample_panel import TextSamplePanel
+    from dlstudio.qt.panels.sequences.sequence_docks import LIVE, follow_training
+    from dlstudio.qt.panels.sequences.text_sample_panel import TextSamplePanel
     from dlstudio.training.events import TextSample
 
     doc = document(tmp_path, "char_lstm_hello", {"repeats": 10}, epochs=3, batch_size=8)
@@ -111,8 +111,8 @@ def test_text_appears_each_epoch_then_comes_from_the_run(qtbot, training, tmp_pa
 
 
 def test_translations_table_and_own_input(qtbot, training, tmp_path):
-    from dlstudio.qt.panels.sequence_docks import follow_training
-    from dlstudio.qt.panels.text_sample_panel import TextSamplePanel
+    from dlstudio.qt.panels.sequences.sequence_docks import follow_training
+    from dlstudio.qt.panels.sequences.text_sample_panel import TextSamplePanel
 
     doc = document(tmp_path, "seq2seq_dates", {"samples": 300}, epochs=2, batch_size=64)
     text = TextSamplePanel(None)
@@ -138,8 +138,8 @@ def test_translations_table_and_own_input(qtbot, training, tmp_path):
 
 
 def test_forecast_is_drawn_live_and_for_a_run(qtbot, training, tmp_path):
-    from dlstudio.qt.panels.forecast_panel import ForecastPanel
-    from dlstudio.qt.panels.sequence_docks import follow_training
+    from dlstudio.qt.panels.sequences.forecast_panel import ForecastPanel
+    from dlstudio.qt.panels.sequences.sequence_docks import follow_training
 
     doc = document(tmp_path, "forecast_sine", {"length": 400}, epochs=2, batch_size=32)
     panel = ForecastPanel(None)

@@ -75,8 +75,8 @@ def build_sequence_docks(window: Any) -> None:
     They share one tab group under the right-hand panels and stay hidden until
     a project with text or a time series is opened or a training sends its
     first sample, so other projects keep the space."""
-    from dlstudio.qt.panels.forecast_panel import ForecastPanel
-    from dlstudio.qt.panels.text_sample_panel import TextSamplePanel
+    from dlstudio.qt.panels.sequences.forecast_panel import ForecastPanel
+    from dlstudio.qt.panels.sequences.text_sample_panel import TextSamplePanel
 
     window.text_dock = window._dock("Text", "text_samples", Qt.DockWidgetArea.RightDockWidgetArea)
     window.forecast_dock = window._dock("Forecast", "forecast", Qt.DockWidgetArea.RightDockWidgetArea)

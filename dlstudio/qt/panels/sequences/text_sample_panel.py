@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
+from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text, load_run
 from dlstudio.training.events import TextSample
 from dlstudio.training.sample_settings import SampleSettings
 

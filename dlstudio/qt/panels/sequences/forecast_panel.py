@@ -20,7 +20,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequence_docks import LIVE, RunPicker, error_text, load_run
+from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text, load_run
 from dlstudio.training.events import ForecastFrame
 
 #: (key, legend name, colour, dashed)
