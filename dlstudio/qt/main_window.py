@@ -119,7 +119,7 @@ class MainWindow(QMainWindow):
         self._build_data_dock()
         self._build_insight_dock()
         self._build_adversarial_dock()
-        __import__("dlstudio.qt.panels.autoencoder_panel", fromlist=["x"]).build_autoencoder_dock(self)
+        __import__("dlstudio.qt.panels.autoencoder.autoencoder_panel", fromlist=["x"]).build_autoencoder_dock(self)
         self._build_evaluation_docks()
         __import__("dlstudio.qt.panels.gan.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequences.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dlstudio.gallery import EXAMPLES_DIR
-from dlstudio.qt.panels.autoencoder_panel import AutoencoderPanel, reconstruction_grid
+from dlstudio.qt.panels.autoencoder.autoencoder_panel import AutoencoderPanel, reconstruction_grid
 
 
 @pytest.fixture(autouse=True)

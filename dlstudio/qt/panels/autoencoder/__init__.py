@@ -1,0 +1,1 @@
+"""The Autoencoder dock: reconstructions and the latent space of a trained autoencoder."""
