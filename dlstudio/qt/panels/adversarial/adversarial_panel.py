@@ -14,7 +14,9 @@ slider. Two tabs:
   and a gallery of the test samples the attack turns from right to wrong at
   the current eps (click one to attack it in the Sample tab).
 
-Computation is :mod:`dlstudio.insight.robustness`; this module only draws.
+Computation is :mod:`dlstudio.insight.robustness`; this module only draws. The Test set
+tab is :class:`RobustnessTab` (robustness_tab.py), a mixin of the panel; the Sample tab's
+image views and probability bars are in attack_views.py.
 """
 
 from __future__ import annotations
@@ -22,18 +24,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
-    QListWidget,
     QListWidgetItem,
-    QPushButton,
-    QSizePolicy,
     QSlider,
     QSpinBox,
     QTabWidget,
@@ -43,18 +41,16 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from dlstudio.data.grid import CLASS_COLORS
 from dlstudio.errors import sentence, user_message
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
+from dlstudio.qt.panels.adversarial.attack_views import FittedPage, ImageView, ProbabilityPairs
+from dlstudio.qt.panels.adversarial.robustness_tab import RobustnessTab
+from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
 from dlstudio.qt.panels.insight.insight_views import scroll_area
+from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 
 METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))
 EPS_MAX, EPS_TICKS = 0.3, 60  # the slider: 0 to 0.3 in steps of 0.005
-GALLERY_SIZE = 24
-CURVE_EPS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
-IMAGE_SIDE = 112
 CACHE_SIZE = 64
 
 
@@ -69,130 +65,7 @@ def _attack_one(job: dict) -> tuple:
                                      job["target"])
 
 
-def _attack_test_set(job: dict) -> tuple | None:
-    """Worker thread: the missing curves of the checked runs (reporting progress), then the
-    gallery of the shown run at the current eps; None when cancelled."""
-    from dlstudio.backend import load_keras
-    from dlstudio.insight.robustness import compare_runs, load_attack_setup, successful_examples
-
-    load_keras()
-    setups = dict(job["setups"])
-    work = compare_runs(job["project"], job["runs"], setups, job["have"], eps=CURVE_EPS, steps=job["steps"],
-                        cancelled=job["cancelled"])
-    try:
-        while True:
-            job["progress"](next(work))
-    except StopIteration as stop:
-        curves = stop.value
-    if curves is None:
-        return None
-    s = setups.get(job["run"]) or setups.setdefault(job["run"], load_attack_setup(job["project"], job["run"]))
-    kwargs = {"steps": job["steps"]} if job["method"] in ("pgd", "bim") else {}
-    gallery = successful_examples(s.model, s.dataset.x_test, s.dataset.y_test, job["method"], job["eps"],
-                                  GALLERY_SIZE, s.dataset.class_names, clip=s.clip, **kwargs)
-    return setups, curves, gallery
-
-
-class _Page(QWidget):
-    """A scrolled page as tall as its contents need at its width (wrapped labels, the gallery):
-    a scroll area otherwise squeezes it to the viewport and the layout overlaps its children."""
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        need = self.layout().heightForWidth(self.width()) if self.layout() is not None else -1
-        if need > 0 and need != self.minimumHeight():
-            QTimer.singleShot(0, lambda: isValid(self) and self.setMinimumHeight(
-                self.layout().heightForWidth(self.width())))
-
-
-class _ImageView(QWidget):
-    """An image scaled to the width it gets (square cells, nearest neighbour: pixels stay crisp)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.image: QImage | None = None
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.setMinimumSize(48, 48)
-
-    def set_rgb(self, rgb: np.ndarray | None) -> None:
-        if rgb is None:
-            self.image = None
-        else:
-            a = np.ascontiguousarray(rgb)
-            self.image = QImage(a.data, a.shape[1], a.shape[0], 3 * a.shape[1], QImage.Format.Format_RGB888).copy()
-        self.update()
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return min(width, IMAGE_SIDE * 2)
-
-    def sizeHint(self) -> QSize:
-        return QSize(IMAGE_SIDE, IMAGE_SIDE)
-
-    def paintEvent(self, _event) -> None:
-        if self.image is None:
-            return
-        side = min(self.width(), self.height())
-        w = side * self.image.width() // max(self.image.width(), self.image.height())
-        h = side * self.image.height() // max(self.image.width(), self.image.height())
-        p = QPainter(self)
-        p.drawImage(QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h), self.image)
-        p.setPen(self.palette().color(QPalette.ColorRole.Mid))
-        p.drawRect(QRectF((self.width() - w) / 2, (self.height() - h) / 2, w - 1, h - 1))
-        p.end()
-
-
-class ProbabilityPairs(QWidget):
-    """The top classes, each with a bar before (muted) and after the attack (highlight)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.rows: list[tuple[str, float, float, bool]] = []  # name, before, after, is the true class
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-    def set_probabilities(self, before: np.ndarray, after: np.ndarray, names: list[str], label: int,
-                          k: int = 3, target: int | None = None) -> None:
-        """The top ``k`` classes before and after (and the target), most probable first."""
-        top = list(dict.fromkeys([*np.argsort(-after)[:k], *np.argsort(-before)[:k]]))
-        top.sort(key=lambda c: -max(after[c], before[c]))
-        if target is not None and target not in top[:2 * k]:
-            top.insert(0, target)
-        name = (lambda c: (names[c] if c < len(names) else str(c)) + (" \u25ce" if c == target else ""))
-        self.rows = [(name(c), float(before[c]), float(after[c]), bool(c == label)) for c in top[:2 * k]]
-        self.setFixedHeight(8 + 26 * len(self.rows))
-        self.update()
-
-    def paintEvent(self, _event) -> None:
-        p = QPainter(self)
-        pal = self.palette()
-        fm = self.fontMetrics()
-        name_w = max([fm.horizontalAdvance("class 00")] + [fm.horizontalAdvance(r[0]) + 8 for r in self.rows])
-        pct_w = fm.horizontalAdvance("100.0%") + 6
-        bar_w = max(10, self.width() - name_w - pct_w - 8)
-        before_c, after_c = pal.color(QPalette.ColorRole.PlaceholderText), pal.color(QPalette.ColorRole.Highlight)
-        wrong_c = severity_color("error", pal)
-        for i, (name, b, a, true) in enumerate(self.rows):
-            top = 4 + 26 * i
-            p.setPen(pal.color(QPalette.ColorRole.WindowText))
-            font = p.font()
-            font.setBold(true)
-            p.setFont(font)
-            p.drawText(QRectF(0, top, name_w, 22), Qt.AlignmentFlag.AlignVCenter, name)
-            font.setBold(False)
-            p.setFont(font)
-            for j, (value, color) in enumerate(((b, before_c), (a, after_c if true or a < 0.5 else wrong_c))):
-                y = top + 1 + 11 * j
-                p.fillRect(QRectF(name_w, y, bar_w, 9), pal.color(QPalette.ColorRole.AlternateBase))
-                p.fillRect(QRectF(name_w, y, max(1.0, bar_w * value), 9), color)
-                p.setPen(pal.color(QPalette.ColorRole.WindowText) if j else before_c)
-                p.drawText(QRectF(name_w + bar_w + 4, y - 3, pct_w, 15), Qt.AlignmentFlag.AlignVCenter,
-                           f"{value:.1%}")
-        p.end()
-
-
-class AdversarialPanel(QWidget):
+class AdversarialPanel(RobustnessTab, QWidget):
     """Adversarial examples of a trained run: one sample, and the whole test set.
 
     Signals: ``computed(object)`` an AttackResult is shown; ``curves_computed(dict)``
@@ -284,13 +157,13 @@ class AdversarialPanel(QWidget):
         self._update_controls()
 
     def _build_sample_tab(self) -> None:
-        page = _Page(self)
+        page = FittedPage(self)
         lay = QVBoxLayout(page)
         pics = QGridLayout()
-        self.images: dict[str, _ImageView] = {}
+        self.images: dict[str, ImageView] = {}
         self.captions: dict[str, QLabel] = {}
         for col, name in enumerate(("original", "perturbation", "adversarial")):
-            self.images[name] = _ImageView(page)
+            self.images[name] = ImageView(page)
             self.captions[name] = QLabel(name.capitalize(), page, wordWrap=True,
                                          alignment=Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             pics.setColumnStretch(col, 1)
@@ -306,48 +179,6 @@ class AdversarialPanel(QWidget):
             lay.addWidget(w)
         lay.addStretch(1)
         self.tabs.addTab(scroll_area(page, self), "Sample")
-
-    def _build_test_tab(self) -> None:
-        page = _Page(self)
-        lay = QVBoxLayout(page)
-        row = QHBoxLayout()
-        self.compute_button = QPushButton("Compute", page, toolTip="Accuracy against \u03b5 on the whole test set")
-        self.compute_button.clicked.connect(lambda: self.refresh_test_set(force=True))
-        self.test_status = muted_label("", page)
-        row.addWidget(self.compute_button)
-        row.addWidget(self.test_status, 1)
-        lay.addLayout(row)
-        lay.addWidget(section_header("Accuracy against epsilon", page))
-        self.plot = self.eps_line = None  # made on first use: pyqtgraph stays off the start-up path
-        self._plot_slot = (lay, lay.count())
-        self.runs_list = QListWidget(page, maximumHeight=4 * self.fontMetrics().height() + 12)
-        self.runs_list.itemChanged.connect(lambda _item: self._test_changed())
-        self.gallery = SampleGrid(page, target=52, click_to_select=True)
-        self.gallery.selected.connect(self._gallery_clicked)
-        self.gallery_note = muted_label("", page)
-        for w in (muted_label("Runs to overlay (solid: FGSM, dashed: PGD):", page), self.runs_list,
-                  section_header("Successful adversarial examples", page), self.gallery, self.gallery_note):
-            lay.addWidget(w)
-        lay.addStretch(1)
-        self.tabs.addTab(scroll_area(page, self), "Test set")
-
-    def _make_plot(self) -> None:
-        import pyqtgraph as pg
-
-        layout, index = self._plot_slot
-        self.plot = pg.PlotWidget(layout.parentWidget())
-        self.plot.setFixedHeight(240)
-        self.plot.setMenuEnabled(False)
-        self.plot.setMouseEnabled(False, False)
-        self.plot.setYRange(0, 1.02, padding=0)
-        self.plot.setXRange(0, CURVE_EPS[-1], padding=0.02)
-        self.plot.setLabel("bottom", "\u03b5")
-        self.plot.getAxis("bottom").setSIPrefixEnableRanges(())  # 0.1, not 100 (x0.001)
-        self.plot.setLabel("left", "accuracy")
-        self.eps_line = pg.InfiniteLine(self.eps, angle=90, movable=False)
-        self.plot.addItem(self.eps_line)
-        layout.insertWidget(index, self.plot)
-        self._restyle()
 
     def sizeHint(self) -> QSize:
         return QSize(380, 640)
@@ -420,10 +251,6 @@ class AdversarialPanel(QWidget):
             self._clear("No trained runs yet: train the project (Training panel or `dlstudio train`), "
                         "then attack it here." if self.document is not None else "No project.")
         self._changed()
-
-    def compared_runs(self) -> list[str]:
-        items = (self.runs_list.item(i) for i in range(self.runs_list.count()))
-        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
 
     def set_run(self, run_id: str) -> None:
         self.runs.refresh()
@@ -584,106 +411,3 @@ class AdversarialPanel(QWidget):
         self._set_status(f"{setup.label} \u00b7 test #{self.index.value()} \u00b7 "
                          f"{self.method_combo.currentText()} at \u03b5 = {self.eps:g}")
         self.computed.emit(result)
-
-    # ------------------------------------------------------------------ the test set
-    def _test_changed(self) -> None:
-        if self.tabs.currentIndex() == 1 and self.plot is None:
-            self._make_plot()
-        self._draw_curves()
-        if self.tabs.currentIndex() == 1 and self.isVisible():
-            self._test_timer.start()
-
-    def refresh_test_set(self, force: bool = False) -> None:
-        """Compute the missing curves of the checked runs and the current gallery (latest wins)."""
-        from dlstudio.qt.keras_loader import keras_ready
-
-        job = self._job()
-        if job is None or not keras_ready():
-            return
-        runs = self.compared_runs()
-        key = (self._key(job), tuple(runs))
-        if key == self._test_key and not force:
-            return
-        self._test_request += 1  # cancels a running one
-        if self._test_busy:
-            self._test_pending = True
-            return
-        from dlstudio.qt.background import create_worker
-
-        n = self._test_request
-        job.update(runs=runs, setups=dict(self.setups), have=set(self.curves),
-                   cancelled=lambda: not isValid(self) or self._test_request != n,
-                   progress=lambda f: isValid(self) and self._progress.emit(n, f))
-        self._test_busy, self._test_pending = True, False
-        self.test_status.setText("Attacking the test set\u2026")
-        worker = create_worker(_attack_test_set, job)
-        worker.returned.connect(lambda r, k=key, n=n: self._test_done(n, k, r))
-        worker.errored.connect(lambda e, n=n: n == self._test_request and self._fail(e))
-        worker.finished.connect(lambda: isValid(self) and self._test_finished())
-        self._test_worker = worker
-        worker.start()
-
-    def _show_progress(self, request: int, fraction: float) -> None:
-        if request == self._test_request:
-            self.test_status.setText(f"Attacking the test set\u2026 {fraction:.0%}")
-
-    def _test_done(self, request: int, key: tuple, result) -> None:
-        from dlstudio.insight.robustness import display_rgb
-
-        if not isValid(self) or result is None:
-            return
-        setups, curves, gallery = result
-        self.setups.update(setups)
-        self.curves.update(curves)
-        if request != self._test_request:
-            return
-        self._test_key, self.gallery_examples = key, gallery
-        self._draw_curves()
-        method, clip = self.method_combo.currentText(), setups[key[0][0]].clip
-        if gallery:
-            self.gallery.set_samples(np.stack([display_rgb(e.adversarial, clip) for e in gallery]),
-                                     [e.caption() for e in gallery])
-            self.gallery_note.setText(f"Adversarial images ({method}, \u03b5 = {self.eps:g}), most confident mistakes "
-                                      "first: true \u2192 predicted class. Click one to attack it above.")
-        else:
-            self.gallery.clear()
-            self.gallery_note.setText(f"No test sample changes from right to wrong under {method} at "
-                                      f"\u03b5 = {self.eps:g}.")
-        curve = self.curves.get((key[0][0], "fgsm", key[0][4]))
-        self.test_status.setText(f"{curve.n:,} test samples" if curve else "")
-        self.curves_computed.emit({"curves": dict(self.curves), "gallery": gallery})
-
-    def _test_finished(self) -> None:
-        self._test_busy = False
-        if self._test_pending:
-            self._test_pending = False
-            self.refresh_test_set()
-
-    def _draw_curves(self) -> None:
-        steps = self.steps.value()
-        colors = {rid: CLASS_COLORS[i % len(CLASS_COLORS)] for i, rid in enumerate(self.compared_runs())}
-        self.runs_list.blockSignals(True)
-        for item in (self.runs_list.item(i) for i in range(self.runs_list.count())):  # the legend: a colour swatch
-            color = colors.get(item.data(Qt.ItemDataRole.UserRole))
-            swatch = QPixmap(12, 12)
-            swatch.fill(QColor(color) if color else Qt.GlobalColor.transparent)
-            item.setIcon(QIcon(swatch))
-        self.runs_list.blockSignals(False)
-        if self.plot is None:
-            return
-        import pyqtgraph as pg
-
-        for item in self.plot.listDataItems():
-            self.plot.removeItem(item)
-        for rid, color in colors.items():
-            for method, style in (("fgsm", Qt.PenStyle.SolidLine), ("pgd", Qt.PenStyle.DashLine)):
-                curve = self.curves.get((rid, method, steps))
-                if curve is not None:
-                    self.plot.plot(np.asarray(curve.eps, np.float64), np.asarray(curve.accuracy),
-                                   pen=pg.mkPen(color, width=2, style=style), symbol="o", symbolSize=4,
-                                   symbolBrush=color, symbolPen=None)
-
-    def _gallery_clicked(self, index: int) -> None:
-        if 0 <= index < len(self.gallery_examples):
-            self.index.setValue(self.gallery_examples[index].index)
-            self.tabs.setCurrentIndex(0)
