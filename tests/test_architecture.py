@@ -1,6 +1,7 @@
 """Architecture rules: the core imports no Qt, importing it does not load Keras, imports go
 down the layers only (:data:`LAYERS`), only the launcher and the command line import
-``dlstudio.cli``, and no module imports another's private names."""
+``dlstudio.cli``, no module imports another's private names, and no module is over
+:data:`MAX_LINES` lines."""
 
 from __future__ import annotations
 
@@ -266,3 +267,21 @@ def test_the_layer_scanner_sees_nested_relative_and_module_imports():
     assert layer_of("dlstudio.runs.store")[0] == layer_of("dlstudio.training.engine")[0]
     private = private_uses(fake, source)
     assert len(private) == 2 and "_font" in private[0] and "s._private" in private[1]
+
+
+# ------------------------------------------------------------------ size
+
+#: Files of a few hundred lines: a module that grows past this holds a second idea; split it
+#: along that seam (a panel's mixin, as training_status.py is of the training panel, or a module
+#: of functions), not at an arbitrary line.
+MAX_LINES = 600
+
+
+def test_no_module_is_over_max_lines():
+    long = {}
+    for path in all_files():
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        if n > MAX_LINES:
+            long[path.relative_to(REPO).as_posix()] = n
+    assert not long, f"over {MAX_LINES} lines, split along a seam: " + ", ".join(
+        f"{name} ({n})" for name, n in sorted(long.items()))
