@@ -29,10 +29,10 @@ class WindowDocks:
 
     def _build_docks(self) -> None:
         """The panels are made once and follow whichever document is open."""
-        from dlstudio.qt.panels.inspector import InspectorPanel
-        from dlstudio.qt.panels.palette import PalettePanel
-        from dlstudio.qt.panels.problems import ProblemsPanel
-        from dlstudio.qt.panels.summary import SummaryPanel
+        from dlstudio.qt.panels.editing.inspector import InspectorPanel
+        from dlstudio.qt.panels.editing.palette import PalettePanel
+        from dlstudio.qt.panels.editing.problems import ProblemsPanel
+        from dlstudio.qt.panels.editing.summary import SummaryPanel
 
         self.palette_dock = self._dock("Layers", "palette", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspector", Qt.DockWidgetArea.RightDockWidgetArea)

@@ -47,7 +47,7 @@ def _visible_types(panel):
 
 # ------------------------------------------------------------------- palette
 def test_fuzzy_score_orders_matches():
-    from dlstudio.qt.panels.palette import fuzzy_score
+    from dlstudio.qt.panels.editing.palette import fuzzy_score
 
     assert fuzzy_score("", "Dense") == 0.0
     assert fuzzy_score("dense", "Dense") > fuzzy_score("den", "Dense") > fuzzy_score("ense", "Dense")
@@ -61,7 +61,7 @@ def test_fuzzy_score_orders_matches():
 
 def test_palette_lists_every_catalog_type(qtbot, keras_loaded):
     from dlstudio.catalog import catalog, categories
-    from dlstudio.qt.panels.palette import PalettePanel
+    from dlstudio.qt.panels.editing.palette import PalettePanel
 
     panel = PalettePanel()
     qtbot.addWidget(panel)
@@ -77,7 +77,7 @@ def test_palette_lists_every_catalog_type(qtbot, keras_loaded):
 
 
 def test_palette_search_filters(qtbot, keras_loaded):
-    from dlstudio.qt.panels.palette import PalettePanel
+    from dlstudio.qt.panels.editing.palette import PalettePanel
 
     panel = PalettePanel()
     qtbot.addWidget(panel)
@@ -107,7 +107,7 @@ def test_palette_search_filters(qtbot, keras_loaded):
 
 
 def test_palette_drag_mime_data(qtbot, keras_loaded):
-    from dlstudio.qt.panels.palette import LAYER_MIME, PalettePanel
+    from dlstudio.qt.panels.editing.palette import LAYER_MIME, PalettePanel
 
     assert LAYER_MIME == "application/x-dlstudio-layer"
     panel = PalettePanel()
@@ -123,7 +123,7 @@ def test_palette_drag_mime_data(qtbot, keras_loaded):
 
 
 def test_palette_double_click_emits_add_requested(qtbot, keras_loaded):
-    from dlstudio.qt.panels.palette import PalettePanel
+    from dlstudio.qt.panels.editing.palette import PalettePanel
 
     panel = PalettePanel()
     qtbot.addWidget(panel)
@@ -148,7 +148,7 @@ def test_palette_double_click_emits_add_requested(qtbot, keras_loaded):
 
 
 def test_palette_loading_state(qtbot, keras_loaded, monkeypatch):
-    from dlstudio.qt.panels import palette as palette_mod
+    from dlstudio.qt.panels.editing import palette as palette_mod
 
     monkeypatch.setattr(palette_mod, "keras_ready", lambda: False)
     panel = palette_mod.PalettePanel()
@@ -176,7 +176,7 @@ def test_icons_and_colours(qtbot):
 # ----------------------------------------------------------------- inspector
 @pytest.fixture
 def inspector(qtbot, doc):
-    from dlstudio.qt.panels.inspector import InspectorPanel
+    from dlstudio.qt.panels.editing.inspector import InspectorPanel
 
     panel = InspectorPanel(doc)
     qtbot.addWidget(panel)
@@ -354,7 +354,7 @@ def test_inspector_wrapper_inner_form(qtbot, inspector, doc):
 
 # ------------------------------------------------------------------ problems
 def test_problems_panel_dense_after_conv(qtbot, doc):
-    from dlstudio.qt.panels.problems import ProblemsPanel
+    from dlstudio.qt.panels.editing.problems import ProblemsPanel
 
     panel = ProblemsPanel(doc)
     qtbot.addWidget(panel)
@@ -382,7 +382,7 @@ def test_problems_panel_dense_after_conv(qtbot, doc):
 
 
 def test_problems_panel_clean_and_count(qtbot, doc):
-    from dlstudio.qt.panels.problems import ProblemsPanel
+    from dlstudio.qt.panels.editing.problems import ProblemsPanel
 
     panel = ProblemsPanel(doc)
     qtbot.addWidget(panel)
@@ -397,7 +397,7 @@ def test_problems_panel_clean_and_count(qtbot, doc):
 
 # ------------------------------------------------------------------- summary
 def test_summary_totals_and_selection(qtbot, doc):
-    from dlstudio.qt.panels.summary import SummaryPanel, format_count
+    from dlstudio.qt.panels.editing.summary import SummaryPanel, format_count
 
     panel = SummaryPanel(doc)
     qtbot.addWidget(panel)
@@ -427,7 +427,7 @@ def test_summary_totals_and_selection(qtbot, doc):
 
 
 def test_number_formats():
-    from dlstudio.qt.panels.summary import format_bytes, format_count, format_si
+    from dlstudio.qt.panels.editing.summary import format_bytes, format_count, format_si
 
     assert format_count(1234567) == "1,234,567"
     assert format_si(1234567) == "1.23 M"
@@ -437,8 +437,8 @@ def test_number_formats():
 
 def test_panels_in_dark_palette(qtbot, doc):
     """Text colours come from palette roles, so a dark palette needs no special code."""
-    from dlstudio.qt.panels.inspector import InspectorPanel
-    from dlstudio.qt.panels.summary import SummaryPanel
+    from dlstudio.qt.panels.editing.inspector import InspectorPanel
+    from dlstudio.qt.panels.editing.summary import SummaryPanel
 
     dark = QPalette()
     for role, color in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e8e8e8"),
@@ -463,7 +463,7 @@ def test_panels_in_dark_palette(qtbot, doc):
 
 def test_parse_values():
     from dlstudio.catalog import ParamSpec
-    from dlstudio.qt.panels.param_form import ParseError, format_value, parse_value, same_value
+    from dlstudio.qt.panels.editing.param_form import ParseError, format_value, parse_value, same_value
 
     ints = ParamSpec("k", "ints", default=3, min=1)
     assert parse_value(ints, "3") == 3
@@ -530,7 +530,7 @@ def test_inspector_reset_json_and_optional_int(qtbot, inspector, doc):
 
 
 def test_inspector_loading_state(qtbot, doc, monkeypatch):
-    from dlstudio.qt.panels import inspector as inspector_mod
+    from dlstudio.qt.panels.editing import inspector as inspector_mod
 
     monkeypatch.setattr(inspector_mod, "keras_ready", lambda: False)
     panel = inspector_mod.InspectorPanel(doc)
@@ -545,9 +545,9 @@ def test_inspector_loading_state(qtbot, doc, monkeypatch):
 def test_deleted_panels_ignore_later_changes(qtbot, doc):
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    from dlstudio.qt.panels.inspector import InspectorPanel
-    from dlstudio.qt.panels.problems import ProblemsPanel
-    from dlstudio.qt.panels.summary import SummaryPanel
+    from dlstudio.qt.panels.editing.inspector import InspectorPanel
+    from dlstudio.qt.panels.editing.problems import ProblemsPanel
+    from dlstudio.qt.panels.editing.summary import SummaryPanel
 
     panels = [InspectorPanel(doc), ProblemsPanel(doc), SummaryPanel(doc)]
     panels[0].set_node("dense")

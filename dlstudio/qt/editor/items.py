@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPaint
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem
 
 from dlstudio.compile.infer import fmt_shape
-from dlstudio.qt.panels.summary import format_si
+from dlstudio.qt.panels.editing.summary import format_si
 
 if TYPE_CHECKING:
     from dlstudio.qt.editor.scene import GraphScene

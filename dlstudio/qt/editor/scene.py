@@ -215,7 +215,7 @@ class GraphScene(QGraphicsScene):
     def node_menu(self, node_id: str, fixes_only: bool = False) -> QMenu:
         """The actions on one layer: a "Fix: ..." per problem that has a fix (one undo step
         each), then (unless ``fixes_only``, the badge's menu) Delete."""
-        from dlstudio.qt.panels.problems import fix_text
+        from dlstudio.qt.panels.editing.problems import fix_text
 
         menu = QMenu()
         for problem in self.node_problems(node_id):

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit, QListWidget, QLi
 from dlstudio.qt.editor.commands import AddNodeCommand, ConnectCommand
 from dlstudio.qt.editor.items import NODE_H, NODE_W
 from dlstudio.qt.editor.scene import GraphScene
-from dlstudio.qt.panels.palette import LAYER_MIME
+from dlstudio.qt.panels.editing.palette import LAYER_MIME
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
 
@@ -227,7 +227,7 @@ class QuickAddPopup(QFrame):
     def refilter(self, text: str) -> None:
         from dlstudio.catalog import catalog
         from dlstudio.qt.icons import layer_icon
-        from dlstudio.qt.panels.palette import layer_tooltip, rank_specs
+        from dlstudio.qt.panels.editing.palette import layer_tooltip, rank_specs
 
         specs = list(catalog().values())
         ranked = [spec for _, spec in rank_specs(text, specs)] if text.strip() else specs

@@ -1,7 +1,7 @@
 """The training settings form: how the project's model is compiled and fitted.
 
 The editors are the inspector's generated parameter fields
-(:mod:`dlstudio.qt.panels.param_form`) built from ParamSpecs that mirror
+(:mod:`dlstudio.qt.panels.editing.param_form`) built from ParamSpecs that mirror
 :class:`~dlstudio.project.schema.TrainingSettings`. Each committed edit is
 validated by the pydantic model and pushed as one undoable
 ``SetTrainingSettingsCommand``; a value either check refuses stays in the
@@ -38,7 +38,7 @@ from dlstudio.project.schema import OPTIMIZERS, TrainingSettings
 from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand
 from dlstudio.qt.keras_loader import keras_ready, loader
 from dlstudio.qt.panels.data.data_widgets import section_header
-from dlstudio.qt.panels.param_form import ParamField, make_field, same_value
+from dlstudio.qt.panels.editing.param_form import ParamField, make_field, same_value
 from dlstudio.training.metric_names import ALIASES, METRIC_CHOICES, METRIC_TEXT
 from dlstudio.qt.signals import rebind
 
@@ -390,7 +390,7 @@ class MetricsChooser(QWidget):
 
 def settings_summary(s: TrainingSettings) -> str:
     """One line: ``Adam · lr 0.001 · 20 epochs · batch 32 · 10% validation``."""
-    from dlstudio.qt.panels.param_form import format_number
+    from dlstudio.qt.panels.editing.param_form import format_number
 
     parts = [_CHOICE_TEXT["optimizer"].get(s.optimizer, s.optimizer), f"lr {format_number(s.learning_rate)}"]
     if s.lr_schedule != "constant":

@@ -1,7 +1,7 @@
 """The inspector: the selected layer's name, parameters, shape and problems.
 
 The parameter form is generated from the catalog's ParamSpecs
-(:mod:`dlstudio.qt.panels.param_form`). Every committed edit pushes one
+(:mod:`dlstudio.qt.panels.editing.param_form`). Every committed edit pushes one
 ``SetParamCommand``; a value the spec refuses (or text that does not parse)
 is refused inline, with the reason under the field, and nothing is pushed.
 The form follows the Graph's signals (undo, redo, edits from elsewhere) by
@@ -25,9 +25,9 @@ from dlstudio.qt.editor.commands import RenameCommand, SetParamCommand
 from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
 from dlstudio.qt.panels.data.data_widgets import section_header
-from dlstudio.qt.panels.param_form import LineEdit, ParamField, ParamForm, same_value
-from dlstudio.qt.panels.problems import sentence
-from dlstudio.qt.panels.summary import format_count, format_macs, output_shapes_text
+from dlstudio.qt.panels.editing.param_form import LineEdit, ParamField, ParamForm, same_value
+from dlstudio.qt.panels.editing.problems import sentence
+from dlstudio.qt.panels.editing.summary import format_count, format_macs, output_shapes_text
 
 
 # -------------------------------------------------------------------- panel
