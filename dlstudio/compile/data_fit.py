@@ -76,10 +76,15 @@ def describe_data(data: Any) -> DataDescription:
         x_test = np.asarray(getattr(data, "x_test", x[:0]))
         tokens = max([int(a.max()) + 1 for a in (x, x_test) if a.size] + [len(getattr(data, "vocabulary", ()))])
     inputs, targets = tuple(int(d) for d in x.shape[1:]), tuple(int(d) for d in y.shape[1:])
+    classes = len(getattr(data, "class_names", ()) or ())
+    head = y[:256]
+    if (data.task == "classification" and targets == (classes,) and classes > 1
+            and bool(np.isin(head, (0, 1)).all()) and bool((head.sum(axis=1) == 1).all())):
+        targets = ()  # one-hot rows: still one label per sample
     same = (data.task == "regression" and inputs == targets and len(x) > 0
             and bool(np.array_equal(x[:64], y[:64])))
-    return DataDescription(str(data.name), inputs, str(data.task), len(getattr(data, "class_names", ()) or ()),
-                           targets, "int32" if ids else "float32", tokens, same)
+    return DataDescription(str(data.name), inputs, str(data.task), classes, targets,
+                           "int32" if ids else "float32", tokens, same)
 
 
 def shape_label(shape: Any) -> str:
@@ -343,7 +348,7 @@ def data_problems(graph: Graph, analysis: Any, data: Any, loss: Any = "auto", ta
     out = info.output_shape if info is not None else None
     if out is None:
         return problems
-    if d.task == "classification":
+    if d.task == "classification" and d.num_classes > 0:
         problems += _classification_problems(graph, analysis, out_id, out, d, loss, input_fits)
     elif d.task == "regression":
         problems += _regression_problems(graph, analysis, out_id, out, d, loss, input_fits)

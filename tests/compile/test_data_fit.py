@@ -230,3 +230,18 @@ def test_the_engine_refuses_with_the_problem_the_editor_shows():
     g.set_param("out", "units", 10)
     with pytest.raises(TrainingError, match="the loss binary_crossentropy is for two classes, but digits has 10"):
         check_trainable(g, load_dataset("digits", {"flatten": True}), "binary_crossentropy")
+
+
+def test_one_hot_labels_are_one_label_per_sample_and_unnamed_classes_are_not_guessed():
+    import numpy as np
+
+    from dlstudio.data import Dataset
+
+    x = np.zeros((6, 2), np.float32)
+    one_hot = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    data = Dataset("tri", x, one_hot, x, one_hot, "classification", ["a", "b", "c"])
+    assert describe_data(data).target_shape == ()
+    g = chain(("Input", {"shape": [2]}), ("Dense", {"units": 3, "activation": "softmax"}))
+    assert analyze(g, data).ok
+    unnamed = DataDescription("unnamed", (2,), "classification", 0)
+    assert analyze(g, unnamed).ok  # no class count to compare with
