@@ -184,3 +184,25 @@ def test_the_fix_button_is_drawn_in_the_problems_panel(window, qtbot, tmp_path):
     item_rect = window.problems.list.visualItemRect(window.problems.item_for(problem))
     assert item_rect.contains(rect) and rect.height() > 10
     window.grab().save(str(tmp_path / "problems.png"))
+
+
+def test_a_loss_that_does_not_fit_the_labels_is_fixed_in_the_settings_as_one_step(window, qtbot):
+    from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand
+
+    doc = new_project_with_data(window, qtbot)
+    inp = window.view.add_layer("Input")
+    flat = window.view.add_layer("Flatten", connect_from=inp)
+    out = window.view.add_layer("Dense", connect_from=flat)
+    doc.push(SetParamCommand(doc.graph, out, "units", 10))
+    settle(window, qtbot)
+    assert doc.analysis.ok
+    doc.push(SetTrainingSettingsCommand(doc, {"loss": "binary_crossentropy"}))
+    problem = panel_problem(window, qtbot, "binary_crossentropy is for two classes, but digits has 10")
+    assert problem.node_ids == (out,)
+    assert window.problems.apply_fix(problem)
+    assert doc.project.training.loss == "auto" and doc.undo_stack.undoText().startswith("Fix: Set the loss to auto")
+    settle(window, qtbot)
+    assert doc.analysis.ok
+    doc.undo_stack.undo()
+    assert doc.project.training.loss == "binary_crossentropy"
+    panel_problem(window, qtbot, "binary_crossentropy is for two classes")

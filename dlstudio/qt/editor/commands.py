@@ -216,6 +216,8 @@ class ApplyFixCommand(QUndoCommand):
                     self.commands.append(ConnectCommand(graph, add.node_id, 0, edit.dst, edit.dst_port))
         training = fix.training_changes()
         if training:
+            from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand  # it imports this module
+
             self.commands.append(SetTrainingSettingsCommand(document, training))
 
     def redo(self) -> None:
