@@ -162,10 +162,10 @@ def test_targets_are_checked_before_any_work(digits_run, tmp_path):
 
 
 def test_weights_of_the_best_epoch_must_exist(digits_run, tmp_path):
-    from dlstudio.training.evaluate import EvaluationError
+    from dlstudio.runs import RunIncompatible
 
     project, run = digits_run
-    with pytest.raises(EvaluationError, match="no best weights: best.weights.h5 is missing"):
+    with pytest.raises(RunIncompatible, match="no best weights: best.weights.h5 is missing"):
         export_run(project, run, "keras", tmp_path / "m.keras", which="best")
     assert json.loads((run.path / "run.json").read_text())["status"] == "finished"  # untouched
 
