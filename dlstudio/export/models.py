@@ -111,11 +111,11 @@ def write_onnx(model: Any, path: Path) -> None:
 
 def _call_once(model: Any) -> None:
     """Keras' ONNX exporter wants a model that has been called (a rebuilt one has not)."""
-    import numpy as np
-
     if getattr(model, "_called", True):
         return
-    xs = [np.zeros((1, *t.shape[1:]), dtype=str(t.dtype)) for t in model.inputs]
+    from dlstudio.export.samples import input_sets
+
+    xs = [x[:1] for x in input_sets(model, 1)[0]]  # the real shapes: a length for a None axis
     model(xs if len(xs) > 1 else xs[0], training=False)
 
 

@@ -105,28 +105,21 @@ def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLik
     return result
 
 
-def sample_inputs(project: Any, run: Any, model: Any, n: int = 8) -> list[np.ndarray]:
-    """Up to ``n`` test samples of the run's dataset; random values of the right shape if it cannot load."""
+def sample_inputs(project: Any, run: Any, model: Any, n: int = 8) -> list[list[np.ndarray]]:
+    """Sets of inputs to check an export on (:func:`dlstudio.export.samples.input_sets`): up to
+    ``n`` test samples of the run's dataset where they fit the model, random ones of the model's
+    real shapes otherwise, and other lengths where the model has variable-length inputs."""
+    from dlstudio.export.samples import input_sets
     from dlstudio.runs import dataset_for_run
 
+    data = None
     try:
-        data = dataset_for_run(project, run)
-        x = data.x_test if len(data.x_test) else data.x_train
-        xs = x if isinstance(x, (list, tuple)) else [x]
-        if len(xs) == len(model.inputs) and all(tuple(a.shape[1:]) == tuple(t.shape[1:]) for a, t in
-                                                   zip(xs, model.inputs)):
-            return [np.asarray(a[:n]) for a in xs]
-    except Exception:  # noqa: BLE001, S110 - any dataset problem: fall back to random inputs
+        loaded = dataset_for_run(project, run)
+        x = loaded.x_test if len(loaded.x_test) else loaded.x_train
+        data = list(x) if isinstance(x, (list, tuple)) else [x]
+    except Exception:  # noqa: BLE001, S110 - any dataset problem: random inputs instead
         pass
-    rng = np.random.default_rng(0)
-    out = []
-    for t in model.inputs:
-        shape = (n, *t.shape[1:])
-        if "int" in str(t.dtype):
-            out.append(rng.integers(0, 2, size=shape).astype(str(t.dtype)))
-        else:
-            out.append(rng.normal(size=shape).astype("float32"))
-    return out
+    return input_sets(model, n, data)
 
 
 def _verify(project: Any, run: Any, model: Any, served: Any, spec: Any, path: Path, result: ExportResult) -> None:
@@ -137,30 +130,32 @@ def _verify(project: Any, run: Any, model: Any, served: Any, spec: Any, path: Pa
         keras_outputs,
         max_difference,
     )
-
-    inputs = sample_inputs(project, run, model)
-    expected = keras_outputs(model, inputs)
     from dlstudio.backend import silenced_stderr
 
-    try:
-        with silenced_stderr():  # runtimes log their start-up on the C++ side
-            got = RUNNERS[spec.key](path, inputs)
-    except RuntimeMissing as exc:
-        result.notes.append(f"not checked: {exc}")
-        return
-    except Exception as exc:  # noqa: BLE001 - the runtime refused the file
-        _remove(path)
-        from dlstudio.export.layer_errors import describe_failure
+    worst, checked = 0.0, 0
+    for inputs in sample_inputs(project, run, model):
+        expected = keras_outputs(model, inputs)
+        try:
+            with silenced_stderr():  # runtimes log their start-up on the C++ side
+                got = RUNNERS[spec.key](path, inputs)
+        except RuntimeMissing as exc:
+            result.notes.append(f"not checked: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - the runtime refused the file
+            _remove(path)
+            from dlstudio.export.layer_errors import describe_failure
 
-        raise ExportError(describe_failure(exc, served, f"{spec.title} (its runtime cannot run the result)")) \
-            from None
-    diff = max_difference(expected, got)
-    if not agrees(expected, got):
-        _remove(path)
-        shapes = ", ".join(str(tuple(np.shape(g))) for g in got)
-        raise ExportError(f"the {spec.title} export predicts differently from the Keras model (largest "
-                          f"difference {diff:.3g}, output shapes {shapes}); nothing was written")
-    result.max_difference, result.samples_checked = diff, len(inputs[0])
+            raise ExportError(describe_failure(exc, served, f"{spec.title} (its runtime cannot run the result)")) \
+                from None
+        diff = max_difference(expected, got)
+        if not agrees(expected, got):
+            _remove(path)
+            shapes = ", ".join(str(tuple(np.shape(g))) for g in got)
+            raise ExportError(f"the {spec.title} export predicts differently from the Keras model (largest "
+                              f"difference {diff:.3g}, output shapes {shapes}, inputs shaped "
+                              f"{', '.join(str(x.shape[1:]) for x in inputs)}); nothing was written")
+        worst, checked = max(worst, diff), checked + len(inputs[0])
+    result.max_difference, result.samples_checked = worst, checked
 
 
 def _remove(path: Path) -> None:

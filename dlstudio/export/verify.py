@@ -64,9 +64,8 @@ def run_tflite(path: str | Path, inputs: Sequence[np.ndarray]) -> list[np.ndarra
     chunks = [slice(i, i + 1) for i in range(n)] if fixed else [slice(0, n)]
     results: list[list[np.ndarray]] = [[] for _ in outputs]
     for chunk in chunks:
-        if not fixed:
-            for d, x in zip(details, inputs):
-                interpreter.resize_tensor_input(d["index"], x[chunk].shape)
+        for d, x in zip(details, inputs):  # the batch, and the length of a variable-length axis
+            interpreter.resize_tensor_input(d["index"], x[chunk].shape)
         interpreter.allocate_tensors()
         for d, x in zip(details, inputs):
             interpreter.set_tensor(d["index"], np.ascontiguousarray(x[chunk], dtype=d["dtype"]))
