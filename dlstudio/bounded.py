@@ -225,6 +225,25 @@ def _read_header(npformat: Any, fh: IO[bytes], version: tuple[int, int]) -> tupl
     raise ValueError(f"unknown .npy format version {version}")
 
 
+def npz_headers(path: str | os.PathLike, label: str) -> dict[str, ArrayHeader]:
+    """``{array name: header}`` of an ``.npz`` archive, read from the member headers only
+    (the archive's member count and size checked first); ValueError when damaged."""
+    import zipfile
+
+    with open_regular(path, "NumPy archive") as fh:
+        try:
+            with zipfile.ZipFile(fh) as archive:
+                check_archive(archive, label)
+                out = {}
+                for info in archive.infolist():
+                    name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                    with archive.open(info) as member:
+                        out[name] = npy_header(member, f"{label}, array {name!r}")
+                return out
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as exc:
+            raise ValueError(f"{label}: a damaged .npz archive ({exc})") from None
+
+
 def check_array(header: ArrayHeader, label: str, copies: float = 1.0) -> None:
     """LimitError when an array of ``header`` (``copies`` times, for the conversions that
     follow) would not fit in the memory still available."""

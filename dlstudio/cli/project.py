@@ -158,7 +158,10 @@ def save_imported_weights(project_path: Path, graph: Any, weights: Any, source: 
 
     model = build_model(graph)
     apply_weights(model, graph, weights)
-    run = RunStore.of_project(project_path).create({"status": "imported", "source": str(source),
+    from dlstudio.project.atomic import write_file
+
+    run = RunStore.of_project(project_path).create({"status": "importing", "source": str(source),
                                                     "graph": graph.to_dict()})
-    model.save_weights(run.weights_path)
+    write_file(run.weights_path, model.save_weights)
+    run.update(status="imported")  # only once the weights it claims are complete
     return run.id

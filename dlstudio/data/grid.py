@@ -188,7 +188,8 @@ def image_grid(images: np.ndarray, labels: Sequence[str] | None = None, columns:
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Write an (H, W, 3) or (H, W) uint8 array (floats in [0, 1] are converted) as a PNG."""
+    """Write an (H, W, 3) or (H, W) uint8 array (floats in [0, 1] are converted) as a PNG, through
+    the one writer (:func:`dlstudio.project.atomic.write_file`)."""
     from PIL import Image
 
     a = np.asarray(array)
@@ -196,9 +197,10 @@ def save_png(array: np.ndarray, path: str | Path) -> Path:
         a = np.rint(np.clip(a.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
-    path = Path(path)
-    Image.fromarray(a).save(path, format="PNG")
-    return path
+    from dlstudio.project.atomic import write_file
+
+    image = Image.fromarray(a)
+    return write_file(Path(path), lambda tmp: image.save(tmp, format="PNG"))  # atomic: never half a PNG
 
 
 def sample_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

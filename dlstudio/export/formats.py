@@ -11,11 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from dlstudio.errors import DLStudioError
+from dlstudio.project.atomic import fsync_folder, replace_file, write_error
 
 
 class ExportError(DLStudioError, ValueError):
@@ -99,7 +101,10 @@ def check_target(path: str | os.PathLike, fmt: ExportFormat, force: bool = False
 def staged(path: Path, folder: bool = False) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; moved onto ``path`` when the block
     ends normally, removed when it raises."""
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    try:
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    except OSError as exc:
+        raise write_error(path, exc) from None
     tmp = tmp_dir / (path.name if not folder else "export")
     try:
         yield tmp
@@ -111,9 +116,12 @@ def staged(path: Path, folder: bool = False) -> Iterator[Path]:
                 old = path.with_name(f".{path.name}.old-{os.getpid()}")
                 os.replace(path, old)
             os.replace(tmp, path)
+            fsync_folder(path.parent)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        else:  # the one writer's last step: fsync, the old file's mode, rename, folder fsync
+            replace_file(tmp, path, new_mode=stat.S_IMODE(tmp.stat().st_mode))
+    except OSError as exc:
+        raise write_error(path, exc) from None
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

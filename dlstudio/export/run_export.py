@@ -187,7 +187,7 @@ def _export_script(project: Any, run: Any, graph: Any, path: Path) -> ExportResu
     source = f"{Path(project.path).name if project.path else project.name}, run {run.id}"
     text = python_script(graph, settings=settings, dataset_name=dataset.name, dataset_options=dict(options),
                          loss=loss, metrics=list(metrics), title=project.name, source=source,
-                         script_name=path.name)
+                         script_name=path.name, notes=project.notes)
     with staged(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
         mode = tmp.stat().st_mode

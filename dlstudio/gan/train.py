@@ -89,7 +89,10 @@ def _fail(emit: Emit, run: Any, message: str, problems: list[str] | None = None)
     from dlstudio.training.engine import TrainingError
 
     if run is not None:
-        run.update(status="failed", error=message)
+        try:
+            run.update(status="failed", error=message)
+        except OSError:  # a full disk: the record stays "running" and reads as interrupted
+            pass
     emit(Failed(message, tuple(problems or ())))
     return TrainingError(message, problems)
 
@@ -134,6 +137,10 @@ def train_gan(project: Any, dataset: Any, emit: Emit = lambda e: None,
 
         if isinstance(exc, TrainingError):
             raise
+        if isinstance(exc, OSError):  # the run folder could not be written (a full disk, ...)
+            from dlstudio.errors import user_message
+
+            raise _fail(emit, run, f"GAN training stopped: {user_message(exc)}") from exc
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise _fail(emit, run, f"GAN training failed: {type(exc).__name__}: {first}") from exc
 
@@ -240,9 +247,12 @@ class _Loop:
                 self.save(epoch)
 
     def save(self, epoch: int) -> None:
+        """Both networks' weights through the one writer, then run.json (never before them)."""
+        from dlstudio.project.atomic import write_file
+
         run = self.run_folder
-        self.G.save_weights(run.path / GENERATOR_WEIGHTS)
-        self.D.save_weights(run.path / DISCRIMINATOR_WEIGHTS)
+        write_file(run.path / GENERATOR_WEIGHTS, self.G.save_weights)
+        write_file(run.path / DISCRIMINATOR_WEIGHTS, self.D.save_weights)
         run.update(epochs_done=epoch, steps_done=self.step)
         self.last_save = time.monotonic()
 

@@ -85,7 +85,15 @@ def _temp_name(path: Path) -> Path:
     return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}-{path.name}")
 
 
-def _settle(tmp: Path, path: Path, *, fsync_file: bool) -> None:
+def replace_file(tmp: str | os.PathLike, path: str | os.PathLike, new_mode: int | None = None) -> None:
+    """Move the complete file ``tmp`` (in ``path``'s folder) onto ``path`` durably: it gets
+    ``path``'s permissions (a new file: ``new_mode``, by default what the umask allows), is
+    fsynced, renamed, and the folder fsynced. For writers that stage files themselves
+    (:func:`dlstudio.export.formats.staged`)."""
+    _settle(Path(tmp), Path(path), fsync_file=True, new_mode=new_mode)
+
+
+def _settle(tmp: Path, path: Path, *, fsync_file: bool, new_mode: int | None = None) -> None:
     """Give ``tmp`` the permissions of ``path`` (or the umask's), fsync it, rename it over
     ``path`` and fsync the folder."""
     try:
@@ -98,7 +106,7 @@ def _settle(tmp: Path, path: Path, *, fsync_file: bool) -> None:
             if os.stat(tmp).st_gid != old.st_gid:
                 os.chown(tmp, -1, old.st_gid)
     else:
-        mode = new_file_mode()
+        mode = new_file_mode() if new_mode is None else new_mode
     if not tmp.is_dir():
         os.chmod(tmp, mode)
         if fsync_file:

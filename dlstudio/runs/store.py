@@ -11,7 +11,6 @@ always read from disk, so it is what is there.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -20,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlstudio.project.atomic import atomic_write_json
+from dlstudio.bounded import LIMITS, LimitError, load_json
+from dlstudio.project.atomic import atomic_write_json, is_temporary
 from dlstudio.runs.errors import NoRunsYet, RunNotFound
+from dlstudio.runs.record import INTERRUPTED, RunDamaged, still_running, validate_record, writer_fields
 
 RUN_FILE = "run.json"
 HISTORY_FILE = "history.json"
@@ -52,7 +53,12 @@ class Run:
 
     @property
     def status(self) -> str:
-        return self.info.get("status", "unknown")
+        """The recorded status; "interrupted" for a "running" record whose process is gone
+        (a training killed mid-way: its files are those of its last checkpoint)."""
+        status = self.info.get("status", "unknown")
+        if status == "running" and not still_running(self.info):
+            return INTERRUPTED
+        return status
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -75,7 +81,10 @@ class Run:
         return (self.path / (GENERATOR_WEIGHTS_FILE if self.kind == "gan" else WEIGHTS_FILE)).is_file()
 
     def update(self, **fields: Any) -> None:
-        """Merge ``fields`` into run.json and write it atomically."""
+        """Merge ``fields`` into run.json and write it atomically (call it only after the
+        files the new fields describe are complete: the record never claims more)."""
+        if fields.get("status") == "running":
+            fields = {**writer_fields(), **fields}
         self.info.update(fields)
         self.info["updated"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         atomic_write_json(self.path / RUN_FILE, self.info)
@@ -84,10 +93,15 @@ class Run:
         atomic_write_json(self.path / HISTORY_FILE, history)
 
     def history(self) -> dict[str, list[float]]:
+        """The per-epoch metrics ({} when there are none or the file is damaged)."""
         try:
-            return json.loads((self.path / HISTORY_FILE).read_text(encoding="utf-8"))
+            data = load_json(self.path / HISTORY_FILE, LIMITS.history_bytes, "history file")
         except (OSError, ValueError):
             return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, list)
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)}
 
 
 def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
@@ -102,25 +116,33 @@ def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
             break
         except FileExistsError:
             continue
+    extra = writer_fields() if info.get("status") == "running" else {}
     run = Run(path, {"id": path.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                     "created_ns": time.time_ns(), **info})
+                     "created_ns": time.time_ns(), **extra, **info})
     run.update()
     return run
 
 
 def is_run_folder(path: str | os.PathLike) -> bool:
-    return (Path(path) / RUN_FILE).is_file()
+    path = Path(path)
+    return not is_temporary(path) and (path / RUN_FILE).is_file()
 
 
 def open_run(path: str | os.PathLike) -> Run:
-    """The run in folder ``path`` (RunNotFound when it holds no readable run.json)."""
+    """The run in folder ``path``: its run.json read with the bounded reader and validated
+    (:mod:`dlstudio.runs.record`). RunNotFound when there is none, RunDamaged (naming the
+    file and the field) when it cannot be used."""
     path = Path(path)
+    where = path / RUN_FILE
+    if not where.exists():
+        raise RunNotFound(f"{path} is not a run folder: it has no run.json")
     try:
-        info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        data = load_json(where, LIMITS.json_bytes, "run record")
+    except LimitError as exc:
+        raise RunDamaged(str(exc)) from None
     except (OSError, ValueError) as exc:
-        reason = "it has no run.json" if not (path / RUN_FILE).exists() else f"its run.json cannot be read ({exc})"
-        raise RunNotFound(f"{path} is not a run folder: {reason}") from None
-    return Run(path, info if isinstance(info, dict) else {})
+        raise RunDamaged(f"{where}: cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    return Run(path, validate_record(data, str(where)))
 
 
 def list_runs(folder: str | os.PathLike) -> list[Run]:
@@ -134,7 +156,7 @@ def list_runs(folder: str | os.PathLike) -> list[Run]:
         if is_run_folder(child):
             try:
                 runs.append(open_run(child))
-            except RunNotFound:
+            except (RunNotFound, RunDamaged):  # a damaged run never hides the others
                 continue
     return sorted(runs, key=lambda r: (r.id[:15], _created_ns(r), r.id))
 
@@ -188,6 +210,9 @@ class RunStore:
                 raise RunNotFound(f"there is no run folder at {text}")
             return open_run(text)
         runs = self.runs(kind=kind)
+        if text not in ("", LAST, BEST) and not any(r.id == text for r in runs) \
+                and is_run_folder(self.folder / text):
+            open_run(self.folder / text)  # a damaged run of that name: RunDamaged with its own message
         if not runs:
             where = f" in {self.folder}" if self.saved else ""
             raise NoRunsYet(f"{self.name} has no runs yet{where}: train it first")
@@ -232,7 +257,7 @@ def adopt_runs(source: str | os.PathLike, target: str | os.PathLike, skip_runnin
             try:
                 if open_run(child).status == "running":
                     continue
-            except RunNotFound:
+            except (RunNotFound, RunDamaged):
                 continue
         target.mkdir(parents=True, exist_ok=True)
         dest = target / child.name

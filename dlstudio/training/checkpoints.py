@@ -15,13 +15,14 @@ naming the layers that differ instead of Keras' positional load error.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dlstudio.bounded import npz_headers
+from dlstudio.project.atomic import write_file
 from dlstudio.training.objectives import TrainingError
 
 OPTIMIZER_FILE = "optimizer.npz"
@@ -42,14 +43,7 @@ def save_optimizer_state(optimizer: Any, folder: Path) -> None:
     if not all(np.isfinite(a).all() for a in arrays.values() if a.dtype.kind == "f"):
         return
     arrays[_CLASS_KEY] = np.array(_optimizer_class(optimizer))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".optimizer-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, folder / OPTIMIZER_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(Path(folder) / OPTIMIZER_FILE, lambda tmp: np.savez(tmp, **arrays))
 
 
 def restore_optimizer_state(model: Any, folder: Path) -> str:
@@ -60,13 +54,19 @@ def restore_optimizer_state(model: Any, folder: Path) -> str:
     path = Path(folder) / OPTIMIZER_FILE
     if not path.is_file():
         return "not restored: the run saved no optimizer state (it was made before DL Studio kept it)"
+    try:  # the headers first: shapes and dtypes are checked before any array is read
+        headers = npz_headers(path, str(path))
+    except (OSError, ValueError) as exc:
+        return f"not restored: {exc}"
+    names = optimizer_variable_names(optimizer)
+    mismatched = [n for n, v in zip(names, optimizer.variables)
+                  if n not in _NOT_RESTORED and (n not in headers or headers[n].shape != tuple(v.shape))]
+    if _CLASS_KEY not in headers or headers[_CLASS_KEY].nbytes > 4096:
+        return "not restored: the run's optimizer state does not name its optimizer"
     with np.load(path, allow_pickle=False) as saved:
-        saved_class = str(saved[_CLASS_KEY]) if _CLASS_KEY in saved.files else "?"
+        saved_class = str(saved[_CLASS_KEY])
         if saved_class != _optimizer_class(optimizer):
             return f"not restored: the run used {saved_class}, this training uses {_optimizer_class(optimizer)}"
-        names = optimizer_variable_names(optimizer)
-        mismatched = [n for n, v in zip(names, optimizer.variables)
-                      if n not in _NOT_RESTORED and (n not in saved.files or saved[n].shape != tuple(v.shape))]
         if mismatched:
             return f"not restored: {len(mismatched)} optimizer variable(s) differ, e.g. {mismatched[0]}"
         for name, var in zip(names, optimizer.variables):

@@ -24,10 +24,13 @@ import keras
 import numpy as np
 
 from dlstudio.backend import model_device
+from dlstudio.errors import user_message
 from dlstudio.compile import analyze, build_model, data_problems
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
+from dlstudio.project.atomic import atomic_write_json, write_file
+from dlstudio.runs.store import BEST_WEIGHTS_FILE
 from dlstudio.training import batch_losses
 from dlstudio.training.checkpoints import (
     check_weights_fit,
@@ -177,10 +180,18 @@ class RunRecorder(keras.callbacks.BackupAndRestore):
     weights, the best weights and the resume backup together, at most every
     ``every_seconds`` (and after the first epoch), so that h5 writes do not
     slow small models down and a run killed mid-way resumes from the epoch
-    that ``run.json`` names."""
+    that ``run.json`` names.
+
+    Every file goes through the one writer (:mod:`dlstudio.project.atomic`: a temporary
+    file, fsync, rename), the backup too (Keras' own files, which Keras' restore reads),
+    and run.json is updated only after the files it describes are complete, so a kill at
+    any moment leaves the previous checkpoint whole. The backup stays until the run's
+    final record is written (:func:`_fit` removes it)."""
+
+    BACKUP_WEIGHTS, BACKUP_METADATA = "latest.weights.h5", "training_metadata.json"  # Keras' names
 
     def __init__(self, run: Any, history: dict[str, list[float]], monitor: str, every_seconds: float):
-        super().__init__(str(run.path / "backup"))
+        super().__init__(str(run.path / "backup"), delete_checkpoint=False)
         self.run, self.history, self.monitor, self.every = run, history, monitor, every_seconds
         self.best_value = math.inf
         self.best_weights = None
@@ -200,19 +211,33 @@ class RunRecorder(keras.callbacks.BackupAndRestore):
             self.save(epoch, logs)
 
     def save(self, epoch: int, logs: dict[str, float]) -> None:
-        super().on_epoch_end(epoch, logs)  # the resume backup
+        self.save_backup(epoch + 1)
         self.save_weights()
         self.run.update(epochs_done=epoch + 1)
         self.last_save = time.monotonic()
 
+    def save_backup(self, epochs_done: int) -> None:
+        """The resume backup in Keras' layout: the weights (with the optimizer's), then the
+        epoch they belong to."""
+        folder = self.run.path / "backup"
+        write_file(folder / self.BACKUP_WEIGHTS, self.model.save_weights)
+        atomic_write_json(folder / self.BACKUP_METADATA, {"epoch": epochs_done, "batch": 0})
+
+    def remove_backup(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.run.path / "backup", ignore_errors=True)
+
     def save_weights(self) -> None:
-        self.model.save_weights(self.run.weights_path)
+        write_file(self.run.weights_path, self.model.save_weights)
         save_optimizer_state(self.model.optimizer, self.run.path)  # for Continue (skipped when not finite)
         if self.best_weights is not None:
             current = self.model.get_weights()
             self.model.set_weights(self.best_weights)
-            self.model.save_weights(self.run.path / "best.weights.h5")
-            self.model.set_weights(current)
+            try:
+                write_file(self.run.path / BEST_WEIGHTS_FILE, self.model.save_weights)
+            finally:
+                self.model.set_weights(current)
 
 
 @dataclass
@@ -277,7 +302,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
                float(_setting(settings, "learning_rate", 1e-3)), float(checkpoint_seconds), tuple(callbacks))
     if resume is not None:
         job.run = open_run(resume)
-        done = int(job.run.info.get("epochs_done", 0))  # the epoch the backup holds
+        done = _backup_epoch(job.run)
         job.history = {k: v[:done] for k, v in job.run.history().items()}
     dataset = _labels_for(dataset, objective.loss, job)
 
@@ -313,6 +338,20 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
             return _fit(model, dataset, job)
     finally:
         keras.mixed_precision.set_global_policy(policy)
+
+
+def _backup_epoch(run: Any) -> int:
+    """The epoch a killed run's resume backup holds (Keras restores that one): its metadata's,
+    which is written after its weights; else the epochs run.json records."""
+    from dlstudio.bounded import load_json
+
+    try:
+        epoch = load_json(run.path / "backup" / RunRecorder.BACKUP_METADATA, 4096).get("epoch")
+        if isinstance(epoch, int) and epoch >= 0:
+            return epoch
+    except (OSError, ValueError, AttributeError):
+        pass
+    return int(run.info.get("epochs_done", 0))
 
 
 def _steps_per_execution(job: _Job, analysis: Any, n_train: int) -> int:
@@ -425,7 +464,10 @@ def _callbacks(job: _Job, n_fit: int, monitor: str) -> tuple[EventCallback, list
 
 def _fail(job: _Job, message: str) -> TrainingError:
     if job.run:
-        job.run.update(status="failed", error=message)
+        try:
+            job.run.update(status="failed", error=message)
+        except OSError:  # a full disk: the record stays "running" and reads as interrupted
+            pass
     job.emit(Failed(message))
     return TrainingError(message)
 
@@ -451,6 +493,8 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
             keras.backend.clear_session()
             raise _fail(job, f"ran out of memory while training with batch size {job.batch_size}: "
                              "lower the batch size or make the model smaller") from exc
+        if isinstance(exc, OSError):  # the run folder could not be written (a full disk, ...)
+            raise _fail(job, f"training stopped: {user_message(exc)}") from exc
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         raise _fail(job, f"training failed: {type(exc).__name__}: {first_line}") from exc
     if run is None:  # with a run, RunRecorder kept the history epoch by epoch
@@ -461,8 +505,12 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
         if events.good_weights is not None:
             model.set_weights(events.good_weights)
         if recorder is not None:
-            recorder.save_weights()
-            run.update(epochs_done=events.epochs_done)
+            try:
+                recorder.save_weights()
+                run.update(epochs_done=events.epochs_done)
+            except OSError as exc:
+                raise _fail(job, f"{events.nan_message}; and the run could not be saved: "
+                                 f"{user_message(exc)}") from exc
         raise _fail(job, events.nan_message)
 
     results = model.evaluate(dataset.x_test, dataset.y_test, batch_size=max(job.batch_size, 256),
@@ -472,9 +520,13 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
     epochs_done = len(job.history.get("loss", []))
     stopped = events.user_stopped or epochs_done < job.last_epoch
     if recorder is not None:
-        recorder.save_weights()
-        run.write_history(job.history)
-        run.update(status="stopped" if events.user_stopped else "finished",
-                   epochs_done=epochs_done, metrics=metrics)
+        try:
+            recorder.save_weights()
+            run.write_history(job.history)
+            run.update(status="stopped" if events.user_stopped else "finished",
+                       epochs_done=epochs_done, metrics=metrics)
+        except OSError as exc:
+            raise _fail(job, f"the run could not be saved: {user_message(exc)}") from exc
+        recorder.remove_backup()
     job.emit(Finished(metrics, epochs_done, stopped, str(run.path) if run else None, job.history))
     return TrainResult(model, job.history, metrics, run, stopped)
