@@ -63,7 +63,9 @@ def _validation_data(project: Any) -> Any:
         if not get_dataset_spec(ref.name).offline:
             print(f"note: {ref.name} is downloaded on first use; the model was not checked against it")
             return None
-        return load_dataset(ref.name, dict(ref.options), project.training.seed)
+        from dlstudio.data.paths import base_folder
+
+        return load_dataset(ref.name, dict(ref.options), project.training.seed, base=base_folder(project))
     except DatasetError as exc:
         print(f"warning: the model was not checked against its dataset: {exc}")
         return None

@@ -48,7 +48,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         settings.epochs = args.epochs
     if args.batch_size is not None:
         settings.batch_size = args.batch_size
-    dataset = load_dataset(project.dataset.name, project.dataset.options, seed=settings.seed)
+    from dlstudio.data.paths import base_folder
+
+    dataset = load_dataset(project.dataset.name, project.dataset.options, seed=settings.seed,
+                           base=base_folder(project))
     if getattr(args, "max_samples", None):
         dataset = first_samples(dataset, args.max_samples)
     base = store_for(project, args.runs_dir).folder

@@ -16,6 +16,17 @@ class DatasetError(DLStudioError, ValueError):
     """
 
 
+def check_allocation(nbytes: int, what: str, hint: str = "") -> None:
+    """DatasetError before ``what`` allocates about ``nbytes`` that this process cannot have
+    (:func:`dlstudio.bounded.check_memory`: the memory still available, its cgroup, its rlimits)."""
+    from dlstudio.bounded import LimitError, check_memory
+
+    try:
+        check_memory(int(nbytes), what, hint)
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
+
+
 @dataclass
 class Dataset:
     """Features and targets, already split into train and test (seeded).

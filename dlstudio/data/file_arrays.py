@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dlstudio.data.dataset import Dataset, DatasetError
+from dlstudio.bounded import LimitError, image_size, npy_header, npz_headers, open_regular
+from dlstudio.data.dataset import Dataset, DatasetError, check_allocation
+from dlstudio.data.paths import confined
 from dlstudio.data.file_common import (
     SHOW,
     task_option,
@@ -31,8 +33,20 @@ GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 # --------------------------------------------------------------------------- NumPy
 
 
+#: Copies of the arrays a NumPy dataset makes while it loads (the array, the split, float32 features).
+ARRAY_COPIES = 3
+
+
 def _load_array(path: Path, label: str) -> np.ndarray:
     _check_magic(path, label, NPY_MAGIC, ".npy")
+    try:  # the header first: shape and dtype are checked before any data is read
+        with open_regular(path, ".npy file") as fh:
+            header = npy_header(fh, label)
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
+    except (ValueError, OSError) as exc:
+        raise DatasetError(f"{label}: not a NumPy .npy file ({exc})") from None
+    check_allocation(header.nbytes * ARRAY_COPIES, f"{label}: an array of shape {header.shape} ({header.dtype})")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -71,6 +85,12 @@ def _numpy_problem(label: str, exc: Exception, key: str | None = None) -> str:
 
 def _npz_arrays(path: Path, label: str, keys_option: str) -> dict[str, np.ndarray]:
     _check_magic(path, label, NPZ_MAGIC, ".npz")
+    try:  # every member's header first (and the archive's size): nothing is unpacked before the checks
+        headers = npz_headers(path, label)
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
+    except (ValueError, OSError) as exc:
+        raise DatasetError(_numpy_problem(label, exc)) from None
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -100,6 +120,8 @@ def _npz_arrays(path: Path, label: str, keys_option: str) -> dict[str, np.ndarra
             raise DatasetError(f"{label}: holds {listed}; expected arrays x and y, or x_train, y_train, "
                                "x_test and y_test: set the keys option (for example 'images,labels')")
         roles = ["x", "y", "x_test", "y_test"]
+        check_allocation(sum(headers[k].nbytes for k in chosen if k in headers) * ARRAY_COPIES,
+                         f"{label}: arrays {', '.join(map(repr, chosen))}")
         out = {}
         for role, key in zip(roles, chosen):
             try:
@@ -233,10 +255,12 @@ def _hidden(path: Path, root: Path) -> bool:
 
 
 def _read_image(path: Path, size: int, rel: str) -> tuple[np.ndarray | None, str, str]:
-    """(RGB uint8 array or None, problem, mode)."""
+    """(RGB uint8 array or None, problem, mode); the dimensions are checked from the header
+    before any pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
     try:
+        image_size(path, rel)
         with Image.open(path) as im:
             mode = im.mode
             if size and im.format == "JPEG":
@@ -250,6 +274,8 @@ def _read_image(path: Path, size: int, rel: str) -> tuple[np.ndarray | None, str
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return None, f"{rel} (unreadable image)", ""
         return None, f"{rel} (not an image file)", ""
+    except LimitError as exc:
+        return None, f"{rel} ({str(exc).split(': ', 1)[-1]})", ""
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return None, f"{rel} (unreadable image: {exc})", ""
 
@@ -270,6 +296,8 @@ def image_folder(options: dict, seed: int) -> Dataset:
     label = label.rstrip("/\\")
     try:
         entries = sorted(p for p in root.iterdir() if not _hidden(p, root))
+        for p in entries:  # a class folder linked out of the data folder is refused
+            confined(p, root, label)
     except OSError as exc:
         raise DatasetError(f"{label}: cannot read the folder ({exc.strerror or exc})") from None
     if not entries:
@@ -282,8 +310,19 @@ def image_folder(options: dict, seed: int) -> Dataset:
     size = options["size"]
     images, labels, modes, bad, names = [], [], set(), [], []
     first_size: tuple[str, tuple[int, int]] | None = None
+    listed = {}
+    for folder in class_dirs:
+        try:
+            found = sorted(p for p in folder.rglob("*") if not _hidden(p, root))
+        except OSError as exc:
+            raise DatasetError(f"{label}/{folder.name}: cannot read the folder ({exc.strerror or exc})") from None
+        listed[folder] = [p for p in found if confined(p, root, label).is_file()]  # links stay inside
+    n_files = sum(len(files) for files in listed.values())
+    if size:  # uint8 images, float32 features and the split's copies
+        check_allocation(n_files * size * size * 3 * (1 + 4 * 2), f"{label}: {n_files:,} images of {size}x{size}",
+                         "choose a smaller size or fewer images")
     for c, folder in enumerate(class_dirs):
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, root))
+        files = listed[folder]
         count = 0
         for f in files:
             rel = f.relative_to(root).as_posix()
@@ -295,6 +334,9 @@ def image_folder(options: dict, seed: int) -> Dataset:
                 hw = arr.shape[:2]
                 if first_size is None:
                     first_size = (rel, hw)
+                    check_allocation(n_files * hw[0] * hw[1] * 3 * (1 + 4 * 2),
+                                     f"{label}: {n_files:,} images of {hw[1]}x{hw[0]}",
+                                     "set the size option to resize them")
                 elif hw != first_size[1]:
                     raise DatasetError(
                         f"{label}: images differ in size: {first_size[0]} is {first_size[1][1]}x"

@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from dlstudio.bounded import LIMITS, LimitError, read_limited, regular_file
 from dlstudio.data.dataset import DatasetError
+from dlstudio.data.paths import resolve_data_path
 from dlstudio.data.registry import OptionSpec
 from dlstudio.data.split import train_test
 
@@ -32,23 +34,35 @@ def encoding_option() -> OptionSpec:
 
 
 def user_file(options: dict[str, Any], dataset: str, key: str = "path", what: str = "file") -> tuple[Path, str]:
-    """(path, label for messages) of an existing file (or folder) option."""
+    """(path, label for messages) of an existing file (or folder) option; a file must be a
+    regular file (never a device such as /dev/zero, a pipe or a socket). Relative paths were
+    made absolute by :func:`dlstudio.data.load_dataset` (against the project's folder)."""
     raw = str(options.get(key) or "").strip()
     if not raw:
         raise DatasetError(f"dataset {dataset!r} needs a {what}: set its {key} option")
-    path = Path(raw).expanduser()
+    path = resolve_data_path(raw)
     if not path.exists():
         raise DatasetError(f"{raw}: no such {what}")
     if what == "folder" and not path.is_dir():
         raise DatasetError(f"{raw}: is a file, expected a folder with one sub-folder per class")
     if what != "folder" and path.is_dir():
         raise DatasetError(f"{raw}: is a folder, expected a file")
+    if what != "folder":
+        try:
+            regular_file(path, what)
+        except LimitError as exc:
+            raise DatasetError(str(exc)) from None
     return path, raw
 
 
-def read_bytes(path: Path, label: str) -> bytes:
+def read_bytes(path: Path, label: str, limit: int | None = None) -> bytes:
+    """The file's bytes, read by the bounded reader (regular files only, at most ``limit``
+    bytes: :attr:`dlstudio.bounded.Limits.text_bytes` by default)."""
+    limit = LIMITS.text_bytes if limit is None else limit
     try:
-        data = path.read_bytes()
+        data = read_limited(path, limit, "data file")
+    except LimitError as exc:
+        raise DatasetError(f"{label}: {str(exc).split(': ', 1)[-1]}") from None
     except OSError as exc:
         raise DatasetError(f"{label}: cannot read the file ({exc.strerror or exc})") from None
     if not data.strip():
@@ -61,6 +75,12 @@ def decode_text(data: bytes, encoding: str, label: str) -> str:
         codec = codecs.lookup(encoding).name
     except LookupError:
         raise DatasetError(f"{label}: unknown encoding {encoding!r} (try utf-8 or latin-1)") from None
+    try:
+        b"  ".decode(encoding)  # a codec that is not a text encoding (rot13, base64) refuses bytes -> str
+    except UnicodeError:
+        pass  # a text encoding that wants other bytes (utf-32)
+    except LookupError:
+        raise DatasetError(f"{label}: {encoding!r} is not a text encoding (try utf-8 or latin-1)") from None
     skip = len(codecs.BOM_UTF8) if codec == "utf-8" and data.startswith(codecs.BOM_UTF8) else 0
     try:
         return data[skip:].decode(encoding) if skip else data.decode(encoding)

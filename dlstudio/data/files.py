@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 import dlstudio.data.file_arrays  # noqa: F401  (registers the NumPy and image-folder datasets)
-from dlstudio.data.dataset import Dataset, DatasetError
+from dlstudio.data.dataset import Dataset, DatasetError, check_allocation
 from dlstudio.data.file_common import (
     MISSING,
     SHOW,
@@ -139,7 +139,10 @@ class _Column:
 
 
 def _csv_table(options: dict[str, Any], label: str, path: Path):
-    text = decode_text(read_bytes(path, label), options["encoding"], label)
+    data = read_bytes(path, label)
+    # rows of cells as Python strings take about 20 times the file's size, the arrays less
+    check_allocation(len(data) * 20, f"{label}: a table of {len(data):,} bytes")
+    text = decode_text(data, options["encoding"], label)
     delim = _delimiter(options["delimiter"], text, label)
     rows, lines = _read_rows(text, delim, label)
     if not rows:
@@ -326,6 +329,9 @@ def text_file(options: dict, seed: int) -> Dataset:
                            "text or a smaller window")
     from dlstudio.data.text import printable
 
+    count = max(0, -(-(len(text) - window) // options["step"]))
+    check_allocation(count * window * 8 * 2 + len(text) * 24, f"{label}: {count:,} windows of {window} characters",
+                     "set a larger step, a smaller window or max_chars")
     x, y, vocabulary = char_windows(text, window, options["step"])
     train, test = split_labels(y, options["test_fraction"], seed, label)
     meta = {"source": "text_file", "path": str(path), "characters": len(text), "window": window,

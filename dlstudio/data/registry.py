@@ -117,7 +117,16 @@ def get_dataset_spec(name: str) -> DatasetSpec:
         raise DatasetError(f"unknown dataset {name!r}; built-in datasets: {', '.join(sorted(REGISTRY))}") from None
 
 
-def load_dataset(name: str, options: dict[str, Any] | None = None, seed: int = 0) -> Dataset:
-    """Load a dataset by name; raises DatasetError with a clear message."""
+def load_dataset(name: str, options: dict[str, Any] | None = None, seed: int = 0,
+                 base: Any = None) -> Dataset:
+    """Load a dataset by name; raises DatasetError with a clear message. ``base``: the folder
+    relative ``path`` options start from (a project's own folder, see
+    :func:`dlstudio.data.paths.base_folder`; None: the current directory)."""
+    from dlstudio.data.paths import resolve_data_path
+
     spec = get_dataset_spec(name)
-    return spec.loader(spec.check_options(dict(options or {})), seed)
+    checked = spec.check_options(dict(options or {}))
+    for option in spec.options:
+        if option.kind == "path" and str(checked.get(option.name) or "").strip():
+            checked[option.name] = str(resolve_data_path(checked[option.name].strip(), base))
+    return spec.loader(checked, seed)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlstudio.data.dataset import Dataset, DatasetError
+from dlstudio.data.dataset import Dataset, DatasetError, check_allocation
 from dlstudio.data.registry import OptionSpec, register
 from dlstudio.data.split import test_fraction_option
 
@@ -38,6 +38,8 @@ def windows(series: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, 
     n = len(series) - window - horizon + 1
     if n < 1:
         return np.zeros((0, window, 1), "float32"), np.zeros((0, horizon), "float32")
+    check_allocation(n * (window + horizon) * 8 * 2, f"{n:,} windows of {window} steps",
+                     "choose a shorter series or a smaller window")
     idx = np.arange(n)[:, None]
     x = series[idx + np.arange(window)[None, :]][..., None]
     y = series[idx + window + np.arange(horizon)[None, :]]

@@ -36,7 +36,7 @@ from collections import Counter
 
 import numpy as np
 
-from dlstudio.data.dataset import Dataset, DatasetError
+from dlstudio.data.dataset import Dataset, DatasetError, check_allocation
 from dlstudio.data.registry import OptionSpec, register
 from dlstudio.data.split import test_fraction_option, train_test
 
@@ -153,6 +153,8 @@ def encode_tokens(text: str, vocabulary: list[str], level: str = "characters") -
 def one_hot(ids: np.ndarray, size: int) -> np.ndarray:
     """float32 rows with a single 1 at each id: shape ``ids.shape + (size,)``."""
     ids = np.asarray(ids, dtype="int64")
+    check_allocation(ids.size * size * 4, f"one-hot rows of {ids.size:,} tokens over {size:,} symbols",
+                     "use the ids encoding (and an Embedding), a larger step or a smaller window")
     out = np.zeros((*ids.shape, size), dtype="float32")
     np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
     return out
@@ -182,6 +184,9 @@ def text_meta(level: str, encoding: str, window: int, **more) -> dict:
 
 
 def _char_windows(ids: np.ndarray, window: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    count = max(0, -(-(len(ids) - window) // step))
+    check_allocation(count * window * 8 * 2, f"{count:,} windows of {window} tokens",
+                     "choose a larger step or a smaller window")
     starts = np.arange(0, len(ids) - window, step)
     x = ids[starts[:, None] + np.arange(window)[None, :]]
     y = ids[starts + window]

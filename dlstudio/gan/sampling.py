@@ -231,9 +231,11 @@ def interpolation_noise(gan: Any, steps: int, seed: int) -> np.ndarray:
 def real_points_of(project: Any) -> np.ndarray | None:
     """The project's training points to draw under generated 2-D points (None when unavailable)."""
     from dlstudio.data import DatasetError, load_dataset
+    from dlstudio.data.paths import base_folder
 
     try:
-        return load_dataset(project.dataset.name, project.dataset.options, seed=project.training.seed).x_train
+        return load_dataset(project.dataset.name, project.dataset.options, seed=project.training.seed,
+                            base=base_folder(project)).x_train
     except DatasetError:
         return None
 

@@ -48,9 +48,10 @@ def untrained_model(graph: Any, seed: int | None = None) -> Any:
 def project_dataset(project: Any) -> Any:
     """The project's dataset, split with the project's seed (DatasetError if it cannot load)."""
     from dlstudio.data import load_dataset
+    from dlstudio.data.paths import base_folder
 
     seed = int(getattr(project.training, "seed", 0) or 0)
-    return load_dataset(project.dataset.name, project.dataset.options, seed=seed)
+    return load_dataset(project.dataset.name, project.dataset.options, seed=seed, base=base_folder(project))
 
 
 def load_subject(project: Any, run: Any = None, which: str = "last", seed: int | None = None,

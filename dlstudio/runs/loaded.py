@@ -103,12 +103,13 @@ def dataset_for_run(project: Any, run: Run) -> Any:
     """The project's dataset, with the options (when the run recorded them) and
     the seed the run was trained with, so the test split is the same."""
     from dlstudio.data import load_dataset
+    from dlstudio.data.paths import base_folder
 
     project = as_project(project)
     settings = run.info.get("settings") or {}
     seed = int(settings.get("seed", getattr(project.training, "seed", 0)))
     options = run.info.get("dataset_options", project.dataset.options)
-    dataset = load_dataset(project.dataset.name, options, seed=seed)
+    dataset = load_dataset(project.dataset.name, options, seed=seed, base=base_folder(project))
     trained_on = run.info.get("dataset")
     if trained_on and trained_on != dataset.name:
         raise RunIncompatible(f"run {run.id} was trained on {trained_on!r} but the project now uses "
