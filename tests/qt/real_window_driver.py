@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
     from dlstudio.project import DatasetRef
 
     project = new_project("Real window")
-    # a dataset whose samples fit the Input, so the finished graph has no problems
+    # a dataset whose samples fit the Input: the only problem of the finished graph is its
+    # output size against the 2 classes, which the editor offers to fix
     project.dataset = DatasetRef(name="xor", options={})
     project.graph.add_node("Input", {"shape": [2]}, name="features", pos=INPUT_POS)
     window.set_document(Document(project))
@@ -125,6 +126,11 @@ def main(argv: list[str]) -> int:
             "status": window.statusBar().currentMessage(),
             "errors": state["errors"],
             "analysis_ok": bool(window.document.analysis is not None and window.document.analysis.ok),
+            "analysis_edges": (sum(1 for e in window.document.graph.edges)
+                               if window.document.analysis is not None else -1),
+            "problems": [{"node_ids": list(p.node_ids), "message": str(p), "severity": p.severity,
+                          "fix": p.fix.label if getattr(p, "fix", None) is not None else None}
+                         for p in (window.document.analysis.problems if window.document.analysis else [])],
         }
 
     def write() -> None:

@@ -13,28 +13,14 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
+from PySide6.QtWidgets import QPushButton  # noqa: E402
 
 from dlstudio import RESOURCES  # noqa: E402
 from dlstudio.qt.editor.commands import SetParamCommand  # noqa: E402
-from dlstudio.qt.keras_loader import loader  # noqa: E402
 
 EXAMPLES = RESOURCES / "examples"
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
-    from dlstudio.qt.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitUntil(lambda: not w.loading.isVisible())
-    yield w
-    if w.document is not None:
-        w.document.undo_stack.setClean()  # let the window close without asking
 
 
 def new_project_with_data(window, qtbot):
@@ -206,3 +192,31 @@ def test_a_loss_that_does_not_fit_the_labels_is_fixed_in_the_settings_as_one_ste
     doc.undo_stack.undo()
     assert doc.project.training.loss == "binary_crossentropy"
     panel_problem(window, qtbot, "binary_crossentropy is for two classes")
+
+
+def test_the_inspector_offers_the_fix_of_the_selected_layer(window, qtbot):
+    """A Dense of 7 units right after the digits Input: the Inspector shows its problem with the
+    same one-click fix as the Problems panel (insert Flatten); once that is applied, the next
+    problem (7 values for 10 classes) offers its fix there too. Each click is one undo step."""
+    doc = new_project_with_data(window, qtbot)
+    inp = window.view.add_layer("Input")
+    dense = window.view.add_layer("Dense", connect_from=inp)
+    doc.push(SetParamCommand(doc.graph, dense, "units", 7))
+    settle(window, qtbot)
+    window.inspector_dock.show()
+    window.inspector_dock.raise_()
+    window.scene.select_nodes([dense])
+
+    def buttons():
+        return {b.text(): b for b in window.inspector.findChildren(QPushButton, "inspector_fix") if not b.isHidden()}
+
+    qtbot.waitUntil(lambda: list(buttons()) == ["Fix: Insert Flatten before 'dense_1'"], timeout=10000)
+    qtbot.mouseClick(buttons()["Fix: Insert Flatten before 'dense_1'"], Qt.MouseButton.LeftButton)
+    assert [n.type for n in doc.graph.nodes].count("Flatten") == 1
+    settle(window, qtbot)
+    window.scene.select_nodes([dense])
+    qtbot.waitUntil(lambda: list(buttons()) == ["Fix: Set units to 10"], timeout=10000)
+    qtbot.mouseClick(buttons()["Fix: Set units to 10"], Qt.MouseButton.LeftButton)
+    assert doc.graph.node(dense).params["units"] == 10 and doc.undo_stack.undoText() == "Fix: Set units to 10"
+    settle(window, qtbot)
+    assert doc.analysis.ok

@@ -16,7 +16,8 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
-    QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea, QStackedWidget, QVBoxLayout, QWidget,
+    QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 from shiboken6 import isValid
 
@@ -26,7 +27,7 @@ from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
 from dlstudio.qt.keras_loader import keras_ready, loader
 from dlstudio.qt.panels.data.data_widgets import section_header
 from dlstudio.qt.panels.editing.param_form import LineEdit, ParamField, ParamForm, same_value
-from dlstudio.qt.panels.editing.problems import sentence
+from dlstudio.qt.panels.editing.problems import fix_text, sentence
 from dlstudio.qt.panels.editing.summary import format_count, format_macs, output_shapes_text
 
 
@@ -447,9 +448,15 @@ class InspectorPanel(QWidget):
             msg = html.escape(sentence(p.message))
             hint = html.escape(sentence(p.hint)) if p.hint else ""
             soft = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
-            text.setText(msg + (f"<br><span style='color:{soft}'>{hint}</span>" if hint else ""))
+            text.setText(msg + (f"<br><span style='color:{soft}'>{hint}</span>" if hint and p.fix is None else ""))
             rl.addWidget(text, 1)
             self._problem_box.addWidget(row)
+            if p.fix is not None:  # the same one-click fix as in the Problems panel
+                button = QPushButton(fix_text(p), self._content)
+                button.setObjectName("inspector_fix")
+                button.setToolTip("Apply this change to the graph (Edit > Undo takes it back)")
+                button.clicked.connect(lambda _=False, fix=p.fix: self.document.apply_fix(fix))
+                self._problem_box.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
 
     # graph and document signals (psygnal calls these synchronously)
     def _on_params_changed(self, node_id: str) -> None:

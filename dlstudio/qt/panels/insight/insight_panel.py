@@ -505,7 +505,7 @@ class InsightPanel(QWidget):
         self.weights.show_insight(insight)
         self.saliency.show_insight(insight, x)
         self.playground.set_sample(x if np.ndim(x) >= 2 else None)
-        what = self.model_combo.currentText().split(" \u00b7 ")[0]
+        what = f"Run {job['run'].id}" if job["run"] is not None else "Untrained graph (random weights)"
         if job["epoch"] is not None:
             what = f"Training in progress, epoch {job['epoch']}"
         text = f"{what} \u00b7 {'file ' if file_input else ''}{caption}"
