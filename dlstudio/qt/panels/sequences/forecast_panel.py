@@ -20,7 +20,8 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text, load_run
+from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text
+from dlstudio.runs import load_run
 from dlstudio.training.events import ForecastFrame
 
 #: (key, legend name, colour, dashed)
@@ -33,8 +34,8 @@ def _forecast_job(project: Any, run: Any, cache: dict) -> Any:
     from dlstudio.inference.forecast import forecast
 
     if run.id not in cache:
-        cache[run.id] = load_run(project, run)
-    _run, model, dataset = cache[run.id]
+        cache[run.id] = load_run(project, run, check=False)
+    model, dataset = cache[run.id].model, cache[run.id].dataset
     return forecast(model, dataset)
 
 

@@ -9,8 +9,8 @@ its epochs' ends. A dock comes to the front once per training, with the first
 sample or forecast.
 
 :class:`RunPicker` lists the project's trained runs (newest first) with a
-"live" entry for the training in progress; :func:`load_run` (run on a pool
-thread) rebuilds a run's model and dataset.
+"live" entry for the training in progress; the panels load a run with
+:func:`dlstudio.runs.load_run` on a pool thread.
 """
 
 from __future__ import annotations
@@ -23,13 +23,6 @@ from PySide6.QtWidgets import QWidget
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 
 LIVE = "__live__"
-
-
-def load_run(project: Any, run: Any) -> tuple[Any, Any, Any]:
-    """(run, model, dataset) of a project's run (a Run); called on a pool thread."""
-    from dlstudio.runs import dataset_for_run, load_run_model
-
-    return run, load_run_model(run), dataset_for_run(project, run)
 
 
 def error_text(exc: BaseException | str) -> str:

@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text, load_run
+from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text
+from dlstudio.runs import load_run
 from dlstudio.training.events import TextSample
 from dlstudio.training.sample_settings import SampleSettings
 
@@ -55,8 +56,8 @@ def _job(project: Any, run: Any, cache: dict, action: str, settings: dict, sourc
     from dlstudio.inference.text_generation import generate, text_model_info, translate
 
     if run.id not in cache:
-        cache[run.id] = load_run(project, run)
-    run, model, dataset = cache[run.id]
+        cache[run.id] = load_run(project, run, check=False)
+    model, dataset = cache[run.id].model, cache[run.id].dataset
     info = text_model_info(dataset)
     if info.is_translation:
         sources = sources or list(info.examples[:8])
