@@ -23,6 +23,16 @@ def user_message(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {text}" if text else f"unexpected {type(exc).__name__}"
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says that memory ran out: Python's MemoryError, TensorFlow's
+    ResourceExhaustedError, XLA's and the allocators' "out of memory"."""
+    if isinstance(exc, MemoryError):
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when",
+                                   "bad_alloc", "cannot allocate memory"))
+
+
 def sentence(text: str) -> str:
     """``text`` with its first letter upper-case: messages start lower-case, to follow
     "error: " on the command line, and a panel shows them as sentences."""

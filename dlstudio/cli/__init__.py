@@ -21,7 +21,7 @@ from typing import Sequence
 from dlstudio import __version__
 from dlstudio.cli import attack, data, evaluate, export, gan, insight, project, sequences, train
 from dlstudio.cli.common import UserError, print_error
-from dlstudio.errors import DLStudioError
+from dlstudio.errors import DLStudioError, is_out_of_memory
 
 #: The command groups, in the order ``--help`` lists their commands.
 GROUPS = (project, train, evaluate, insight, attack, gan, export, sequences, data)
@@ -64,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error(exc)
         return 1
     except Exception as exc:  # a bug: say so plainly, keep the traceback for reports
+        if is_out_of_memory(exc):  # outside the checks made before allocating (a model build, an array)
+            print(f"error: ran out of memory ({type(exc).__name__}); the project or file asks for more memory "
+                  "than this machine has: make the model, the batch or the data smaller", file=sys.stderr)
+            return 1
         if os.environ.get("DLSTUDIO_DEBUG"):
             raise
         print_error(exc)

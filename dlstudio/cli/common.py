@@ -43,6 +43,16 @@ def whole_number(minimum: int, what: str = "a whole number"):
 positive_int = whole_number(1)
 #: A sample number: 0 or more.
 sample_index = whole_number(0, "a sample number")
+#: The largest seed NumPy and Keras take (a seed is 0 .. 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
+def seed_number(text: str) -> int:
+    """An argparse type: a seed, a whole number from 0 to 2**32 - 1."""
+    value = whole_number(0, "a seed (a whole number)")(text)
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SEED} (2**32 - 1), got {value}")
+    return value
 
 
 def add_project_argument(p: argparse.ArgumentParser, help: str = "a .dlsproj file") -> None:

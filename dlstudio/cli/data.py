@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any, Sequence
 
-from dlstudio.cli.common import UserError, positive_int, write_png
+from dlstudio.cli.common import UserError, positive_int, seed_number, write_png
 
 
 def register(sub: Any) -> None:
@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="a dataset option (repeatable); values are read as JSON when they parse "
                         "(numbers, true/false), else as text")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and of generated data (default 0)")
+    p.add_argument("--seed", type=seed_number, default=0, help="seed of the split and of generated data (default 0)")
     p.add_argument("-o", "--output", metavar="PNG",
                    help="write a grid of labelled samples (images) or a scatter plot (2-D points)")
     p.add_argument("--samples", type=positive_int, default=32, help="images in the grid (default 32)")

@@ -28,6 +28,7 @@ from dlstudio.cli.common import (
     human_out,
     load_project,
     positive_int,
+    seed_number,
     print_json,
     run_from_args,
     write_png,
@@ -41,7 +42,7 @@ def register(sub: Any) -> None:
     add_run_arguments(p, help=GAN_RUN_HELP, weights=False)
     p.add_argument("-n", "--samples", type=positive_int, default=64, help="how many samples (default 64)")
     p.add_argument("-o", "--output", required=True, metavar="PNG", help="the picture to write")
-    p.add_argument("--seed", type=int, help="noise seed (default: the project's fixed noise, as in training)")
+    p.add_argument("--seed", type=seed_number, help="noise seed (default: the project's fixed noise, as in training)")
     p.add_argument("--columns", type=positive_int, help="images per row (default: about square)")
     p.add_argument("--interpolate", type=positive_int, metavar="K",
                    help="one row of K samples between two noise vectors instead (spherical interpolation)")

@@ -44,13 +44,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{p.severity}: {p}", file=out)
         if p.fix is not None:
             print(f"  fix: {p.fix.label}", file=out)
-    if any(p.is_error for p in problems):
+    too_big = _too_big(analysis)
+    if too_big:
+        print(f"error: {too_big}", file=sys.stderr)
+    if any(p.is_error for p in problems) or too_big:
         return 1
     print(f"{Path(args.project).name}: valid ({len(project.graph)} layers, "
           f"{fmt_int(analysis.total_params)} parameters)")
     for name, graph in project.graphs.items():  # a GAN's discriminator, ...
         print(f"  graph '{name}': valid ({len(graph)} layers, {fmt_int(analyze(graph).total_params)} parameters)")
     return 0
+
+
+def _too_big(analysis: Any) -> str:
+    """Why the model cannot be built on this machine at all (its weights alone need more than
+    its memory), or ""."""
+    from dlstudio.bounded import fmt_bytes, total_memory
+    from dlstudio.compile.build import model_memory
+
+    need, have = model_memory(analysis), total_memory()
+    if need <= have:
+        return ""
+    return (f"the model has {fmt_int(analysis.total_params)} parameters, which take about {fmt_bytes(need)} of "
+            f"memory; this machine has {fmt_bytes(have)}: make it smaller")
 
 
 def _validation_data(project: Any) -> Any:
@@ -131,7 +147,7 @@ def print_graph_summary(graph: Any) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from dlstudio.compile.importer import import_model_file
+    from dlstudio.compile.import_process import import_model_isolated
     from dlstudio.project import new_project, save_project
 
     out = Path(args.output)
@@ -139,7 +155,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UserError(f"{out}: the output must be a .dlsproj file")
     if out.exists() and not args.force:
         raise UserError(f"{out} already exists; use --force to replace it")
-    graph, weights = import_model_file(args.model)  # ModelImportError names the file and the layer
+    # in a child process with time and memory limits; ModelImportError names the file and the layer
+    graph, weights = import_model_isolated(args.model)
     project = new_project(out.stem)
     project.graph = graph
     project.notes = f"Imported from {Path(args.model).name}."

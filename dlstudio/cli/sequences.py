@@ -29,6 +29,7 @@ from dlstudio.cli.common import (
     human_out,
     load_project,
     positive_int,
+    seed_number,
     print_json,
     run_from_args,
 )
@@ -59,7 +60,7 @@ def register(sub: Any) -> None:
     p.add_argument("--temperature", type=temperature, default=0.8,
                    help="0: always the most likely token; 1: the model's probabilities; more: wilder "
                         "(default 0.8)")
-    p.add_argument("--seed", type=int, default=0, help="the same seed writes the same text (default 0)")
+    p.add_argument("--seed", type=seed_number, default=0, help="the same seed writes the same text (default 0)")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("translate", help="greedy translations by a trained seq2seq model")

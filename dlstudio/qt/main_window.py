@@ -303,10 +303,11 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
             self.import_model(path)
 
     def import_model(self, path: str | Path) -> bool:
-        from dlstudio.compile.importer import ModelImportError, import_model_file
+        from dlstudio.compile.import_process import import_model_isolated
+        from dlstudio.compile.importer import ModelImportError
 
-        try:
-            graph, _weights = import_model_file(path)
+        try:  # in a child process with time and memory limits (a damaged file cannot hang the app)
+            graph, _weights = import_model_isolated(path)
         except ModelImportError as exc:
             QMessageBox.critical(self, "Cannot import model", str(exc))
             return False

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from dlstudio.backend import model_device
-from dlstudio.errors import user_message
+from dlstudio.errors import is_out_of_memory, user_message
 from dlstudio.compile import analyze, build_model, data_problems
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
@@ -159,9 +159,16 @@ def check_trainable(graph: Graph, dataset: Dataset, loss: Any = "auto"):
     return analysis
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(k in text for k in ("resourceexhausted", "resource_exhausted", "out of memory", "oom when"))
+def check_training_memory(analysis: Any, batch_size: int) -> None:
+    """TrainingError before a model whose weights, gradients, optimizer slots and one batch's
+    activations cannot fit in the memory still available is built."""
+    from dlstudio.bounded import LimitError
+    from dlstudio.compile.build import check_model_memory
+
+    try:
+        check_model_memory(analysis, training=True, batch_size=batch_size)
+    except LimitError as exc:
+        raise TrainingError(str(exc)) from None
 
 
 def _schedule_callbacks(settings: Any, base_lr: float) -> list:
@@ -290,6 +297,7 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
         objective = choose_objective(graph, out_id, analysis.nodes[out_id].output_shape, dataset,
                                      _setting(settings, "loss", "auto"), _setting(settings, "metrics", ("auto",)))
         scope = training_scope(_setting(settings, "device", "auto"), int(_setting(settings, "batch_size", 32)))
+        check_training_memory(analysis, int(_setting(settings, "batch_size", 32)))
     except TrainingError as exc:
         emit(Failed(str(exc), tuple(exc.problems)))
         raise
@@ -489,7 +497,7 @@ def _fit(model: Any, dataset: Dataset, job: _Job) -> TrainResult:
                          validation_data=validation, verbose=0, callbacks=callbacks,
                          shuffle=False)  # the batches shuffle themselves, seeded, every epoch
     except Exception as exc:
-        if _is_out_of_memory(exc):
+        if is_out_of_memory(exc):
             keras.backend.clear_session()
             raise _fail(job, f"ran out of memory while training with batch size {job.batch_size}: "
                              "lower the batch size or make the model smaller") from exc
