@@ -3,7 +3,7 @@ and the samples to feed it. Shared by ``dlstudio featuremaps``/``saliency`` and
 the insight panel; no Qt.
 
 A run's model is rebuilt from the run's own graph snapshot with its weights
-(``dlstudio.training.evaluate.load_run_model``) and its data is the project's
+(``dlstudio.runs.load_run``) and its data is the project's
 dataset split with the run's seed, so sample N is the sample it was tested on.
 """
 
@@ -58,17 +58,14 @@ def load_subject(project: Any, run: Any = None, which: str = "last", seed: int |
                  dataset: Any = None) -> Subject:
     """The model to look at: ``run`` (a Run, an id, a unique prefix or "last") with its
     ``which`` weights, or the project's graph untrained when ``run`` is None.
-    Raises InsightError, EvaluationError, DatasetError or FileNotFoundError."""
+    Raises InsightError, DatasetError or a RunError (no such run, no weights, a changed dataset)."""
     if run is None:
         model = untrained_model(project.graph, seed)
         return Subject(model, dataset if dataset is not None else project_dataset(project), "untrained graph")
-    from dlstudio.runs import dataset_for_run, load_run_model
-    from dlstudio.runs import find_run
+    from dlstudio.runs import load_run
 
-    r = find_run(project, run)
-    model = load_run_model(r, which)
-    data = dataset if dataset is not None else dataset_for_run(project, r)
-    return Subject(model, data, f"run {r.id} ({which} weights)", r.id)
+    loaded = load_run(project, run, which, dataset=dataset, check=False)
+    return Subject(loaded.model, loaded.dataset, loaded.label, loaded.id)
 
 
 def split_arrays(dataset: Any, split: str = "test") -> tuple[np.ndarray, np.ndarray]:
