@@ -53,8 +53,9 @@ class ParamSpec:
                 return None
             raise ParamError(self.name, "a value is required", fatal=False)
         if self.config_ok and isinstance(value, dict):
-            if "class_name" not in value:
+            if not isinstance(value.get("class_name"), str):
                 raise ParamError(self.name, "a config needs a 'class_name'", fatal=True)
+            _check_json(self.name, _without_seeds(value))  # finite, sane numbers (Constant 1e308 is refused)
             return value
         kind = self.kind
         if kind == "bool":
@@ -191,6 +192,17 @@ def _as_float(name: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ParamError(name, f"expected a finite number, got {value!r}", fatal=True)
     return float(value)
+
+
+def _without_seeds(value: Any, depth: int = 0) -> Any:
+    """A config without its ``seed`` entries (any whole number is a seed), for :func:`_check_json`."""
+    if depth > 20:
+        return value
+    if isinstance(value, dict):
+        return {k: _without_seeds(v, depth + 1) for k, v in value.items() if not (k == "seed" and isinstance(v, int))}
+    if isinstance(value, (list, tuple)):
+        return [_without_seeds(v, depth + 1) for v in value]
+    return value
 
 
 def _check_json(name: str, value: Any, depth: int = 0) -> None:

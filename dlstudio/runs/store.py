@@ -11,6 +11,7 @@ always read from disk, so it is what is there.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dlstudio.bounded import LIMITS, LimitError, load_json
-from dlstudio.project.atomic import atomic_write_json, is_temporary
+from dlstudio.project.atomic import WriteError, atomic_write_json, is_temporary, write_error
 from dlstudio.runs.errors import NoRunsYet, RunNotFound
 from dlstudio.runs.record import INTERRUPTED, RunDamaged, still_running, validate_record, writer_fields
 
@@ -107,7 +108,13 @@ class Run:
 def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
     """A new, uniquely named run folder under ``base`` with its run.json."""
     base = Path(base)
-    base.mkdir(parents=True, exist_ok=True)
+    if base.exists() and not base.is_dir():
+        raise WriteError(errno.ENOTDIR, f"cannot keep runs in {base}: it is a file, not a folder "
+                                        "(give --runs-dir a folder)")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(base, exc) from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:
         path = base / f"{stamp}-{secrets.token_hex(2)}"
@@ -116,6 +123,8 @@ def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise write_error(path, exc) from None
     extra = writer_fields() if info.get("status") == "running" else {}
     run = Run(path, {"id": path.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
                      "created_ns": time.time_ns(), **extra, **info})
