@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,11 +22,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.runs.run_job import RunJob
+from dlstudio.qt.panels.runs.run_panel import RunPanel
 
 #: Class colours of the scatter (Tableau 10), one per digit.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -91,28 +89,21 @@ class _PixelView(QWidget):
         p.end()
 
 
-class AutoencoderPanel(QWidget):
+class AutoencoderPanel(RunPanel):
     """Reconstructions and 2-D codes of a run. ``computed(view)`` when shown; ``failed(message)``."""
 
     computed = Signal(object)
-    failed = Signal(str)
+    no_run_text = "No trained runs yet: train the project, then its reconstructions and codes appear here."
 
     def __init__(self, document=None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.document = None
+        super().__init__(parent, cache_size=4)
         self.view = None  # the AutoencoderView shown
         self.plot = None
-        self.job = RunJob(self, cache_size=4)
-        self.job.done.connect(lambda key, view: self._show(key[0], view))
-        self.job.failed.connect(lambda _key, message: self._fail(message))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         top = QHBoxLayout()
         top.addWidget(QLabel("Run", self))
-        self.run_combo = RunsCombo(self)
-        self.run_combo.setToolTip("The trained run whose reconstructions and codes are shown")
-        self.runs = RunSource(self.run_combo)
-        self.runs.changed.connect(self._run_changed)
+        self.run_combo = self.make_run_choice("The trained run whose reconstructions and codes are shown")
         top.addWidget(self.run_combo, 1)
         layout.addLayout(top)
         self.status = QLabel(self)
@@ -135,71 +126,37 @@ class AutoencoderPanel(QWidget):
         if document is not None:
             self.set_document(document)
         else:
-            self._set_status("Open an autoencoder project (Gallery: 'Autoencoder with a 2-D code') and train it.")
+            self.show_status("Open an autoencoder project (Gallery: 'Autoencoder with a 2-D code') and train it.")
 
     def sizeHint(self) -> QSize:
         return QSize(420, 560)
 
-    # ------------------------------------------------------------------ document and runs
-    def set_document(self, document) -> None:
-        self.document = document
-        self.job.reset()
-        self.view = None
-        self._shown_run = None
-        self.runs.set_document(document)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        QTimer.singleShot(0, lambda: isValid(self) and self.refresh())
-
-    def refresh_runs(self) -> None:
-        """Re-read the project's runs with weights; the chosen one is kept (or the latest followed)."""
-        self.runs.refresh()
-
-    def _run_changed(self) -> None:
-        if self.runs.run() is None:
-            self.view = None
-            self._shown_run = None
-            self._show_parts(False)
-            self._set_status("No trained runs yet: train the project, then its reconstructions and codes appear "
-                             "here." if self.document is not None else "Open an autoencoder project and train it.")
-            return
-        self.refresh()
-
     # ------------------------------------------------------------------ computing
-    def refresh(self) -> None:
-        """Compute the chosen run's view (on a worker thread, cached; the latest request wins)."""
-        from dlstudio.qt.keras_loader import keras_ready
-
-        run = self.runs.run()
-        if run is None or self.document is None or not self.isVisible():
-            return
-        key = (run.id, str(run.path))
+    def compute(self, run: Any) -> None:
+        """Compute the run's view (on a worker thread, cached; the latest request wins)."""
         if self.view is not None and self._shown_run == run.id:
             return
-        if not keras_ready():
-            self._set_status("Keras is loading\u2026")
-            QTimer.singleShot(500, lambda: isValid(self) and self.refresh())
-            return
-        if self.job.request(key, _compute, self.document.project, run):
-            self._set_status("Computing the reconstructions and codes\u2026")
+        if self.job.request((run.id, str(run.path)), _compute, self.document.project, run):
+            self.show_status("Computing the reconstructions and codes\u2026")
 
     _shown_run: str | None = None
 
-    def is_busy(self) -> bool:
-        return self.job.is_busy()
-
-    def _fail(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
         self._show_parts(False)
         self.status.setText(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
         self.status.setVisible(True)
-        self.failed.emit(message)
 
-    def _set_status(self, text: str) -> None:
+    def show_status(self, text: str) -> None:
         self.status.setStyleSheet("")
         self.status.setText(text)
         self.status.setVisible(bool(text))
+
+    def clear_view(self, text: str) -> None:
+        self.view = None
+        self._shown_run = None
+        self._show_parts(False)
+        self.show_status(text)
 
     def _show_parts(self, on: bool) -> None:
         for w in (self.grid_title, self.grid, self.scatter_title, self.summary):
@@ -208,9 +165,9 @@ class AutoencoderPanel(QWidget):
             self.plot.setVisible(on)
 
     # ------------------------------------------------------------------ showing
-    def _show(self, run: str, view: Any) -> None:
-        self.view, self._shown_run = view, run
-        self._set_status("")
+    def show_result(self, key: tuple, view: Any) -> None:
+        self.view, self._shown_run = view, key[0]
+        self.show_status("")
         self._show_parts(True)
         images = view.inputs.ndim == 4 and view.inputs.shape[-1] in (1, 3)
         self.grid_title.setVisible(images)

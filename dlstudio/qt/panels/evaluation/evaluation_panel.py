@@ -12,17 +12,16 @@ best); it is evaluated on the test split on a worker thread
 - regression: predicted against true values, with the identity line.
 
 Results are cached per (run, weights, weights file time); the panel computes
-only while it is shown. ``show_run(path)`` (after a training) picks that run.
+only while it is shown; after each training it shows the new run.
 """
 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -34,7 +33,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
@@ -43,8 +41,7 @@ from dlstudio.qt.panels.evaluation.evaluation_views import (
     ConfusionMatrixView,
     SamplesView,
 )
-from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.runs.run_job import RunJob
+from dlstudio.qt.panels.runs.run_panel import RunPanel
 
 CACHE_SIZE = 3  # evaluations kept (each holds its model and test arrays)
 BOUNDARY_RESOLUTION = 150
@@ -84,31 +81,27 @@ def metrics_html(ev: Any) -> str:
             + " · ".join(parts))
 
 
-class EvaluationPanel(QWidget):
+class EvaluationPanel(RunPanel):
     """Evaluates a run of the document's project and shows where it errs.
 
-    Public: ``set_document``, ``refresh_runs``, ``run_ids``, ``set_run(id)``,
-    ``show_run(path)``, ``evaluate()``, ``is_busy()``, ``click_cell(true, pred)``;
+    Public (besides RunPanel's ``set_document``, ``refresh_runs``, ``run_ids``,
+    ``set_run(id, which)``, ``is_busy()``): ``reload()``, ``click_cell(true, pred)``;
     ``evaluation`` (the Evaluation shown) and ``dataset``. Signals:
     ``evaluated(object)`` and ``failed(str)``.
     """
 
     evaluated = Signal(object)
-    failed = Signal(str)
+    no_run_text = ("No trained run yet. Train the model (F5); its evaluation on the test split shows here when "
+                   "the training ends.")
 
     def __init__(self, document=None, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(parent, CACHE_SIZE)
         self.setObjectName("EvaluationPanel")
-        self.document = None
         self.evaluation = None
         self.dataset = None
         self.boundary_view = None  # made for 2-D data
         self.scatter = None  # made for regression
-        self._stale = True
         self._shown_key: tuple | None = None
-        self.job = RunJob(self, CACHE_SIZE)
-        self.job.done.connect(lambda key, result: self._show(key, *result))
-        self.job.failed.connect(lambda _key, message: self._fail(message))
         self._build()
         self.set_document(document)
 
@@ -119,11 +112,9 @@ class EvaluationPanel(QWidget):
         outer.setSpacing(4)
         bar = QHBoxLayout()
         bar.setSpacing(6)
-        self.run_combo = RunsCombo(self)
+        self.run_combo = self.make_run_choice("The run to evaluate on the test split (newest first)",
+                                              accept=lambda r: r.status in ("finished", "stopped"))
         self.run_combo.setMinimumContentsLength(24)
-        self.run_combo.setToolTip("The run to evaluate on the test split (newest first)")
-        self.runs = RunSource(self.run_combo, accept=lambda r: r.status in ("finished", "stopped"))
-        self.runs.changed.connect(self._run_changed)
         self.which_combo = QComboBox(self)
         self.which_combo.addItem("last weights", "last")
         self.which_combo.addItem("best epoch", "best")
@@ -178,38 +169,10 @@ class EvaluationPanel(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(900, 360)
 
-    # ------------------------------------------------------------------ document and runs
-    def set_document(self, document) -> None:
-        self.document = document
-        self.job.reset()
-        self.evaluation = self.dataset = None
-        self._shown_key = None
-        self.status.setText("")
-        self.runs.set_document(document)
-
-    def _run_changed(self) -> None:
-        if not self.run_combo.count():
-            self._shown_key = None
-            self.evaluation = self.dataset = None
-            self.status.setText("")
-            self.hint.setText("No trained run yet. Train the model (F5); its evaluation on the test split shows "
-                              "here when the training ends." if self.document is not None else "No project.")
-            self.stack.setCurrentWidget(self.hint)
-        self.schedule()
-
-    def refresh_runs(self) -> None:
-        """Read the runs again (the choice is kept, or follows the latest run)."""
-        self.runs.refresh()
-
-    def run_ids(self) -> list[str]:
-        return self.run_combo.run_ids()
-
+    # ------------------------------------------------------------------ runs
     def set_run(self, run_id: str, which: str = "last") -> None:
-        self.runs.refresh()
         self.which_combo.setCurrentIndex(max(0, self.which_combo.findData(which)))
-        if not self.run_combo.choose(run_id):
-            raise KeyError(run_id)
-        self.schedule()
+        super().set_run(run_id)
 
     def reload(self) -> None:
         self.job.reset()
@@ -218,23 +181,6 @@ class EvaluationPanel(QWidget):
         self.schedule()
 
     # ------------------------------------------------------------------ computing
-    def schedule(self) -> None:
-        """Evaluate now if the panel is shown, else when it is next shown."""
-        if not self.isVisible():
-            self._stale = True
-            return
-        QTimer.singleShot(0, lambda: isValid(self) and self.evaluate())
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self.runs.refresh()
-            QTimer.singleShot(0, lambda: isValid(self) and self.evaluate())
-
-    def is_busy(self) -> bool:
-        return self.job.is_busy()
-
     def _key(self) -> tuple | None:
         run = self.runs.run()
         if run is None:
@@ -245,42 +191,40 @@ class EvaluationPanel(QWidget):
         weights = run.path / WEIGHT_FILES[which]
         return (str(run.path), which, weights.stat().st_mtime if weights.exists() else 0)
 
-    def evaluate(self) -> None:
+    def compute(self, run: Any) -> None:
         """Evaluate the chosen run (or show it from the cache)."""
-        from dlstudio.qt.keras_loader import keras_ready
-
-        if self.document is None or self.runs.run() is None:
-            return
-        if not keras_ready():
-            self.status.setText("Keras is loading\u2026")
-            QTimer.singleShot(500, lambda: isValid(self) and self.schedule())
-            return
         key = self._key()
         if key is None or key == self._shown_key:
             return
-        run = self.runs.run()
         if self.job.request(key, _evaluate, self.document.project, run, key[1]):
-            self._set_status(f"Evaluating run {html.escape(run.id)} on the test split\u2026")
+            self.show_status(f"Evaluating run {html.escape(run.id)} on the test split\u2026")
             if self.stack.currentWidget() is self.hint:
                 self.hint.setText(f"Evaluating run {html.escape(run.id)}\u2026")
 
-    def _fail(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
         self._shown_key = None
         self.status.setText(html.escape(message))
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
         self.status.setToolTip(message)
-        self.failed.emit(message)
 
-    def _set_status(self, text: str) -> None:
+    def show_status(self, text: str) -> None:
         self.status.setStyleSheet("")
         self.status.setText(text)
         self.status.setToolTip("")
 
+    def clear_view(self, text: str) -> None:
+        self._shown_key = None
+        self.evaluation = self.dataset = None
+        self.show_status("")
+        self.hint.setText(text)
+        self.stack.setCurrentWidget(self.hint)
+
     # ------------------------------------------------------------------ showing
-    def _show(self, key: tuple, ev: Any, dataset: Any, boundary: tuple | None) -> None:
+    def show_result(self, key: tuple, result: tuple) -> None:
+        ev, dataset, boundary = result
         self._shown_key = key
         self.evaluation, self.dataset = ev, dataset
-        self._set_status(metrics_html(ev))
+        self.show_status(metrics_html(ev))
         if ev.task == "classification":
             self.matrix.set_matrix(ev.confusion_matrix, ev.class_names)
             self.report.set_report(ev.per_class)

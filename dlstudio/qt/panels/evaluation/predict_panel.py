@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,14 +32,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.evaluation.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight.insight_views import scroll_area
-from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
-from dlstudio.qt.panels.runs.run_job import RunJob
+from dlstudio.qt.panels.runs.run_panel import RunPanel
 
 STRIP = 48  # image samples offered for a click
 SHOWN_CLASSES = 12  # bars drawn; the rest are summed in one line
@@ -125,27 +123,22 @@ class ProbabilityBars(QWidget):
         p.end()
 
 
-class PredictPanel(QWidget):
+class PredictPanel(RunPanel):
     """A run's prediction for one input. Public: ``set_document``, ``refresh_runs``,
     ``run_ids``, ``set_run(id)``, ``set_sample(index, split)``, ``set_input_file(path)``,
     ``is_busy()``; ``prediction`` (the Prediction shown). Signals ``predicted(object)``, ``failed(str)``."""
 
     predicted = Signal(object)
-    failed = Signal(str)
+    no_run_text = "No trained run yet: train the model (F5), then pick an input here."
 
     def __init__(self, document=None, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(parent, cache_size=0)  # the model and dataset are kept instead
         self.setObjectName("PredictPanel")
         self.setAcceptDrops(True)
-        self.document = None
         self.prediction = None
         self._file: str | None = None
         self._models: dict[str, Any] = {}
         self._datasets: dict[str, Any] = {}
-        self._stale = True
-        self.job = RunJob(self, cache_size=0)  # the model and dataset are kept instead
-        self.job.done.connect(lambda key, result: self._done(key[0], result))
-        self.job.failed.connect(lambda _key, message: self._fail(message))
         self._strip_for: str | None = None
         self._build()
         self.set_document(document)
@@ -157,10 +150,8 @@ class PredictPanel(QWidget):
         outer.setSpacing(4)
         top = QGridLayout()
         top.setHorizontalSpacing(6)
-        self.run_combo = RunsCombo(self)
+        self.run_combo = self.make_run_choice("The trained run that predicts (newest first)")
         self.run_combo.setMinimumContentsLength(20)
-        self.runs = RunSource(self.run_combo)
-        self.runs.changed.connect(self._run_changed)
         top.addWidget(QLabel("Run", self), 0, 0)
         top.addWidget(self.run_combo, 0, 1, 1, 6)
         self.split_combo = QComboBox(self)
@@ -236,36 +227,16 @@ class PredictPanel(QWidget):
 
     # ------------------------------------------------------------------ document, runs, inputs
     def set_document(self, document) -> None:
-        self.document = document
         self._models.clear()
         self._datasets.clear()
         self._file = None
+        super().set_document(document)
+
+    def clear_view(self, text: str) -> None:
         self.prediction = None
         self._strip_for = None
         self.strip.clear()
-        self.job.reset()
-        self.runs.set_document(document)
-
-    def _run_changed(self) -> None:
-        if self.runs.run() is None:
-            self.prediction = None
-            self._strip_for = None
-            self.strip.clear()
-            self._set_status("No trained run yet: train the model (F5), then pick an input here."
-                             if self.document is not None else "No project.")
-        self.schedule()
-
-    def refresh_runs(self) -> None:
-        self.runs.refresh()
-
-    def run_ids(self) -> list[str]:
-        return self.run_combo.run_ids()
-
-    def set_run(self, run_id: str) -> None:
-        self.runs.refresh()
-        if not self.run_combo.choose(run_id):
-            raise KeyError(run_id)
-        self.schedule()
+        self.show_status(text)
 
     def set_sample(self, index: int, split: str | None = None) -> None:
         """Predict sample ``index`` of the split (test by default)."""
@@ -307,50 +278,24 @@ class PredictPanel(QWidget):
             self.set_input_file(urls[0].toLocalFile())
 
     # ------------------------------------------------------------------ computing
-    def schedule(self) -> None:
-        if not self.isVisible():
-            self._stale = True
-            return
-        QTimer.singleShot(0, lambda: isValid(self) and self.predict())
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self._stale = False
-            self.runs.refresh()
-            QTimer.singleShot(0, lambda: isValid(self) and self.predict())
-
-    def is_busy(self) -> bool:
-        return self.job.is_busy()
-
-    def predict(self) -> None:
-        from dlstudio.qt.keras_loader import keras_ready
-
-        run = self.runs.run()
-        if self.document is None or run is None:
-            return
-        if not keras_ready():
-            self._set_status("Keras is loading\u2026")
-            QTimer.singleShot(500, lambda: isValid(self) and self.schedule())
-            return
+    def compute(self, run: Any) -> None:
         job = {"run": run, "project": self.document.project, "model": self._models.get(run.id),
                "dataset": self._datasets.get(run.id), "file": self._file,
                "split": self.split_combo.currentText(), "index": self.index.value()}
         self.job.request((run.id, job["file"], job["split"], job["index"]), _predict, job)
 
-    def _done(self, run_id: str, result: tuple) -> None:
+    def show_result(self, key: tuple, result: tuple) -> None:
         model, dataset, pred, x, caption, y = result
-        self._models = {run_id: model}  # one model kept: the run looked at
-        self._datasets = {run_id: dataset}
+        self._models = {key[0]: model}  # one model kept: the run looked at
+        self._datasets = {key[0]: dataset}
         self._show(dataset, pred, x, caption, y)
 
-    def _fail(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
         self.status.setText(html.escape(message))
         self.status.setToolTip(message)
         self.status.setStyleSheet(f"color: {severity_color('error', self.palette()).name()};")
-        self.failed.emit(message)
 
-    def _set_status(self, text: str) -> None:
+    def show_status(self, text: str) -> None:
         self.status.setStyleSheet("")
         self.status.setText(text)
         self.status.setToolTip("")
@@ -378,7 +323,7 @@ class PredictPanel(QWidget):
             if true_name is not None:
                 verdict = " \u00b7 <b>right</b>" if best == true_name else f" \u00b7 <b>wrong</b> (true: {html.escape(true_name)})"
             more = f" ({len(pred.inputs)} rows in the file; the first shown)" if len(pred.inputs) > 1 else ""
-            self._set_status(f"{html.escape(caption)}: predicted <b>{html.escape(best)}</b> ({p:.1%}){verdict}{more}")
+            self.show_status(f"{html.escape(caption)}: predicted <b>{html.escape(best)}</b> ({p:.1%}){verdict}{more}")
         else:
             self.output_header.title_label.setText("PREDICTED VALUES")
             self.bars.hide()
@@ -387,7 +332,7 @@ class PredictPanel(QWidget):
                            for n, v, t in zip(pred.output_names, pred.values[0],
                                               list(np.ravel(y)) if y is not None else [None] * len(pred.output_names)))
             self.values.setText(f"<table>{rows}</table>")
-            self._set_status(f"{html.escape(caption)}: predicted {', '.join(f'{v:.4g}' for v in pred.values[0][:4])}")
+            self.show_status(f"{html.escape(caption)}: predicted {', '.join(f'{v:.4g}' for v in pred.values[0][:4])}")
         self.predicted.emit(pred)
 
     def _show_strip(self, dataset: Any) -> None:
