@@ -45,6 +45,8 @@ class Limits:
     json_bytes: int = 64 * 1024 * 1024
     history_bytes: int = 128 * 1024 * 1024
     json_depth: int = 100
+    #: Lists and objects in one JSON document (a project of 10,000 layers holds about 50,000).
+    json_containers: int = 2_000_000
     #: Archive members (.keras, .npz): how many, and their total uncompressed size.
     archive_members: int = 100_000
     archive_bytes: int = 8 * 1024 ** 3
@@ -141,9 +143,22 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def check_json_text(text: str | bytes, where: str) -> None:
+    """Before JSON text is parsed: LimitError when it holds more lists and objects than
+    :attr:`Limits.json_containers` or would not fit in the memory still available (each
+    parsed container costs a hundred bytes and more, whatever its size in the file)."""
+    brace, bracket = (b"{", b"[") if isinstance(text, bytes) else ("{", "[")
+    containers = text.count(brace) + text.count(bracket)  # an upper bound: brackets inside strings count too
+    if containers > LIMITS.json_containers:
+        raise LimitError(f"{where}: {containers:,} lists and objects; DL Studio reads JSON documents of at most "
+                         f"{LIMITS.json_containers:,}")
+    check_memory(containers * 200 + len(text) * 4, f"{where}: a JSON document of {len(text):,} bytes")
+
+
 def parse_json(text: str | bytes, where: str, max_depth: int | None = None) -> Any:
     """JSON text parsed, with a nesting limit; LimitError / ValueError with ``where`` in front."""
     max_depth = LIMITS.json_depth if max_depth is None else max_depth
+    check_json_text(text, where)
     try:
         value = json.loads(text)
     except RecursionError:

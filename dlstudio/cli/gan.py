@@ -85,16 +85,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def train_gan_project(project: Any, dataset: Any, settings: Any, base: Path, run_info: dict,
-                      as_json: bool) -> int:
+                      as_json: bool, start_from: Path | None = None) -> int:
     """``dlstudio train`` for a GAN project: ``dataset`` and ``settings`` as the command
-    prepared them, the run written under ``base``."""
+    prepared them, the run written under ``base`` (continuing ``start_from``'s when given)."""
     from dlstudio.cli.train import printer
     from dlstudio.gan.train import train_gan
     from dlstudio.training.engine import TrainingError
 
     try:  # GAN steps are summed up in the epoch lines: no progress bar
         result = train_gan(project, dataset, printer(as_json, progress=False), settings=settings, run_base=base,
-                           run_info=run_info)
+                           run_info=run_info, start_from=start_from)
     except TrainingError:
         return 1  # the Failed event already printed the message
     m = result.metrics

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dlstudio.cli.common import (
+    UserError,
     add_project_argument,
     add_runs_dir_argument,
     human_out,
@@ -29,6 +30,13 @@ def register(sub: Any) -> None:
     add_runs_dir_argument(p, help="the folder the run goes in, as DIR/<run id>/ (default: NAME.runs beside "
                                   "the project); give the same --runs-dir to the commands that read runs")
     p.add_argument("--json", action="store_true", help="print the final metrics as one JSON line last")
+    p.add_argument("--checkpoint-every", type=float, default=30.0, metavar="SECONDS",
+                   help="write the run's weights and resume backup at most this often (default 30; 0: after "
+                        "every epoch); the first and the last epoch are always written")
+    p.add_argument("--continue", dest="continue_from", metavar="RUN",
+                   help="continue from a run (its id, a unique id prefix, 'last' or its folder): a new run that "
+                        "starts from its last weights, optimizer state and epoch count (a run that was "
+                        "interrupted included) and trains --epochs more")
     p.add_argument("--distributed", action="store_true",
                    help="train as one worker of the tf.distribute cluster that TF_CONFIG describes "
                         "(start every worker with the same project); the chief writes the run")
@@ -54,20 +62,30 @@ def cmd_train(args: argparse.Namespace) -> int:
                            base=base_folder(project))
     if getattr(args, "max_samples", None):
         dataset = first_samples(dataset, args.max_samples)
-    base = store_for(project, args.runs_dir).folder
+    store = store_for(project, args.runs_dir)
+    base = store.folder
+    start_from = None
+    if getattr(args, "continue_from", None):
+        start_from = store.find(args.continue_from, kind="gan" if project.gan is not None else "model").path
     run_info = {"project": str(Path(args.project).resolve()), "dataset_options": dict(project.dataset.options)}
     if project.gan is not None:  # a GAN: generator and discriminator trained in turns
         from dlstudio.cli.gan import train_gan_project
 
-        return train_gan_project(project, dataset, settings, base, run_info, args.json)
+        return train_gan_project(project, dataset, settings, base, run_info, args.json, start_from)
     trainer = train
     if getattr(args, "distributed", False):  # one worker of the TF_CONFIG cluster
+        if start_from is not None or getattr(args, "checkpoint_every", 30.0) != 30.0:
+            raise UserError("--continue and --checkpoint-every apply to training on one machine, not to "
+                            "--distributed")
         from dlstudio.training.distributed import worker_trainer
 
         trainer = worker_trainer(args.worker_dir)
     try:
+        extra = {"start_from": start_from} if start_from is not None else {}
+        if getattr(args, "checkpoint_every", 30.0) != 30.0:
+            extra["checkpoint_seconds"] = max(0.0, args.checkpoint_every)
         result = trainer(project.graph, dataset, settings, emit=printer(args.json), run_base=base,
-                         run_info=run_info)
+                         run_info=run_info, **extra)
     except TrainingError:
         return 1  # the Failed event already printed the message
     m = result.metrics

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from psygnal import Signal
 
 from dlstudio.graph.model import Graph, GraphError
+from dlstudio.bounded import LimitError, check_json_text, open_regular, regular_file
 from dlstudio.project.atomic import atomic_write_text
 from dlstudio.project.migrate import MigrationError, migrate
 from dlstudio.project.schema import (
@@ -132,7 +133,9 @@ def _read_text(path: Path) -> str:
     try:
         if path.is_dir():
             raise fail("this is a folder, not a project file")
-        size = path.stat().st_size
+        size = regular_file(path, "project file").st_size  # never a device (/dev/zero), a pipe, a socket
+    except LimitError as e:
+        raise fail(str(e).split(": ", 1)[-1]) from None
     except FileNotFoundError:
         raise fail(f"the file does not exist ({path})") from None
     except OSError as e:
@@ -140,7 +143,7 @@ def _read_text(path: Path) -> str:
     if size > MAX_FILE_BYTES:
         raise fail(_too_big(size))
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, "project file") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise fail(f"the file cannot be read: {e.strerror or e}") from None
@@ -168,6 +171,10 @@ def _parse(text: str, source: str, path: Path | None) -> Any:
 
     if not text.strip():
         raise fail("the file is empty")
+    try:
+        check_json_text(text, "the file")  # before parsing: what parsing would allocate
+    except LimitError as e:
+        raise fail(str(e).removeprefix("the file: ")) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

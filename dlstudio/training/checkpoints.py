@@ -160,5 +160,8 @@ def check_weights_fit(model: Any, run: Any, weights: Path, action: str) -> None:
 
 def load_run_weights(model: Any, run: Any) -> None:
     """Load ``run``'s last layer weights into ``model`` (checked to fit, optimizer left alone)."""
+    if not run.weights_path.is_file():
+        raise TrainingError(f"cannot continue run {run.id}: it has no weights yet (status: {run.status}; it "
+                            "ended before its first checkpoint); start a new training instead")
     check_weights_fit(model, run, run.weights_path, "continue")
     model.load_weights(run.weights_path)
