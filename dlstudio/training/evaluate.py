@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dlstudio.bounded import LimitError, check_array, image_size, npy_header, open_regular, regular_file
 from dlstudio.compile.outputs import node_gives_probabilities, output_is_probability, to_probabilities
 from dlstudio.data import Dataset, DatasetError
 from dlstudio.runs import WHICH, as_project, check_fits, dataset_for_run, find_run, load_run_model, run_graph
@@ -349,7 +350,10 @@ def read_input_file(path: str | os.PathLike, input_shape: Sequence[int | None], 
         raise DatasetError(f"{label}: no such file")
     if p.is_dir():
         raise DatasetError(f"{label}: is a folder, expected a file")
-    size = p.stat().st_size
+    try:
+        size = regular_file(p, "input file").st_size  # never a device, a pipe or a socket
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
     if size == 0:
         raise DatasetError(f"{label}: the file is empty")
     if size > MAX_INPUT_BYTES:
@@ -398,12 +402,15 @@ def _read_image(p: Path, label: str, shape: tuple) -> np.ndarray:
 
     h, w, c, flat = _image_geometry(shape, label)
     try:
+        image_size(p, label)  # the dimensions from the header, before any pixel is decoded
         with Image.open(p) as im:
             im.load()
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 im = im.point(lambda v: v / 256).convert("L")  # 16-bit grey: keep the brightness
             im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / np.float32(255.0)
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
     except UnidentifiedImageError:
         raise DatasetError(f"{label}: not an image file Pillow can read") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -413,8 +420,12 @@ def _read_image(p: Path, label: str, shape: tuple) -> np.ndarray:
 
 
 def _read_npy(p: Path, label: str, shape: tuple) -> np.ndarray:
-    try:
+    try:  # the header first: shape and dtype checked before the data is read
+        with open_regular(p, ".npy file") as fh:
+            check_array(npy_header(fh, label), label, copies=2)
         arr = np.load(p, allow_pickle=False)
+    except LimitError as exc:
+        raise DatasetError(str(exc)) from None
     except (ValueError, OSError, EOFError) as exc:
         raise DatasetError(f"{label}: not a readable .npy array ({exc})") from None
     if arr.dtype.kind not in "biuf":
