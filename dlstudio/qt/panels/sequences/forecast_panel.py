@@ -18,9 +18,9 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
-from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text
+from dlstudio.qt.panels.runs.run_job import RunJob
+from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker
 from dlstudio.runs import load_run
 from dlstudio.training.events import ForecastFrame
 
@@ -55,10 +55,10 @@ class ForecastPanel(QWidget):
         self.forecast = None  # the Forecast shown
         self.training = False
         self._attention_given = False
-        self._cache: dict = {}
-        self._busy = self._pending = False
-        self._request = 0
-        self._worker = None
+        self._cache: dict = {}  # run id -> its LoadedRun (model and dataset), filled on the pool thread
+        self.job = RunJob(self, cache_size=4)
+        self.job.done.connect(lambda key, forecast: self.show_forecast(forecast, f"Run {key[0]}"))
+        self.job.failed.connect(lambda _key, message: self._set_status(message, error=True))
         top = QHBoxLayout()
         self.runs = RunPicker(self)
         self.runs.picked.connect(self._run_picked)
@@ -83,6 +83,7 @@ class ForecastPanel(QWidget):
     def set_document(self, document) -> None:
         self.document = document
         self._cache.clear()
+        self.job.reset()
         self.forecast = None
         self._draw()
         self.runs.set_document(document)
@@ -109,29 +110,9 @@ class ForecastPanel(QWidget):
             return
         if self.document is None:
             return
-        if self._busy:
-            self._pending = True
-            return
-        from dlstudio.qt.background import create_worker
-
-        self._busy, self._pending = True, False
-        self._request += 1
-        n = self._request
-        self._set_status("Forecasting\u2026")
-        worker = create_worker(_forecast_job, self.document.project, self.runs.run(), self._cache)
-        worker.returned.connect(lambda f, n=n, r=run_id: isValid(self) and n == self._request
-                                and self.show_forecast(f, f"Run {r}"))
-        worker.errored.connect(lambda e, n=n: isValid(self) and n == self._request
-                               and self._set_status(error_text(e), error=True))
-        worker.finished.connect(lambda: isValid(self) and self._finished())
-        self._worker = worker
-        worker.start()
-
-    def _finished(self) -> None:
-        self._busy = False
-        if self._pending:
-            self._pending = False
-            self._run_picked(self.runs.current())
+        run = self.runs.run()
+        if self.job.request((run.id, str(run.path)), _forecast_job, self.document.project, run, self._cache):
+            self._set_status("Forecasting\u2026")
 
     # ------------------------------------------------------------------ drawing
     def show_forecast(self, forecast: Any, caption: str) -> None:

@@ -25,13 +25,6 @@ from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 LIVE = "__live__"
 
 
-def error_text(exc: BaseException | str) -> str:
-    """A message for the panel: our errors as they are, others with their type."""
-    from dlstudio.errors import sentence, user_message
-
-    return sentence(exc if isinstance(exc, str) else user_message(exc))
-
-
 class RunPicker(RunsCombo):
     """The live training first (the default), then "Latest run" and the project's runs
     with weights, newest first."""

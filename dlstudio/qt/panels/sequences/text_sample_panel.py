@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker, error_text
+from dlstudio.qt.panels.runs.run_job import RunJob
+from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker
 from dlstudio.runs import load_run
 from dlstudio.training.events import TextSample
 from dlstudio.training.sample_settings import SampleSettings
@@ -84,8 +85,10 @@ class TextSamplePanel(QWidget):
         self.training = False
         self._attention_given = False
         self._cache: dict = {}  # run id -> (run, model, dataset), filled on pool threads
-        self._busy = self._pending = False
-        self._request = 0
+        self.job = RunJob(self, cache_size=0)  # every press writes anew (sampling is random)
+        self.job.done.connect(lambda key, result: self._done(result, list(key[2])))
+        self.job.failed.connect(lambda _key, message: self._set_status(message, error=True))
+        self._writes = 0
         self._worker = None
         self._build()
         if document is not None:
@@ -195,6 +198,7 @@ class TextSamplePanel(QWidget):
     def set_document(self, document) -> None:
         self.document = document
         self._cache.clear()
+        self.job.reset()
         self.clear()
         self.runs.set_document(document)
 
@@ -304,28 +308,10 @@ class TextSamplePanel(QWidget):
         if run_id == LIVE or self.document is None:
             self._set_status("Pick a trained run to write with it (samples of a training come by themselves).")
             return
-        if self._busy:
-            self._pending = (action, sources)
-            return
-        from dlstudio.qt.background import create_worker
-
-        self._busy, self._pending = True, False
-        self._request += 1
-        n = self._request
+        self._writes += 1
         self._set_status("Loading the run\u2026" if run_id not in self._cache else "Writing\u2026")
-        worker = create_worker(_job, self.document.project, self.runs.run(), self._cache, action, self.settings.snapshot(),
-                               sources)
-        worker.returned.connect(lambda r, n=n: isValid(self) and n == self._request and self._done(r, sources))
-        worker.errored.connect(lambda e, n=n: isValid(self) and n == self._request and self._fail(e))
-        worker.finished.connect(lambda: isValid(self) and self._finished())
-        self._worker = worker
-        worker.start()
-
-    def _finished(self) -> None:
-        self._busy = False
-        if self._pending:
-            action, sources = self._pending
-            self._start(action, sources)
+        self.job.request((run_id, action, tuple(sources), self._writes), _job, self.document.project, self.runs.run(),
+                         self._cache, action, self.settings.snapshot(), sources)
 
     def _done(self, result: dict, sources: list[str]) -> None:
         if "translations" in result:
@@ -337,9 +323,6 @@ class TextSamplePanel(QWidget):
             self._set_status(f"Run {result['run']}: {len(result['text'])} characters at temperature "
                              f"{result['temperature']:.2f}")
         self.sample_shown.emit(result)
-
-    def _fail(self, exc: BaseException) -> None:
-        self._set_status(error_text(exc), error=True)
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
