@@ -58,8 +58,9 @@ from dlstudio.qt.panels.insight.insight_views import (
     WeightsView,
     scroll_area,
 )
-from dlstudio.errors import sentence, user_message
+from dlstudio.errors import sentence
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_job import RunJob
 from dlstudio.qt.signals import rebind
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -137,12 +138,12 @@ class InsightPanel(QWidget):
         self.dataset = None
         self._models: dict[tuple, Any] = {}
         self._datasets: dict[tuple, Any] = {}
-        self._cache: dict[tuple, tuple] = {}
+        self.job = RunJob(self, CACHE_SIZE)
+        self.job.done.connect(self._done)
+        self.job.failed.connect(lambda _key, message: self._fail(message))
+        self._jobs: dict[tuple, dict] = {}  # the key asked for last -> the job it describes
         self._file: str | None = None
-        self._busy = False
-        self._pending = False
         self._stale = True
-        self._request = 0
         self._shown_key: tuple | None = None
         self._wanted_layer: str | None = None
         self._training_graph = None  # the graph a running training trains (a copy)
@@ -244,7 +245,7 @@ class InsightPanel(QWidget):
                ("analysis_changed", self._document_changed))  # the graph (untrained view)
         self.document = document
         self._models.clear()
-        self._cache.clear()
+        self.job.reset()
         self._datasets.clear()
         self._file = None
         self.insight = None
@@ -273,7 +274,7 @@ class InsightPanel(QWidget):
     def reload(self) -> None:
         self.runs.refresh()
         self._models.clear()
-        self._cache.clear()
+        self.job.reset()
         self.schedule(0)
 
     # ------------------------------------------------------------------ input
@@ -408,16 +409,13 @@ class InsightPanel(QWidget):
             QTimer.singleShot(0, self.refresh)
 
     def is_busy(self) -> bool:
-        return self._busy
+        return self.job.is_busy()
 
     def refresh(self) -> None:
         """Compute (or take from the cache) the insight for the chosen model and input."""
         from dlstudio.qt.keras_loader import keras_ready
 
         if self.document is None:
-            return
-        if self._busy:
-            self._pending = True
             return
         if not keras_ready():
             self._stale = True
@@ -428,47 +426,18 @@ class InsightPanel(QWidget):
         key = self._key(job)
         if key == self._shown_key:
             return
-        if key in self._cache:
-            self._show(job, *self._cache[key])
-            return
-        from dlstudio.qt.background import create_worker
+        self._jobs = {key: job}
+        if self.job.request(key, _compute, job):
+            self.status.setText("Computing\u2026")
 
-        self._busy = True
-        self._request += 1
-        request = self._request
-        self.status.setText("Computing\u2026")
-        worker = create_worker(_compute, job)
-        worker.returned.connect(lambda r, k=key, j=job, n=request: self._done(n, k, j, r))
-        worker.errored.connect(lambda e, n=request: self._errored(n, e))
-        worker.finished.connect(lambda n=request: self._finished(n))
-        self._worker = worker
-        worker.start()
-
-    def _done(self, request: int, key: tuple, job: dict, result: tuple) -> None:
-        if not isValid(self) or request != self._request:
-            return
+    def _done(self, key: tuple, result: tuple) -> None:
+        job = self._jobs.get(key) or self._job()
         model, dataset, x, caption, insight, count = result
         self._models[job["model_key"]] = model
         while len(self._models) > 3:
             self._models.pop(next(iter(self._models)))
         self._datasets[job["ds_key"]] = dataset
-        self._cache[key] = (dataset, x, caption, insight, count)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.pop(next(iter(self._cache)))
         self._show(job, dataset, x, caption, insight, count)
-
-    def _errored(self, request: int, exc: BaseException) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        self._fail(user_message(exc))
-
-    def _finished(self, request: int) -> None:
-        if not isValid(self) or request != self._request:
-            return
-        self._busy = False
-        if self._pending:
-            self._pending = False
-            self.refresh()
 
     def _fail(self, message: str) -> None:
         message = sentence(message)
