@@ -48,6 +48,7 @@ from dlstudio.qt.panels.adversarial.robustness_tab import RobustnessTab
 from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
 from dlstudio.qt.panels.insight.insight_views import scroll_area
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
+from dlstudio.qt.panels.runs.run_job import RunJob
 
 METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))
 EPS_MAX, EPS_TICKS = 0.3, 60  # the slider: 0 to 0.3 in steps of 0.005
@@ -84,10 +85,12 @@ class AdversarialPanel(RobustnessTab, QWidget):
         self.setups: dict[str, Any] = {}  # run id -> AttackSetup
         self.curves: dict[tuple, Any] = {}  # (run id, method, steps) -> RobustnessCurve
         self.gallery_examples: list = []
-        self._cache: dict[tuple, Any] = {}
+        self.job = RunJob(self, CACHE_SIZE)  # one sample's attack (the Test set tab has its own worker)
+        self.job.done.connect(self._done)
+        self.job.failed.connect(lambda _key, message: self._fail(message))
         self._shown_key = self._test_key = None
-        self._busy = self._pending = self._test_busy = self._test_pending = False
-        self._request = self._test_request = 0
+        self._test_busy = self._test_pending = False
+        self._test_request = 0
         self._test_timer = QTimer(self, singleShot=True, interval=500)
         self._test_timer.timeout.connect(self.refresh_test_set)
         self._progress.connect(self._show_progress)
@@ -207,8 +210,7 @@ class AdversarialPanel(RobustnessTab, QWidget):
         self.document = document
         self.setups.clear()
         self.curves.clear()
-        self._cache.clear()
-        self._request += 1  # an attack still running for the previous project is dropped
+        self.job.reset()  # an attack still running for the previous project is dropped
         self._test_request += 1
         self.result = self.setup = self._shown_key = self._test_key = None
         self.runs_list.clear()
@@ -297,7 +299,7 @@ class AdversarialPanel(RobustnessTab, QWidget):
         self._test_changed()
 
     def is_busy(self) -> bool:
-        return self._busy or self._test_busy
+        return self.job.is_busy() or self._test_busy
 
     def refresh(self) -> None:
         """Attack the chosen sample (at once, on a worker thread; the latest request wins)."""
@@ -313,42 +315,14 @@ class AdversarialPanel(RobustnessTab, QWidget):
         key = self._key(job)
         if key == self._shown_key:
             return
-        if key in self._cache:
-            self._show(*self._cache[key], key=key)
-            return
-        if self._busy:
-            self._pending = True
-            return
-        from dlstudio.qt.background import create_worker
-
-        self._busy, self._pending = True, False
-        self._request += 1
-        n = self._request
-        if job["setup"] is None:
+        if self.job.request(key, _attack_one, job) and job["setup"] is None:
             self._set_status("Loading the run\u2026")
-        worker = create_worker(_attack_one, job)
-        worker.returned.connect(lambda r, k=key, n=n: n == self._request and self._done(k, r))
-        worker.errored.connect(lambda e, n=n: n == self._request and self._fail(e))
-        worker.finished.connect(lambda: isValid(self) and self._finished())
-        self._worker = worker
-        worker.start()
 
     def _done(self, key: tuple, result: tuple) -> None:
-        if not isValid(self):
-            return
         self.setups[key[0]] = result[0]
-        self._cache[key] = result
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.pop(next(iter(self._cache)))
         job = self._job()
         if job is not None and key == self._key(job):
             self._show(*result, key=key)
-
-    def _finished(self) -> None:
-        self._busy = False
-        if self._pending:
-            self._pending = False
-            self.refresh()
 
     def _fail(self, exc: BaseException | str) -> None:
         if not isValid(self):
