@@ -49,6 +49,7 @@ from dlstudio.qt.panels.data.data_widgets import muted_label, section_header
 from dlstudio.qt.panels.insight.insight_views import scroll_area
 from dlstudio.qt.panels.runs.run_combo import RunsCombo, RunSource
 from dlstudio.qt.panels.runs.run_job import RunJob
+from dlstudio.qt.panels.training.training_plots import style_axes
 
 METHODS = (("fgsm", "FGSM"), ("pgd", "PGD"), ("bim", "BIM"), ("deepfool", "DeepFool"))
 EPS_MAX, EPS_TICKS = 0.3, 60  # the slider: 0 to 0.3 in steps of 0.005
@@ -198,11 +199,7 @@ class AdversarialPanel(RobustnessTab, QWidget):
         import pyqtgraph as pg
 
         pal = self.palette()
-        self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
-        text, mid = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Mid)
-        for name in ("left", "bottom"):
-            self.plot.getAxis(name).setPen(pg.mkPen(mid))
-            self.plot.getAxis(name).setTextPen(pg.mkPen(text))
+        self.plot.setBackground(style_axes(self.plot, pal)["background"])
         self.eps_line.setPen(pg.mkPen(pal.color(QPalette.ColorRole.PlaceholderText), style=Qt.PenStyle.DotLine))
 
     # ------------------------------------------------------------------ document and runs

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.runs.run_panel import RunPanel
+from dlstudio.qt.panels.training.training_plots import style_axes
 
 #: Class colours of the scatter (Tableau 10), one per digit.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -201,15 +202,9 @@ class AutoencoderPanel(RunPanel):
     def _restyle(self) -> None:
         if self.plot is None:
             return
-        import pyqtgraph as pg
-
-        pal = self.palette()
-        self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
-        text, mid = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Mid)
-        for name in ("left", "bottom"):
-            self.plot.getAxis(name).setPen(pg.mkPen(mid))
-            self.plot.getAxis(name).setTextPen(pg.mkPen(text))
-        self.legend.setLabelTextColor(text)
+        colors = style_axes(self.plot, self.palette())
+        self.plot.setBackground(colors["background"])
+        self.legend.setLabelTextColor(colors["text"])
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from dlstudio.qt.panels.runs.run_job import RunJob
 from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker
+from dlstudio.qt.panels.training.training_plots import style_axes
 from dlstudio.runs import load_run
 from dlstudio.training.events import ForecastFrame
 
@@ -131,11 +132,9 @@ class ForecastPanel(QWidget):
         self.plot = pg.PlotWidget(self)
         self.plot.setObjectName("forecast_plot")
         pal = self.palette()
-        self.plot.setBackground(pal.color(QPalette.ColorRole.Base))
-        text, mid = pal.color(QPalette.ColorRole.WindowText), pal.color(QPalette.ColorRole.Mid)
-        for name in ("left", "bottom"):
-            self.plot.getAxis(name).setPen(pg.mkPen(mid))
-            self.plot.getAxis(name).setTextPen(pg.mkPen(text))
+        colors = style_axes(self.plot, pal)
+        text = colors["text"]
+        self.plot.setBackground(colors["background"])
         self.plot.setLabel("bottom", "time step")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getViewBox().setDefaultPadding(0.08)  # room above the curves for the legend row

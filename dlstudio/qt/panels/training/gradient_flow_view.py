@@ -21,7 +21,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from dlstudio.qt.panels.data.data_widgets import muted_label
-from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors, style_axes
 
 REDRAW_MS = 50
 FLOOR = 1e-12  # magnitudes below this are drawn at it (log scale)
@@ -144,16 +144,12 @@ class GradientFlowView(QWidget):
                 f"are {ratio:,.3g}× the first layer's" + (" — they vanish on the way back." if ratio > 100 else "."))
 
     def _style(self) -> None:
-        pg = import_pyqtgraph()
         c = plot_colors(self.palette())
         self.view.setBackground(c["background"])
         for plot, title in ((self.bars_plot, "latest, per layer (input → output)"),
                             (self.lines_plot, "over training steps")):
             plot.setTitle(title, color=c["text"].name(), size="9pt")
-            for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setPen(pg.mkPen(c["axis"]))
-                axis.setTextPen(pg.mkPen(c["text"]))
+            style_axes(plot, self.palette())
         self.lines_plot.getAxis("bottom").setLabel("step", color=c["text"].name())
 
     def changeEvent(self, event) -> None:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.panels.data.data_widgets import muted_label
-from dlstudio.qt.panels.training.training_plots import import_pyqtgraph, plot_colors
+from dlstudio.qt.panels.training.training_plots import import_pyqtgraph, style_axes
 from dlstudio.training.events import BoundaryFrame
 from dlstudio.training.gradient_events import GradientFlow
 
@@ -113,13 +113,7 @@ class BoundaryView(QWidget):
         self.caption.setText(caption)
 
     def _style(self) -> None:
-        pg = import_pyqtgraph()
-        c = plot_colors(self.palette())
-        self.view.setBackground(c["background"])
-        for side in ("left", "bottom"):
-            axis = self.plot.getAxis(side)
-            axis.setPen(pg.mkPen(c["axis"]))
-            axis.setTextPen(pg.mkPen(c["text"]))
+        self.view.setBackground(style_axes(self.plot, self.palette())["background"])
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

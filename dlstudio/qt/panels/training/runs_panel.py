@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.panels.training import training_plots as _tp
-from dlstudio.qt.panels.training.training_plots import format_metric, metric_title, plot_colors
+from dlstudio.qt.panels.training.training_plots import format_metric, metric_title, style_axes
 from dlstudio.qt.signals import rebind
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.
@@ -388,12 +388,8 @@ class RunsPanel(QWidget):
         if self.plot is None:
             return
         pg = _tp.pg
-        c = plot_colors(self.palette())
+        c = style_axes(self.plot, self.palette())
         self.plot_widget.setBackground(c["background"])
-        for side in ("left", "bottom"):
-            axis = self.plot.getAxis(side)
-            axis.setPen(pg.mkPen(c["axis"]))
-            axis.setTextPen(pg.mkPen(c["text"]))
         if self.plot.legend is not None:
             self.plot.legend.setLabelTextColor(c["text"])
             bg = QColor(c["background"])

@@ -132,6 +132,19 @@ def plot_colors(palette: QPalette) -> dict[str, QColor]:
     }
 
 
+def style_axes(plot: Any, palette: QPalette) -> dict[str, QColor]:
+    """A pyqtgraph plot's left and bottom axes (lines and tick labels) in the palette's plot
+    colours; call it again when the theme changes. Returns the colours (``plot_colors``)."""
+    pg = import_pyqtgraph()
+    c = plot_colors(palette)
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    for side in ("left", "bottom"):
+        axis = item.getAxis(side)
+        axis.setPen(pg.mkPen(c["axis"]))
+        axis.setTextPen(pg.mkPen(c["text"]))
+    return c
+
+
 # ------------------------------------------------------------------- plots
 class TrainingPlots(QWidget):
     """The live plots: batch loss, epoch loss, one plot per metric, learning rate,
