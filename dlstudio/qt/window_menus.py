@@ -8,7 +8,7 @@ Runs) and Help. The slots are the window's; this only wires them.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget
 
 from dlstudio import RESOURCES
@@ -116,8 +116,14 @@ class WindowMenus:
         for dock in self.findChildren(QDockWidget):  # every panel, in the order they were made
             panels.addAction(dock.toggleViewAction())
         theme = v.addMenu("&Theme")
+        self.theme_actions = QActionGroup(self)  # one checked: the theme in use
         for mode in ("system", "light", "dark"):
-            theme.addAction(mode.capitalize(), lambda m=mode: self._set_theme(m))
+            act = theme.addAction(mode.capitalize(), lambda m=mode: self._set_theme(m))
+            act.setCheckable(True)
+            act.setData(mode)
+            self.theme_actions.addAction(act)
+        theme.aboutToShow.connect(self._mark_theme)
+        self._mark_theme()
 
         self._build_model_menu(bar)
         h = bar.addMenu("&Help")
@@ -145,13 +151,24 @@ class WindowMenus:
         undo = document.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcuts(QKeySequence.StandardKey.Undo)
         redo = document.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts(QKeySequence.StandardKey.Redo)
+        # the platform's redo keys, and Ctrl+Y everywhere (Linux's own is Ctrl+Shift+Z)
+        redo.setShortcuts([*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo),
+                           *([QKeySequence("Ctrl+Y")] if QKeySequence("Ctrl+Y") not in
+                             QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) else [])])
         undo.setIconText("Undo")  # the tool bar keeps a steady width; menus say what is undone
         redo.setIconText("Redo")
         first = self.edit_menu.actions()[0]
         self.edit_menu.insertActions(first, [undo, redo])
         self.toolbar.insertActions(self._undo_anchor, [undo, redo])
         self._undo_actions = [undo, redo]
+
+    def _mark_theme(self) -> None:
+        """Check the Theme menu's entry of the theme in use."""
+        from dlstudio.qt.theme import current_mode
+
+        mode = current_mode()
+        for act in self.theme_actions.actions():
+            act.setChecked(act.data() == mode)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -172,3 +172,20 @@ def test_panels_for_some_projects_show_with_those_projects(window):
                                                                    for d in window.findChildren(QDockWidget)}
     for dock in (window.evaluation_dock, window.predict_dock, window.gan_dock):
         assert dock.minimumSizeHint().height() < 150, dock.objectName()
+
+
+def test_ctrl_y_redoes_and_the_theme_menu_marks_the_theme_in_use(window, restore_app_look):
+    """Edit > Redo answers Ctrl+Y as well as the platform's keys; View > Theme has the
+    theme in use checked, and choosing another moves the check."""
+    from PySide6.QtGui import QKeySequence
+
+    redo = next(a for a in window.edit_menu.actions() if a.text().replace("&", "").startswith("Redo"))
+    assert QKeySequence("Ctrl+Y") in redo.shortcuts()
+    assert all(k in redo.shortcuts() for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Redo))
+    window._mark_theme()
+    checked = [a.data() for a in window.theme_actions.actions() if a.isChecked()]
+    assert len(checked) == 1
+    dark = next(a for a in window.theme_actions.actions() if a.data() == "dark")
+    dark.trigger()
+    window._mark_theme()
+    assert [a.data() for a in window.theme_actions.actions() if a.isChecked()] == ["dark"]
