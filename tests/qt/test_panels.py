@@ -559,3 +559,22 @@ def test_deleted_panels_ignore_later_changes(qtbot, doc):
     doc.analyze_now()
     doc.graph.remove_node("dense")
     doc.analyze_now()
+
+
+def test_palette_search_ranks_name_matches_first_and_restores_the_order(qtbot, keras_loaded):
+    """Typing "add": Add (the name itself) comes first, before layers that only mention
+    "add" in their description; clearing the search brings back the catalog's order."""
+    from dlstudio.qt.panels.editing.palette import PalettePanel
+
+    panel = PalettePanel()
+    qtbot.addWidget(panel)
+    before = panel.visible_types()
+    panel.set_filter("add")
+    shown = panel.visible_types()
+    assert shown[0] == "Add" and panel.tree.currentItem().text(0) == "Add"
+    panel.set_filter("dense")
+    assert panel.visible_types()[0] == "Dense"
+    panel.set_filter("conv2d")
+    assert panel.visible_types()[0] == "Conv2D"
+    panel.search.clear()
+    assert panel.visible_types() == before

@@ -379,11 +379,13 @@ class PalettePanel(QWidget):
             return
         query = text.strip()
         best_item, best_score = None, None
+        scores: dict[str, float | None] = {}
         for type_name, item in self._items.items():
-            score = spec_score(query, self._specs[type_name])
+            score = scores[type_name] = spec_score(query, self._specs[type_name])
             item.setHidden(score is None)
             if score is not None and query and (best_score is None or score > best_score):
                 best_item, best_score = item, score
+        self._order(scores if query else None)
         any_visible = False
         for cat_item in self._categories.values():
             visible = any(not cat_item.child(i).isHidden() for i in range(cat_item.childCount()))
@@ -407,7 +409,50 @@ class PalettePanel(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    def visible_types(self) -> list[str]:
+        """The layer types shown, top to bottom (best matches first while searching)."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            cat = self.tree.topLevelItem(i)
+            if cat.isHidden():
+                continue
+            out += [cat.child(j).data(0, TYPE_ROLE) for j in range(cat.childCount()) if not cat.child(j).isHidden()]
+        return out
+
     # ------------------------------------------------------------- internals
+    def _order(self, scores: dict[str, float | None] | None) -> None:
+        """While searching, the best matches first: layers within a category by score, and
+        categories by their best layer (an exact or prefix match of a name comes before a
+        word of a description); without a query, the catalog's own order."""
+        cats = list(self._categories.values())
+        if scores is None:
+            ranked = cats
+            children = {id(c): [self._items[t] for t in self._category_types[id(c)]] for c in cats}
+        else:
+            def score(type_name: str) -> float:
+                value = scores.get(type_name)
+                return value if value is not None else float("-inf")
+
+            children = {id(c): sorted((self._items[t] for t in self._category_types[id(c)]),
+                                      key=lambda it: -score(it.data(0, TYPE_ROLE))) for c in cats}
+            ranked = sorted(cats, key=lambda c: -max((score(t) for t in self._category_types[id(c)]),
+                                                     default=float("-inf")))
+        current = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        if current == ranked and all([c.child(j) for j in range(c.childCount())] == children[id(c)] for c in cats):
+            return
+        self.tree.setUpdatesEnabled(False)
+        try:
+            for cat in cats:
+                cat.takeChildren()
+                cat.addChildren(children[id(cat)])
+            while self.tree.topLevelItemCount():
+                self.tree.takeTopLevelItem(0)
+            self.tree.addTopLevelItems(ranked)
+            for cat in ranked:
+                cat.setExpanded(True)
+        finally:
+            self.tree.setUpdatesEnabled(True)
+
     def _on_ready(self) -> None:
         if self._populated:
             return
@@ -416,6 +461,7 @@ class PalettePanel(QWidget):
         self.tree.clear()
         self._items.clear()
         self._categories.clear()
+        self._category_types: dict[int, list[str]] = {}  # the catalog's order, restored after a search
         bold = QFont(self.tree.font())
         bold.setBold(True)
         for category, specs in categories().items():
@@ -425,6 +471,7 @@ class PalettePanel(QWidget):
             cat_item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             cat_item.setToolTip(0, f"{category}: {len(specs)} layer{'s' if len(specs) != 1 else ''}")
             self._categories[category] = cat_item
+            self._category_types[id(cat_item)] = [spec.type for spec in specs]
             for spec in specs:
                 item = QTreeWidgetItem(cat_item, [spec.type])
                 item.setData(0, TYPE_ROLE, spec.type)
