@@ -120,10 +120,17 @@ def read_limited(path: str | os.PathLike, limit: int, what: str = "file") -> byt
         size = os.fstat(fh.fileno()).st_size
         if size > limit:
             raise too_big(path, size, limit, what)
-        data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise too_big(path, len(data), limit, what)
-    return data
+        check_memory(size, f"{path}: reading the {what}")
+        parts, total = [], 0
+        while True:  # in pieces: read(n) would allocate n bytes at once, whatever the file holds
+            part = fh.read(min(1 << 24, limit + 1 - total))
+            if not part:
+                break
+            parts.append(part)
+            total += len(part)
+            if total > limit:
+                raise too_big(path, total, limit, what)
+    return b"".join(parts)
 
 
 # ----------------------------------------------------------------------------- JSON

@@ -64,12 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_error(exc)
         return 1
     except Exception as exc:  # a bug: say so plainly, keep the traceback for reports
+        if os.environ.get("DLSTUDIO_DEBUG"):
+            raise
         if is_out_of_memory(exc):  # outside the checks made before allocating (a model build, an array)
             print(f"error: ran out of memory ({type(exc).__name__}); the project or file asks for more memory "
                   "than this machine has: make the model, the batch or the data smaller", file=sys.stderr)
             return 1
-        if os.environ.get("DLSTUDIO_DEBUG"):
-            raise
         print_error(exc)
         print("This is a bug in DL Studio; run again with DLSTUDIO_DEBUG=1 to see the traceback.", file=sys.stderr)
         return 1
