@@ -547,3 +547,26 @@ def test_adversarial_training_is_set_in_the_form(form):
     assert form.row_visible("adversarial_eps") and form.row_visible("adversarial_ratio")
     form.document.undo_stack.undo()
     assert form.document.project.training.adversarial == "none"
+
+
+def test_live_curves_fill_the_plots_instead_of_the_epoch_budget(qtbot):
+    """A 1500-epoch run shows its first epochs across the whole width; the x axes widen
+    (by steps, never past the budget) as the curves near the right edge."""
+    from dlstudio.qt.panels.training.training_plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.set_epochs(1500)
+    assert plots.x_view() == 5
+    plots.follow_x(3.0)
+    assert plots.x_view() == 5  # room left: no change (no repaint of every plot)
+    for x in np.linspace(0.1, 107, 400):
+        plots.follow_x(float(x))
+    assert 107 <= plots.x_view() <= 107 * 1.5 + 1  # the 107 epochs done fill most of the width
+    lo, hi = plots.plot("loss").vb.viewRange()[0]
+    assert hi == pytest.approx(plots.x_view(), rel=0.05)  # every plot follows (linked axes)
+    for x in np.linspace(107, 1500, 200):
+        plots.follow_x(float(x))
+    assert plots.x_view() == 1500
+    plots.set_epochs(2)
+    assert plots.x_view() == 2

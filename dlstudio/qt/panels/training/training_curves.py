@@ -96,6 +96,8 @@ class TrainingCurves:
                     self.plots.plot("lr").setYRange(0, top * 1.1 if top > 0 else 1.0, padding=0)
                 elif name == "batch_raw":
                     self._fit_batch_y(s.y)
+                    if len(s):
+                        self.plots.follow_x(float(s.x[-1]))
         self._update_progress(final)
 
     def _fit_batch_y(self, y: np.ndarray) -> None:

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
 SYMBOLS_UP_TO = 60  # epoch curves show their points while they have at most this many
 SPARE = "_metric"  # the name of the metric plot before the first metric arrives
+FIRST_VIEW_EPOCHS = 5.0  # the x axes show this many epochs at first (or the whole run, if shorter)
+X_GROWTH = 1.5  # then widen by half again whenever the curves near the right edge
 
 pg: Any = None  # pyqtgraph, imported with the first plots (not at start-up: it takes ~0.5 s)
 
@@ -175,7 +177,8 @@ class TrainingPlots(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._order: list[str] = []
         self._columns = 0
-        self._x_max = 1.0
+        self._x_max = 1.0  # the epoch budget
+        self._x_view = 1.0  # the epochs the x axes show: the data so far, with headroom
         self._colors = plot_colors(self.palette())
         self._add_plot("batch", "loss per batch")
         self._add_curve("batch", "batch_raw", "raw", "raw", width=1, alpha=0.35)
@@ -200,10 +203,10 @@ class TrainingPlots(QWidget):
         plot.setProperty("title_text", title)
         plot.setProperty("legend", [])  # (label, curve name): drawn in the title, never over the data
         plot.vb.setLimits(xMin=0)
-        # The x range is the whole run (set_epochs), fixed: a growing curve then changes
-        # no x axis, and with the axes linked one plot's update does not repaint the others.
+        # The x range grows in steps (follow_x), not with every point: a growing curve then
+        # changes no x axis, and with the axes linked one plot's update does not repaint the others.
         plot.enableAutoRange(x=False)
-        plot.setXRange(0, self._x_max, padding=0.02)
+        plot.setXRange(0, self._x_view, padding=0.02)
         if name in ("lr", "batch"):  # y ranges set by the panel (see TrainingPanel._fit_batch_y)
             plot.enableAutoRange(y=False)
         if self.plots:
@@ -261,9 +264,22 @@ class TrainingPlots(QWidget):
         self._add_curve(SPARE, f"val_{SPARE}", "validation", "val", antialias=True)
 
     def set_epochs(self, epochs: float) -> None:
-        """Show epochs 0..``epochs`` on every plot (their x axes are linked)."""
+        """A run of ``epochs`` epochs starts: the x axes (linked) show its first few epochs
+        and grow with the data (``follow_x``), never past the budget."""
         self._x_max = max(1.0, float(epochs))
-        self.plots["batch"].setXRange(0, self._x_max, padding=0.02)
+        self._x_view = min(self._x_max, FIRST_VIEW_EPOCHS)
+        self.plots["batch"].setXRange(0, self._x_view, padding=0.02)
+
+    def follow_x(self, x: float) -> None:
+        """The curves reached epoch ``x``: once they near the right edge, the x axes widen by
+        half again (up to the budget), so the data fill the plots instead of their left end."""
+        if x > 0.95 * self._x_view and self._x_view < self._x_max:
+            self._x_view = min(self._x_max, max(x, self._x_view) * X_GROWTH)
+            self.plots["batch"].setXRange(0, self._x_view, padding=0.02)
+
+    def x_view(self) -> float:
+        """The last epoch the x axes show."""
+        return self._x_view
 
     def plot(self, name: str) -> pg.PlotItem:
         return self.plots[name]
