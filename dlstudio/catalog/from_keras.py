@@ -223,7 +223,7 @@ def dropped_settings(type_name: str, config: dict[str, Any]) -> dict[str, Any]:
             inner = dropped_settings(value["class_name"], value.get("config", {}))
             out.update({f"layer.{k}": v for k, v in inner.items()})
             continue
-        if key in visible or key in IGNORABLE or key.endswith("_constraint") or key == "backward_layer":
+        if key in visible or key in IGNORABLE or key == "backward_layer":
             continue
         if canonical(value) != canonical(ref.get(key)) \
                 and canonical(value) not in _BUILT_DEFAULTS.get((type_name, key), []):

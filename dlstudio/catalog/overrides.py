@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dlstudio.catalog.specs import PortSpec
 
+# The usual choices first; the catalog adds every other name Keras itself offers
+# (``keras_choices``: keras.activations, keras.initializers, ...) after them.
 ACTIVATIONS = (
     "linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "gelu", "elu", "selu",
-    "softplus", "softsign", "swish", "silu", "relu6", "hard_sigmoid", "mish",
+    "softplus", "softsign", "swish", "silu", "relu6", "hard_sigmoid", "hard_silu", "mish",
     "log_softmax", "exponential",
 )
 INITIALIZERS = (
@@ -20,7 +22,8 @@ INITIALIZERS = (
     "lecun_uniform", "orthogonal", "zeros", "ones", "random_normal", "random_uniform",
     "truncated_normal", "uniform", "variance_scaling",
 )
-REGULARIZERS = ("l1", "l2", "l1_l2")
+REGULARIZERS = ("l1", "l2", "l1l2")
+CONSTRAINTS = ("max_norm", "non_neg", "unit_norm", "min_max_norm")
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczos5", "gaussian")
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 RNN_TYPES = ("LSTM", "GRU", "SimpleRNN")
@@ -61,15 +64,15 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 
 # Constructor arguments never shown: Keras' defaults apply.
 HIDDEN = {
-    "name", "dtype", "kwargs", "data_format", "seed", "noise_shape", "activity_regularizer",
+    "name", "dtype", "kwargs", "data_format", "seed", "activity_regularizer",
     "lora_rank", "lora_alpha", "quantization_config", "weights", "backward_layer",
     "stateful", "unroll", "use_cudnn", "go_backwards", "renorm", "renorm_clipping",
-    "renorm_momentum", "synchronized", "mean", "variance", "sliding_window",
+    "renorm_momentum", "synchronized", "sliding_window",
     "flash_attention", "output_shape", "attention_axes", "input_length", "sparse",
     "ragged", "batch_size", "autocast", "use_gate",
 }
 
-_ACT = dict(kind="choice", choices=ACTIVATIONS, default="linear")
+_ACT = dict(kind="choice", choices=ACTIVATIONS, keras_choices="activations", default="linear")
 _RATE = dict(kind="float", min=0.0, max=1.0, exclusive_max=True)
 _POS_INT = dict(kind="int", min=1)
 
@@ -87,7 +90,7 @@ BY_NAME: dict[str, dict] = {
     "depth_multiplier": dict(_POS_INT),
     "padding": dict(kind="choice", choices=("valid", "same")),
     "activation": _ACT,
-    "recurrent_activation": dict(kind="choice", choices=ACTIVATIONS),
+    "recurrent_activation": dict(kind="choice", choices=ACTIVATIONS, keras_choices="activations"),
     "rate": dict(_RATE, default=0.5),
     "dropout": dict(_RATE),
     "recurrent_dropout": dict(_RATE),
@@ -102,19 +105,25 @@ BY_NAME: dict[str, dict] = {
     "alpha": dict(kind="float"),
     "max_value": dict(kind="float", min=0.0, optional=True),
     "threshold": dict(kind="float"),
+    "noise_shape": dict(kind="json", optional=True, default=None),
 }
 for _arg in ("kernel", "bias", "recurrent", "depthwise", "pointwise", "embeddings",
              "beta", "gamma", "moving_mean", "moving_variance", "alpha"):
-    BY_NAME[f"{_arg}_initializer"] = dict(kind="choice", choices=INITIALIZERS, config_ok=True)
+    BY_NAME[f"{_arg}_initializer"] = dict(kind="choice", choices=INITIALIZERS, keras_choices="initializers",
+                                          config_ok=True)
     BY_NAME[f"{_arg}_regularizer"] = dict(
-        kind="choice", choices=REGULARIZERS, optional=True, default=None, config_ok=True
+        kind="choice", choices=REGULARIZERS, keras_choices="regularizers", optional=True, default=None,
+        config_ok=True,
     )
-    BY_NAME[f"{_arg}_constraint"] = None  # hidden
+    BY_NAME[f"{_arg}_constraint"] = dict(
+        kind="choice", choices=CONSTRAINTS, keras_choices="constraints", optional=True, default=None,
+        config_ok=True,
+    )
 
 # Overrides for one argument of one layer type (win over BY_NAME).
 BY_TYPE: dict[str, dict[str, dict]] = {
     "Input": {},
-    "Activation": {"activation": dict(kind="choice", choices=ACTIVATIONS[1:], default="relu")},
+    "Activation": {"activation": dict(_ACT, default="relu")},
     "Dropout": {"rate": dict(_RATE, default=0.5)},
     "GaussianNoise": {"stddev": dict(kind="float", min=0.0, default=0.1)},
     "Reshape": {"target_shape": dict(kind="shape", min=-1, default=[-1, 1])},
@@ -149,6 +158,7 @@ BY_TYPE: dict[str, dict[str, dict]] = {
         "factor": dict(kind="floats", min=0.0, default=0.2),
         "value_range": dict(kind="json", default=[0, 1]),
     },
+    "Normalization": {"mean": dict(kind="json", optional=True), "variance": dict(kind="json", optional=True)},
     "Rescaling": {"scale": dict(kind="float", default=1 / 255), "offset": dict(kind="float")},
     "Resizing": {"height": dict(_POS_INT, default=32), "width": dict(_POS_INT, default=32)},
     "GroupNormalization": {"groups": dict(_POS_INT, default=4)},
@@ -161,7 +171,8 @@ BY_TYPE: dict[str, dict[str, dict]] = {
     "Bidirectional": {"merge_mode": dict(kind="choice", choices=("concat", "sum", "mul", "ave"))},
     "Softmax": {"axis": dict(kind="int", default=-1)},
     "PReLU": {
-        "alpha_initializer": dict(kind="choice", choices=INITIALIZERS, config_ok=True, default="zeros"),
+        "alpha_initializer": dict(kind="choice", choices=INITIALIZERS, keras_choices="initializers",
+                                  config_ok=True, default="zeros"),
         "shared_axes": dict(kind="json", optional=True),
     },
 }
@@ -172,8 +183,20 @@ for _t in ("RandomRotation", "RandomZoom", "RandomTranslation"):  # affine trans
 for _t in RNN_TYPES:  # Keras' default is tanh, not the "linear" of other layers
     BY_TYPE.setdefault(_t, {})["activation"] = dict(_ACT, default="tanh")
 
+# Arguments of the layer's call (not of its constructor) that a node carries as settings;
+# the help text comes from the docstring's "Call arguments:" section.
+_TRAINING = {"training": dict(kind="json", optional=True, default=None)}  # True: also at inference (MC dropout)
+CALL_PARAMS: dict[str, dict[str, dict]] = {
+    "MultiHeadAttention": {
+        "use_causal_mask": dict(kind="bool", default=False),
+        "return_attention_scores": dict(kind="bool", default=False),
+    },
+    **{t: _TRAINING for t in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise",
+                              "BatchNormalization")},
+}
+
 _VECTOR = PortSpec("input", (2, 3), expects="(batch, features)",
-                   fix="insert Flatten or GlobalAveragePooling2D before it")
+                   fix="insert Flatten or GlobalAveragePooling2D before it", warn_ranks=(4, 5))
 _SEQ = PortSpec("input", (3,), expects="(batch, steps, features)",
                 fix="insert Reshape to (steps, features) before it")
 _IMG = PortSpec("input", (4,), expects="(batch, height, width, channels)",

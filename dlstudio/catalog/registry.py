@@ -27,8 +27,9 @@ class UnknownLayerError(DLStudioError, KeyError):
         return f"unknown layer type {self.type_name!r}"
 
 
-def parse_args_section(doc: str | None) -> dict[str, str]:
-    """Help text per argument from a Google-style docstring ``Args:`` section."""
+def parse_args_section(doc: str | None, headers: tuple[str, ...] = ("Args:", "Arguments:")) -> dict[str, str]:
+    """Help text per argument from a Google-style docstring ``Args:`` section (or another
+    section: ``headers=("Call arguments:",)``)."""
     if not doc:
         return {}
     lines = doc.expandtabs().splitlines()
@@ -40,7 +41,7 @@ def parse_args_section(doc: str | None) -> dict[str, str]:
         stripped = line.strip()
         indent = len(line) - len(line.lstrip())
         if not in_args:
-            if stripped in ("Args:", "Arguments:"):
+            if stripped in headers:
                 in_args = True
                 section_indent = indent
             continue
@@ -100,14 +101,65 @@ def _param_specs(type_name: str, cls: Any) -> tuple[ParamSpec, ...]:
             default = list(default)
         kind = rule.get("kind") or _kind_from_default(keras_default if keras_default is not None else default)
         optional = rule.get("optional", keras_default is None and not required and default is None)
+        choices = rule.get("choices")
+        if rule.get("keras_choices"):
+            choices = keras_choices(rule["keras_choices"], choices or ())
         specs.append(ParamSpec(
             name=p.name, kind=kind, default=default, help=helps.get(p.name, ""),
-            choices=rule.get("choices"), min=rule.get("min"), max=rule.get("max"),
+            choices=choices, min=rule.get("min"), max=rule.get("max"),
             optional=optional, length=rule.get("length"), config_ok=rule.get("config_ok", False),
             exclusive_min=rule.get("exclusive_min", False),
             exclusive_max=rule.get("exclusive_max", False),
         ))
     return tuple(specs)
+
+
+@functools.cache
+def keras_choices(source: str, preferred: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The names Keras itself takes for an activation, initializer, regularizer or constraint
+    (``source``: "activations", "initializers", "regularizers", "constraints"): ``preferred``
+    first (those Keras knows), then every other name, sorted. Activations that need more
+    arguments than the tensor (``threshold``) and the abstract base classes are left out."""
+    import keras
+
+    module = getattr(keras, source)
+    if source == "activations":
+        names = [n for n, f in vars(module).items() if not n.startswith("_") and inspect.isfunction(f)
+                 and n not in ("get", "serialize", "deserialize")
+                 and all(p.default is not p.empty for p in list(inspect.signature(f).parameters.values())[1:])]
+    else:
+        base = {"initializers": "Initializer", "regularizers": "Regularizer", "constraints": "Constraint"}[source]
+        names = []
+        for n in getattr(module, "ALL_OBJECTS_DICT", None) or _all_objects(source):
+            if n[:1].islower():
+                try:
+                    obj = module.get(n)
+                except Exception:  # noqa: BLE001 - a name that needs arguments (constant)
+                    continue
+                if type(obj).__name__ != base:
+                    names.append(n)
+    return tuple(dict.fromkeys([n for n in preferred if n in names] + sorted(names)))
+
+
+def _all_objects(source: str) -> dict[str, Any]:
+    import importlib
+
+    return getattr(importlib.import_module(f"keras.src.{source}"), "ALL_OBJECTS_DICT", {})
+
+
+def _call_params(type_name: str, cls: Any) -> tuple[ParamSpec, ...]:
+    """Settings of the layer's call (``ov.CALL_PARAMS``), helped by the docstring's "Call arguments:"."""
+    helps = parse_args_section(cls.__doc__, ("Call arguments:", "Call Args:", "Call args:"))
+    return tuple(ParamSpec(name, rule["kind"], default=rule.get("default"), help=helps.get(name, ""),
+                           optional=rule.get("optional", False), keras=False, call=True)
+                 for name, rule in ov.CALL_PARAMS.get(type_name, {}).items())
+
+
+#: Every layer may reuse the layer of another node (shared weights, a Siamese network).
+SHARES = ParamSpec("shares", "str", default=None, optional=True, keras=False,
+                   help="The name of another node of the same type and settings whose layer (and so "
+                        "whose weights) this node uses: one set of weights applied to several inputs. "
+                        "Empty: weights of its own.")
 
 
 def _input_spec() -> LayerSpec:
@@ -171,8 +223,10 @@ def catalog() -> dict[str, LayerSpec]:
                 params = _wrapper_params(name, ov.RNN_TYPES) + params
             elif name == "TimeDistributed":
                 params = _wrapper_params(name, ov.TIME_DISTRIBUTED_TYPES) + params
+            params = params + _call_params(name, cls)
             if _takes_kwargs(cls):
                 params = params + (TRAINABLE,)
+            params = params + (SHARES,)
             ports = ov.PORTS.get(name, (PortSpec("input"),))
             out[name] = LayerSpec(
                 type=name, category=category, help=_summary(cls.__doc__), cls=cls,

@@ -45,6 +45,7 @@ class ParamSpec:
     exclusive_min: bool = False
     exclusive_max: bool = False
     keras: bool = True  # passed to the Keras constructor
+    call: bool = False  # passed to the layer's call instead (use_causal_mask, training, ...)
 
     def check(self, value: Any) -> Any:
         """Return ``value`` normalised for this parameter, or raise ParamError."""
@@ -131,6 +132,9 @@ class PortSpec:
     optional: bool = False
     expects: str = ""  # human description, e.g. "(batch, features)"
     fix: str = ""  # what to insert when the rank is wrong
+    #: Ranks Keras takes but that are usually a mistake: a warning where the node feeds other layers
+    #: (ConvNeXt's Dense on (h, w, c) is a 1x1 convolution), the error above where it is an output.
+    warn_ranks: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,28 @@ class LayerSpec:
         if self.call == "rnn" and params.get("return_state"):
             states = ("state_h", "state_c") if self.type == "LSTM" else ("state",)
             return self.outputs + states
+        if self.call == "attention" and params.get("return_attention_scores"):
+            return self.outputs + ("scores",)
         return self.outputs
+
+    def call_arguments(self, params: dict[str, Any], args: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+        """How a node's layer is called: (positional arguments, keywords), from what stands for
+        the tensor on each input port (None: unconnected) and the node's call settings. The one
+        home of this rule for the model builder, shape inference and the Python export."""
+        if self.call == "list":
+            pos, kw = [[a for a in args if a is not None]], {}
+        elif self.call == "attention":
+            pos, kw = [args[0], args[1]], {}
+            if len(args) > 2 and args[2] is not None:
+                kw["key"] = args[2]
+        elif self.call == "rnn" and any(a is not None for a in args[1:]):
+            pos, kw = [args[0]], {"initial_state": [a for a in args[1:] if a is not None]}
+        else:
+            pos, kw = [args[0] if args else None], {}
+        for p in self.params:
+            if p.call and params.get(p.name, p.default) not in (None, p.default):
+                kw[p.name] = params[p.name]
+        return pos, kw
 
 
 def _fmt(v: float) -> str:

@@ -73,6 +73,7 @@ def build_model(graph: Graph, analysis: Analysis | None = None, name: str = "mod
     check_model_memory(analysis)
     inputs, outputs = model_io(graph, analysis)
     tensors: dict[tuple[str, int], Any] = {}
+    made: dict[str, Any] = {}  # layers by name: a node that shares another's layer calls that one
     for nid in analysis.order:
         node = graph.node(nid)
         spec = get_spec(node.type)
@@ -83,15 +84,11 @@ def build_model(graph: Graph, analysis: Analysis | None = None, name: str = "mod
         ports = spec.input_ports(params)
         edges = {e.dst_port: e for e in graph.in_edges(nid)}
         args = [tensors[(edges[i].src, edges[i].src_port)] if i in edges else None for i in range(len(ports))]
-        layer = instantiate(node.type, params, name=node.name)
-        if spec.call == "list":
-            out = layer(args)
-        elif spec.call == "attention":
-            out = layer(args[0], args[1], key=args[2] if len(args) > 2 else None)
-        elif spec.call == "rnn" and any(a is not None for a in args[1:]):
-            out = layer(args[0], initial_state=[a for a in args[1:] if a is not None])
-        else:
-            out = layer(args[0])
+        owner = params.get("shares") or node.name
+        if owner not in made:
+            made[owner] = instantiate(node.type, params, name=owner)
+        pos, kw = spec.call_arguments(params, args)
+        out = made[owner](*pos, **kw)
         outs = out if isinstance(out, (list, tuple)) else [out]
         for i, t in enumerate(outs):
             tensors[(nid, i)] = t

@@ -1,7 +1,11 @@
 """keras.Model -> Graph, and safe loading of ``.keras`` / ``.h5`` model files.
 
-Functional and Sequential models become one node per layer; models nested as
-layers are flattened. A file is read in two steps: first its JSON config is
+Functional and Sequential models become one node per layer call: a layer called
+several times becomes a node per call, all but the first naming the first in
+``shares`` (one set of weights). Models nested as layers are flattened with
+their layer names kept (prefixed only on a clash). ``keras.ops`` calls that
+catalog nodes compute become those nodes (:mod:`dlstudio.compile.import_ops`);
+others are refused by name. A file is read in two steps: first its JSON config is
 checked against the catalog without Keras (:mod:`dlstudio.compile.model_file`:
 no Lambda, no custom class, so no code from the file can run), then Keras
 loads it with ``safe_mode=True``.
@@ -20,6 +24,7 @@ from dlstudio.catalog import check_params, get_spec
 from dlstudio.catalog.from_keras import (
     NotInCatalogError, dropped_settings, node_type_of, params_from_config,
 )
+from dlstudio.compile.import_ops import Step, steps_for
 from dlstudio.compile.layout import layered_layout
 from dlstudio.compile.model_file import (
     ModelImportError, check_model_config, check_model_storage, read_model_config,
@@ -32,8 +37,10 @@ __all__ = [
 ]
 
 
-#: Call arguments Keras fills in by itself (masks propagate again when rebuilt).
+#: Call arguments Keras fills in by itself (masks propagate again when rebuilt; an explicit
+#: mask other than the propagated one is refused in ``_Walker.walk``).
 _AUTO_ARGS = {"mask", "training", "query_mask", "value_mask", "key_mask"}
+_MASKS = {"mask": (), "query_mask": ("query",), "value_mask": ("value",), "key_mask": ("key", "value")}
 
 
 @dataclass(eq=False)
@@ -72,7 +79,8 @@ class _Walker:
     def __init__(self) -> None:
         self.graph = Graph()
         self.weights: dict[str, list[Any]] = {}
-        self.used: set[int] = set()
+        self.owners: dict[int, str] = {}  # id of a layer -> the node of its first call
+        self.calls: dict[int, int] = {}  # id of a shared layer -> how many calls so far
 
     def add_input(self, tensor: Any) -> _Port:
         layer = tensor._keras_history.operation
@@ -95,24 +103,25 @@ class _Walker:
                 missing = [x for x in knode.input_tensors if id(x) not in values]
                 if missing:
                     raise ModelImportError(f"layer '{knode.operation.name}' has an input that is not connected")
+                _refuse_explicit_masks(knode)
                 args, kwargs = knode.arguments.fill_in(values)
-                outs = self.call(knode.operation, args, kwargs, len(knode.outputs), prefix)
+                ranks = tuple(len(x.shape) for x in knode.input_tensors)
+                outs = self.call(knode.operation, args, kwargs, len(knode.outputs), prefix, ranks)
                 for x, p in zip(knode.outputs, outs):
                     values[id(x)] = p
         return [values[id(x)] for x in fn.outputs]
 
-    def call(self, op: Any, args: tuple, kwargs: dict, n_out: int, prefix: str) -> list[Any]:
+    def call(self, op: Any, args: tuple, kwargs: dict, n_out: int, prefix: str,
+             ranks: tuple[int, ...] = ()) -> list[Any]:
         import keras
         from keras import tree
 
+        steps = steps_for(op, args, kwargs, lambda v: isinstance(v, (_Port, _Unsupported)), ranks)
+        if steps is not None and n_out == 1:
+            return [self._steps(op, steps, prefix)]
         if not isinstance(op, keras.layers.Layer):
             return [_Unsupported(op)] * n_out
-        if id(op) in self.used:
-            raise ModelImportError(
-                f"layer '{op.name}' is used more than once (shared weights); every DL Studio node "
-                "has weights of its own, so a shared layer cannot be imported")
-        self.used.add(id(op))
-        if isinstance(op, keras.Model):  # a nested model: flatten it
+        if isinstance(op, keras.Model):  # a nested model: flatten it (called again: its layers are shared)
             inner = _functional(op)
             bound = _bind(op, args, kwargs)
             first = next(iter(bound))
@@ -130,7 +139,8 @@ class _Walker:
                 node_type_of(op.layer)  # the wrapped layer must be a catalog layer too
             except NotInCatalogError as e:
                 raise ModelImportError(f"{e} (inside '{op.name}')") from None
-        ports = self._ports(op, spec, _bind(op, args, kwargs))
+        bound = _bind(op, args, kwargs)
+        ports = self._ports(op, spec, bound)
         try:
             config = op.get_config()
         except Exception as e:  # noqa: BLE001 - e.g. an unserialisable activation
@@ -142,16 +152,44 @@ class _Walker:
         params = params_from_config(type_name, config)
         if spec.variadic and "inputs" in params:
             params["inputs"] = len(ports)
+        for p in spec.params:  # settings of the call (use_causal_mask, training=True, ...)
+            value = bound.get(p.name)
+            if p.call and value is not None and not (value is False and p.default is None):
+                params[p.name] = value
+        owner = self.owners.get(id(op))
+        name = self._name(op.name, prefix)
+        if owner is not None:  # called again: a node of its own that shares the first call's layer
+            params["shares"] = self.graph.node(owner).name
+            self.calls[id(op)] = self.calls.get(id(op), 1) + 1
+            name = self._name(f"{params['shares']}_call{self.calls[id(op)]}", "")
         _refuse_bad_params(op.name, type_name, params)
         n_ports = len(spec.output_ports(params))
         if n_out != n_ports:
             raise ModelImportError(f"layer '{op.name}' returns {n_out} tensors; its DL Studio node has {n_ports}")
-        node = self.graph.add_node(type_name, params, name=self._name(op.name, prefix))
+        node = self.graph.add_node(type_name, params, name=name)
         for i, p in enumerate(ports):
             if p is not None:
                 self.graph.connect(p.node, node.id, dst_port=i, src_port=p.port)
-        self.weights[node.id] = op.get_weights()
+        if owner is None:
+            self.owners[id(op)] = node.id
+            self.weights[node.id] = op.get_weights()
         return [_Port(node.id, i) for i in range(n_out)]
+
+    def _steps(self, op: Any, steps: list[Step], prefix: str) -> _Port:
+        """Add the nodes that stand for ``op`` (a keras.ops call, an application's own layer)."""
+        made: list[str] = []
+        for step in steps:
+            params = dict(step.params)
+            _refuse_bad_params(op.name, step.type, params)
+            node = self.graph.add_node(step.type, check_params(step.type, params)[0],
+                                       name=self._name(f"{op.name}{step.suffix}", prefix))
+            for i, v in enumerate(step.inputs):
+                src = _Port(made[v], 0) if isinstance(v, int) else _port_of(op, v)
+                self.graph.connect(src.node, node.id, dst_port=i, src_port=src.port)
+            if step.weights:
+                self.weights[node.id] = list(step.weights)
+            made.append(node.id)
+        return _Port(made[-1], 0)
 
     def _ports(self, op: Any, spec: Any, bound: dict[str, Any]) -> list[_Port | None]:
         names = list(bound)
@@ -169,7 +207,7 @@ class _Walker:
         else:
             used = {first}
             ports = [bound[first]]
-        _refuse_extra_tensors(op, bound, used)
+        _refuse_extra_tensors(op, bound, used | {p.name for p in spec.params if p.call})
         while ports and ports[-1] is None:
             ports.pop()
         return [None if v is None else _port_of(op, v) for v in ports]
@@ -188,6 +226,53 @@ def _bind(op: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
         return dict(inspect.signature(op.call).bind(*args, **kwargs).arguments)
     except TypeError as e:
         raise ModelImportError(f"layer '{op.name}' was called in a way DL Studio cannot follow: {e}") from None
+
+
+def _refuse_explicit_masks(knode: Any) -> None:
+    """A mask passed by hand that is not the one Keras propagates (from an Embedding with
+    mask_zero=True) would be lost: refuse it."""
+    from keras import tree
+
+    arguments = knode.arguments
+    if not any(arguments.kwargs.get(k) is not None for k in _MASKS):
+        return
+    try:
+        bound = dict(inspect.signature(knode.operation.call).bind(*arguments.args, **arguments.kwargs).arguments)
+    except TypeError:
+        return  # reported when the call is bound again
+    first = next(iter(bound))
+    for key, names in _MASKS.items():
+        given = bound.get(key)
+        if given is None:
+            continue
+        sources = [bound.get(n) for n in names] if names else [bound[first]]
+        auto = [getattr(t, "_keras_mask", None) for t in tree.flatten(sources) if t is not None]
+        if any(m is not None and not any(_same_mask(m, a) for a in auto) for m in tree.flatten(given)):
+            raise ModelImportError(
+                f"layer '{knode.operation.name}' is called with a {key} of its own; DL Studio takes masks "
+                "only as Keras propagates them (from an Embedding with mask_zero=True)")
+
+
+def _same_mask(given: Any, auto: Any) -> bool:
+    """Whether mask ``given`` is the propagated ``auto``: the same tensor, or (in a model loaded
+    from a file, where Keras computes the masks again) made by the same operation from the same
+    tensors (``not_equal(ids, 0)`` of an Embedding with mask_zero=True)."""
+    if auto is None:
+        return False
+    if given is auto:
+        return True
+    a, b = getattr(given, "_keras_history", None), getattr(auto, "_keras_history", None)
+    if a is None or b is None or type(a.operation) is not type(b.operation):
+        return False
+    try:
+        x = a.operation._inbound_nodes[a.node_index].arguments
+        y = b.operation._inbound_nodes[b.node_index].arguments
+    except (AttributeError, IndexError):
+        return False
+    if len(x.args) != len(y.args) or set(x.kwargs) != set(y.kwargs):
+        return False
+    pairs = list(zip(x.args, y.args)) + [(x.kwargs[k], y.kwargs[k]) for k in x.kwargs]
+    return all(u is v or (not hasattr(u, "_keras_history") and not _differs(u, v)) for u, v in pairs)
 
 
 def _port_of(op: Any, value: Any) -> _Port:

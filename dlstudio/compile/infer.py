@@ -16,6 +16,7 @@ from typing import Any
 
 from dlstudio.catalog import UnknownLayerError, check_params, get_spec
 from dlstudio.compile.keras_shapes import LayerResult, Shape, layer_output, multiply_accumulates
+from dlstudio.compile.sharing import apply_sharing
 from dlstudio.graph import Edge, Fix, Graph, Node, Problem
 from dlstudio.graph.model import layer_name_problem, suggested_layer_name
 
@@ -239,6 +240,7 @@ class ShapeInference:
         for nid in nodes:
             if nid not in result.nodes:  # on or after a cycle
                 result.nodes[nid] = NodeInfo(output_shapes=(None,))
+        apply_sharing(nodes, result.nodes)  # shared layers: weights counted once, settings checked
 
         outputs = [n.id for n in graph.sinks() if n.type != "Input"]
         result.outputs = outputs
@@ -301,6 +303,7 @@ class ShapeInference:
 
         shapes: list[Shape | None] = []
         srcs: list[Node] = []
+        warnings: list[Problem] = []
         for port_idx, port in enumerate(ports):
             edges = by_port.get(port_idx)
             if not edges:
@@ -319,16 +322,23 @@ class ShapeInference:
             shape = src_info.output_shapes[e.src_port]
             if shape is None:  # upstream problem, reported there
                 return NodeInfo(output_shapes=(None,))
+            pointwise = len(shape) in port.warn_ranks and bool(graph.out_edges(node.id))
             if port.ranks is not None and len(shape) not in port.ranks:
                 flatten = None
                 if port.fix.startswith("insert Flatten") and len(shape) > max(port.ranks):
                     flatten = Fix.insert(f"Insert Flatten before '{node.name}'", "Flatten", e.src, node.id,
                                          src_port=e.src_port, dst_port=e.dst_port)
-                prob = Problem(
+                said = (f"{label(node)} is applied at every position of {fmt_shape(shape)} from "
+                        f"'{nodes[e.src].name}' (as a 1x1 convolution)") if pointwise else (
                     f"{label(node)} expects {port.expects or f'rank {port.ranks}'} but receives "
-                    f"{fmt_shape(shape)} from '{nodes[e.src].name}'",
-                    (node.id, e.src), port=port_idx, hint=port.fix, fix=flatten)
-                return NodeInfo(output_shapes=(None,), problems=(prob,))
+                    f"{fmt_shape(shape)} from '{nodes[e.src].name}'")
+                prob = Problem(
+                    said,
+                    (node.id, e.src), port=port_idx, hint=port.fix, fix=flatten,
+                    severity="warning" if pointwise else "error")
+                if not pointwise:
+                    return NodeInfo(output_shapes=(None,), problems=(prob,))
+                warnings.append(prob)  # applied at every position: Keras takes it
             shapes.append(shape)
             srcs.append(nodes[e.src])
 
@@ -365,7 +375,7 @@ class ShapeInference:
                 return fail(f"{label(node)} shrinks a dimension to zero: output {fmt_shape(shape)}",
                             hint="use padding='same', a smaller window, or less downsampling before it")
         macs = multiply_accumulates(node.type, res, shapes)
-        return NodeInfo(res.output_shapes, res.params, res.trainable_params, macs, res.weights)
+        return NodeInfo(res.output_shapes, res.params, res.trainable_params, macs, res.weights, tuple(warnings))
 
 
 _default = ShapeInference()

@@ -67,16 +67,8 @@ def layer_output(type_name: str, params: dict[str, Any], input_shapes: list[Shap
         try:
             layer = instantiate(type_name, params)
             tensors = [None if s is None else keras.KerasTensor(s) for s in input_shapes]
-            if spec.call == "list":
-                out = layer(tensors)
-            elif spec.call == "attention":
-                query, value = tensors[0], tensors[1]
-                key = tensors[2] if len(tensors) > 2 else None
-                out = layer(query, value, key=key)
-            elif spec.call == "rnn" and any(t is not None for t in tensors[1:]):
-                out = layer(tensors[0], initial_state=[t for t in tensors[1:] if t is not None])
-            else:
-                out = layer(tensors[0])
+            pos, kw = spec.call_arguments(params, tensors)
+            out = layer(*pos, **kw)
             weights = tuple(
                 (w.name, tuple(int(d) for d in w.shape), bool(w.trainable)) for w in layer.weights
             )

@@ -13,6 +13,7 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+from dlstudio.compile.import_ops import APPLICATION_LAYERS
 from dlstudio.errors import DLStudioError
 
 
@@ -106,7 +107,8 @@ def _check_layer(cfg: Any, filename: str) -> None:
             _check_layer(layer, filename)
         _check_objects({k: v for k, v in cfg.items() if k not in _SKIPPED}, name, filename)
         return
-    if cls != "InputLayer" and (cls not in catalog() or cls == "Input") and not _is_keras_op(cfg):
+    if cls != "InputLayer" and (cls not in catalog() or cls == "Input") and not _is_keras_op(cfg) \
+            and (cfg.get("module"), cls) not in APPLICATION_LAYERS:
         raise ModelImportError(
             f"layer '{name}' in '{filename}' is a {cls}, which is not in DL Studio's layer catalog; "
             "rebuild it from catalog layers")

@@ -103,6 +103,8 @@ def model_source(graph: Graph, model_name: str = "model") -> str:
     taken: set[str] = set()
     var: dict[str, str] = {}
     lines = []
+    shared = {n.params.get("shares") for n in graph.nodes if n.params.get("shares")}
+    layer_vars: dict[str, str] = {}  # a layer called by several nodes (shares) is made once
     for nid in analysis.order:
         node = graph.node(nid)
         spec = get_spec(node.type)
@@ -115,15 +117,16 @@ def model_source(graph: Graph, model_name: str = "model") -> str:
         ports = spec.input_ports(params)
         edges = {e.dst_port: e for e in graph.in_edges(nid)}
         args = [_tensor(var, graph, edges[i]) if i in edges else None for i in range(len(ports))]
-        layer = layer_call(node.type, params, node.name, 0, lead=len(_INDENT) + len(v) + 3 + 12)
-        if spec.call == "list":
-            call = f"([{', '.join(a for a in args if a)}])"
-        elif spec.call == "attention":
-            call = f"({args[0]}, {args[1]}" + (f", key={args[2]})" if len(args) > 2 and args[2] else ")")
-        elif spec.call == "rnn" and any(a is not None for a in args[1:]):
-            call = f"({args[0]}, initial_state=[{', '.join(a for a in args[1:] if a)}])"
+        owner = params.get("shares") or (node.name if node.name in shared else None)
+        if owner is None:
+            layer = layer_call(node.type, params, node.name, 0, lead=len(_INDENT) + len(v) + 3 + 12)
         else:
-            call = f"({args[0]})"
+            if owner not in layer_vars:
+                layer_vars[owner] = _identifier(f"{owner}_layer", taken)
+                lines.append(f"{layer_vars[owner]} = {layer_call(node.type, params, owner, 0)}")
+            layer = layer_vars[owner]
+        pos, kw = spec.call_arguments(params, args)
+        call = "(" + ", ".join([_call_source(a) for a in pos] + [f"{k}={_call_source(a)}" for k, a in kw.items()]) + ")"
         n_out = len(spec.output_ports(params))
         target = v if n_out == 1 else ", ".join(f"{v}_{i}" if i else v for i in range(n_out))
         taken.update(f"{v}_{i}" for i in range(1, n_out))  # the first output keeps the plain name
@@ -133,6 +136,15 @@ def model_source(graph: Graph, model_name: str = "model") -> str:
     lines.append(f"return keras.Model(inputs={ins[0] if len(ins) == 1 else '[' + ', '.join(ins) + ']'}, "
                  f"outputs={outs[0] if len(outs) == 1 else '[' + ', '.join(outs) + ']'}, name={model_name!r})")
     return "\n".join(_INDENT + ln.replace("\n", "\n" + _INDENT) for ln in lines)
+
+
+def _call_source(value: Any) -> str:
+    """A call argument: a variable name (a str), a list of them, or a literal setting."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return f"[{', '.join(_call_source(v) for v in value)}]"
+    return repr(value)
 
 
 def _tensor(var: dict[str, str], graph: Graph, edge: Any) -> str:

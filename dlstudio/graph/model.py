@@ -368,9 +368,15 @@ class Graph:
         self.params_changed.emit(node_id)
 
     def rename(self, node_id: str, name: str) -> None:
+        """Rename a node; nodes that share its layer (``shares``) follow the new name."""
         node = self.node(node_id)
+        old = node.name
         node.name = name
         self.node_renamed.emit(node_id, name)
+        if sum(n.name == old for n in self._nodes.values()) == 0:
+            for other in self._nodes.values():
+                if isinstance(other.params, dict) and other.params.get("shares") == old and other.id != node_id:
+                    self.set_param(other.id, "shares", name)
 
     def move(self, node_id: str, x: float, y: float) -> None:
         node = self.node(node_id)
