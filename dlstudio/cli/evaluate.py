@@ -20,7 +20,8 @@ from dlstudio.cli.common import (
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="test metrics, per-class report and confusion matrix of a run")
+    p = sub.add_parser("evaluate", help="test metrics, per-class report, confusion matrix, ROC/PR areas and "
+                       "calibration of a run")
     add_project_argument(p)
     add_run_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object last")
@@ -43,13 +44,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = human_out(args.json)
     print(f"run {ev.run_id} ({ev.which} weights) on {ev.dataset_name}: {len(ev.y_true):,} test samples", file=out)
     print("  ".join(f"{k} {v:.4f}" for k, v in ev.metrics.items()), file=out)
+    curves = None
     if ev.task == "classification":
+        from dlstudio.training.curves import classification_curves
+
+        curves = classification_curves(ev.y_true, ev.probabilities, ev.class_names)
         rows = [("class", "precision", "recall", "f1", "support")]
         rows += [(r.name, f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}", str(r.support))
                  for r in ev.per_class]
         print(file=out)
         for line in table(rows):
             print(line, file=out)
+        print(f"\nROC AUC (one class vs the rest, macro mean) {curves.macro_roc_auc:.4f}  PR AUC (average "
+              f"precision) {curves.macro_pr_auc:.4f}  expected calibration error {curves.ece:.4f}", file=out)
         names = [n[:8] for n in ev.class_names]
         print("\nconfusion matrix (rows: true class, columns: predicted)", file=out)
         for line in table([("", *names)] + [(n, *map(str, row)) for n, row in zip(names, ev.confusion_matrix)]):
@@ -60,7 +67,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                               f"({ev.confidence[i]:.2f})" for i in wrong[:5])
             print(f"\n{len(wrong)} misclassified; most confident: {shown}", file=out)
     if args.json:
-        print_json(ev.to_dict())
+        data = ev.to_dict()
+        if curves is not None:  # per-class roc_auc and pr_auc beside the report, ece and the reliability bins
+            extra = curves.to_dict()
+            for row, c in zip(data["per_class"], extra.pop("curves")):
+                row.update(roc_auc=c["roc_auc"], pr_auc=c["pr_auc"])
+            data.update(extra)
+        print_json(data)
     return 0
 
 
