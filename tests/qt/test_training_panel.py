@@ -469,6 +469,10 @@ def test_runs_panel_lists_runs_and_overlays_two(qtbot, make_doc, no_modal_dialog
     assert list(panel.curves[b.id].getData()[1]) == pytest.approx([0.69, 0.6, 0.55, 0.5, 0.45])
     panel.set_metric("val_loss")
     assert list(panel.curves[a.id].getData()[1]) == pytest.approx([0.77, 0.55, 0.44])
+    axis = panel.plot.getAxis("left")
+    qtbot.wait(100)  # the view range settles, the axis picks its scale
+    assert "loss" in axis.labelText and axis.range[1] < 1
+    assert "x0.001" not in axis.labelString() and axis.scale == 1  # 0.4 reads 0.4, not 400 (x0.001)
     assert not panel.continue_button.isEnabled()  # one run at a time
     with qtbot.waitSignal(panel.continue_requested) as blocker:
         panel.select_runs([a.id])

@@ -136,7 +136,8 @@ def plot_colors(palette: QPalette) -> dict[str, QColor]:
 
 def style_axes(plot: Any, palette: QPalette) -> dict[str, QColor]:
     """A pyqtgraph plot's left and bottom axes (lines and tick labels) in the palette's plot
-    colours; call it again when the theme changes. Returns the colours (``plot_colors``)."""
+    colours, values in their own units (no scale factor in the label); call it again when
+    the theme changes. Returns the colours (``plot_colors``)."""
     pg = import_pyqtgraph()
     c = plot_colors(palette)
     item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
@@ -144,6 +145,7 @@ def style_axes(plot: Any, palette: QPalette) -> dict[str, QColor]:
         axis = item.getAxis(side)
         axis.setPen(pg.mkPen(c["axis"]))
         axis.setTextPen(pg.mkPen(c["text"]))
+        axis.enableAutoSIPrefix(False)  # a loss of 0.3 reads 0.3, never 300 with "(x0.001)"
     return c
 
 
