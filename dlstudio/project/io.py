@@ -23,6 +23,7 @@ from dlstudio.project.migrate import MigrationError, migrate
 from dlstudio.project.schema import (
     FORMAT_VERSION, DatasetRef, GanSettings, TrainingSettings, plain_json_problems, validate_document,
 )
+from dlstudio.project.search_schema import SearchSettings
 from dlstudio.errors import DLStudioError
 
 SUFFIX = ".dlsproj"
@@ -63,7 +64,7 @@ class ProjectError(DLStudioError):
 
 
 #: The project settings that are evented: assigning one emits ``settings_changed(name)``.
-EVENTED_SETTINGS = frozenset({"name", "notes", "dataset", "training", "gan"})
+EVENTED_SETTINGS = frozenset({"name", "notes", "dataset", "training", "gan", "search"})
 _UNSET = object()
 
 
@@ -89,6 +90,8 @@ class Project:
     graphs: dict[str, Graph] = field(default_factory=dict)
     #: GAN settings (dlstudio.gan): set for a GAN project, None otherwise.
     gan: GanSettings | None = None
+    #: The search space of experiments (dlstudio.search): saved only when set.
+    search: SearchSettings | None = None
 
     def __copy__(self) -> Project:
         """A shallow copy with its own (unconnected) settings_changed."""
@@ -216,7 +219,8 @@ def _from_dict(data: Any, source: str, path: Path | None) -> Project:
         except GraphError as e:
             raise fail([f"graphs.{name}: {e}"]) from None
     return Project(path=path, name=model.name, notes=model.notes, graph=graph,
-                   dataset=model.dataset, training=model.training, graphs=graphs, gan=model.gan)
+                   dataset=model.dataset, training=model.training, graphs=graphs, gan=model.gan,
+                   search=model.search)
 
 
 def _kind(value: Any) -> str:
@@ -253,6 +257,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
                          for name, g in project.graphs.items()}
     if project.gan is not None:
         doc["gan"] = project.gan.model_dump(mode="python")
+    if project.search is not None:  # only projects with a search space carry it
+        doc["search"] = project.search.to_document()
     return doc
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dlstudio.catalog import UnknownLayerError, check_params, get_spec
+from dlstudio.project.search_schema import SearchSettings
 
 #: The format this version of DL Studio writes and the newest it reads.
 FORMAT_VERSION = 1
@@ -177,6 +178,7 @@ class ProjectModel(_Model):
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     graphs: Annotated[dict[GraphName, GraphModel], Field(max_length=16)] = Field(default_factory=dict)  # more graphs
     gan: GanSettings | None = None  # set: a GAN project (dlstudio.gan)
+    search: SearchSettings | None = None  # set: the project's search space (dlstudio.search)
 
 
 # ------------------------------------------------------- checking a document
