@@ -77,8 +77,8 @@ class RandomizationCheck:
                     f"trained model's (below {self.threshold}), so they depend on what the network learned")
             if not self.magnitudes_pass:
                 text += (f"; but their magnitudes alone still correlate {self.abs_correlations[-1]:.2f}: how "
-                         "strongly a pixel counts follows the input (x minus the baseline) more than the network, "
-                         "so read the sign, not just the brightness")
+                         "strongly each input value counts follows the input (x minus the baseline) more than "
+                         "the network, so read the sign, not just the brightness")
             return text
         return (f"{name} FAILS: with every layer randomised its maps still correlate {self.final:.2f} with the "
                 f"trained model's (at least {self.threshold}); they show the input more than the network")
