@@ -130,6 +130,7 @@ class GalleryDetails(QWidget):
     """The selected example: a larger picture, the whole explanation, the result to expect."""
 
     open_clicked = Signal()
+    guide_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -161,11 +162,15 @@ class GalleryDetails(QWidget):
         self.open_button.setDefault(True)
         self.open_button.setToolTip("Open it as a new, untitled project (the example itself stays unchanged)")
         self.open_button.clicked.connect(self.open_clicked)
+        self.guide_button = QPushButton("In the guide", self)
+        self.guide_button.setToolTip("The user guide, at this example among the lectures")
+        self.guide_button.clicked.connect(self.guide_clicked)
         for w in (self.picture, self.title, self.category, self.description, self.result_heading, self.result,
                   self.facts):
             layout.addWidget(w)
         layout.addStretch(1)
         row = QHBoxLayout()
+        row.addWidget(self.guide_button)
         row.addStretch(1)
         row.addWidget(self.open_button)
         layout.addLayout(row)
@@ -174,6 +179,7 @@ class GalleryDetails(QWidget):
     def show_entry(self, entry: GalleryEntry | None, image: QImage | None = None) -> None:
         self.entry = entry
         self.open_button.setEnabled(entry is not None)
+        self.guide_button.setEnabled(entry is not None)
         if entry is None:
             self.title.setText("Choose an example")
             self.category.clear()
@@ -431,6 +437,8 @@ def show_gallery(window: QWidget) -> GalleryWindow:
     if gallery is None:
         gallery = GalleryWindow(window)
         gallery.open_requested.connect(lambda path: _open(window, gallery, path))
+        gallery.details.guide_clicked.connect(
+            lambda: gallery.current is not None and window.show_guide(gallery.current.title))
         window._gallery_window = gallery
     gallery.show()
     gallery.raise_()

@@ -230,6 +230,26 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         """The Gallery window of lecture examples (built on first use)."""
         return __import__("dlstudio.qt.gallery", fromlist=["show_gallery"]).show_gallery(self)
 
+    def show_guide(self, section: str | None = None):
+        """Help > User Guide (F1): the bundled guide, at ``section`` when given."""
+        from dlstudio.qt.help_window import HelpWindow
+
+        if getattr(self, "help_window", None) is None:
+            self.help_window = HelpWindow(self.open_example, self)
+        self.help_window.show()
+        self.help_window.raise_()
+        if section:
+            self.help_window.show_section(section)
+        return self.help_window
+
+    def show_shortcuts(self):
+        """Help > Keyboard Shortcuts: every shortcut, read from the window's actions."""
+        from dlstudio.qt.help_window import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.show()
+        return dialog
+
     def open_example(self, path: Path) -> None:
         if self.maybe_save():
             self._open_copy(path)

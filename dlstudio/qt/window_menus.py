@@ -127,7 +127,12 @@ class WindowMenus:
 
         self._build_model_menu(bar)
         h = bar.addMenu("&Help")
+        self.act_guide = self._action("&User Guide", self.show_guide, QKeySequence.StandardKey.HelpContents,
+                                      "The guide to every panel and the command line (searchable)")
+        h.addAction(self.act_guide)
+        h.addAction("&Keyboard Shortcuts\u2026", self.show_shortcuts)
         h.addAction("Example &Gallery\u2026", self.show_gallery)
+        h.addSeparator()
         h.addAction("&About DL Studio", self.about)
 
     def _build_toolbar(self) -> None:
