@@ -303,8 +303,10 @@ def train(graph: Graph, dataset: Dataset, settings: Any, emit: Emit = lambda e: 
         raise
     keras.utils.set_random_seed(int(_setting(settings, "seed", 0)))
     previous = open_run(start_from) if start_from else None
-    job = _Job(settings, emit, should_stop, None, previous.history() if previous else {},
-               int(previous.info.get("epochs_done", 0)) if previous else 0,
+    done_before = int(previous.info.get("epochs_done", 0)) if previous else 0
+    # the history as far as the weights go (an interrupted run may have recorded an epoch more)
+    job = _Job(settings, emit, should_stop, None,
+               {k: v[:done_before] for k, v in previous.history().items()} if previous else {}, done_before,
                int(_setting(settings, "epochs", 10)), int(_setting(settings, "batch_size", 32)),
                float(_setting(settings, "validation_split", 0.0) or 0.0),
                float(_setting(settings, "learning_rate", 1e-3)), float(checkpoint_seconds), tuple(callbacks))
