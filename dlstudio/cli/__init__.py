@@ -3,7 +3,7 @@
 One module per command group (``project``: validate, summary, import; ``train``;
 ``evaluate``: evaluate, predict; ``data``; ``insight``: featuremaps, saliency;
 ``explain``: explain, embed;
-``attack``; ``gan``: sample; ``export``; ``sequences``: generate, translate,
+``attack``; ``experiments``: search, diff; ``gan``: sample; ``export``; ``sequences``: generate, translate,
 forecast), each with a ``register(subparsers)``; what they share is public in
 :mod:`dlstudio.cli.common`.
 
@@ -20,12 +20,12 @@ import sys
 from typing import Sequence
 
 from dlstudio import __version__
-from dlstudio.cli import attack, data, evaluate, explain, export, gan, insight, project, sequences, train
+from dlstudio.cli import attack, data, evaluate, experiments, explain, export, gan, insight, project, sequences, train
 from dlstudio.cli.common import UserError, print_error
 from dlstudio.errors import DLStudioError, is_out_of_memory
 
 #: The command groups, in the order ``--help`` lists their commands.
-GROUPS = (project, train, evaluate, insight, explain, attack, gan, export, sequences, data)
+GROUPS = (project, train, experiments, evaluate, insight, explain, attack, gan, export, sequences, data)
 
 __all__ = ["GROUPS", "UserError", "build_parser", "main", "run_cli"]
 
