@@ -102,9 +102,9 @@ class RunSource(QObject):
     ``lead``: fixed items before the runs (such as "Untrained graph"); ``default``: the
     item chosen when nothing was (None: "Latest run"); ``keep_lead``: a lead item chosen
     stays chosen when a training ends (a "Live" view already shows that training).
-    ``changed`` is emitted whenever
-    the effective run changes: the user picks another, a new run becomes the latest one
-    followed, the chosen run disappears, or the document changes.
+    ``changed`` is emitted whenever the effective run changes: the user picks another, a
+    new run becomes the latest one followed, the chosen run disappears, or the document
+    changes.
     """
 
     changed = Signal()
