@@ -45,7 +45,8 @@ def attribution_picture(sample: Any, heat: Any, unit: str, signed: bool, caption
                  overlay(sample, signed_scale(h), cmap="coolwarm") if signed else overlay(sample, normalized(h))]
         return image_grid(np.stack(tiles), labels=list(captions)[:3], columns=3,
                           scale=auto_scale(*img.shape[:2], target=size), gutter=6)
-    return bars_picture(np.asarray(heat, np.float64).ravel(), labels, signed, " / ".join(captions))
+    return bars_picture(np.asarray(heat, np.float64).ravel(), labels, signed, " / ".join(c for c in captions if c),
+                        width=max(360, 3 * size + 40))
 
 
 def bars_picture(values: np.ndarray, labels: Sequence[str] | None, signed: bool, title: str,

@@ -76,8 +76,8 @@ class RandomizationCheck:
             text = (f"{name} passes: with every layer randomised its {shown} correlate {self.final:.2f} with the "
                     f"trained model's (below {self.threshold}), so they depend on what the network learned")
             if not self.magnitudes_pass:
-                text += (f"; but their magnitudes alone still correlate {self.abs_correlations[-1]:.2f}: how "
-                         "strongly each input value counts follows the input (x minus the baseline) more than "
+                text += (f"; but their magnitudes alone still correlate {self.abs_correlations[-1]:.2f}: they "
+                         "follow the input (where it equals the baseline, every model's map is zero) more than "
                          "the network, so read the sign, not just the brightness")
             return text
         return (f"{name} FAILS: with every layer randomised its maps still correlate {self.final:.2f} with the "

@@ -8,7 +8,9 @@ best); it is evaluated on the test split on a worker thread
 - the test metrics;
 - classification: the confusion matrix (click a cell: its samples, most
   confident first, as an image grid or as rows), precision, recall and F1 per
-  class; for 2-D points, the decision boundary behind the test points;
+  class, ROC and precision-recall curves per class with their areas and the
+  reliability diagram with the expected calibration error ("Curves"); for 2-D
+  points, the decision boundary behind the test points;
 - regression: predicted against true values, with the identity line.
 
 Results are cached per (run, weights, weights file time); the panel computes
@@ -101,6 +103,7 @@ class EvaluationPanel(RunPanel):
         self.dataset = None
         self.boundary_view = None  # made for 2-D data
         self.scatter = None  # made for regression
+        self.curves_view = None  # made for classification (pyqtgraph)
         self._shown_key: tuple | None = None
         self._build()
         self.set_document(document)
@@ -228,6 +231,7 @@ class EvaluationPanel(RunPanel):
         if ev.task == "classification":
             self.matrix.set_matrix(ev.confusion_matrix, ev.class_names)
             self.report.set_report(ev.per_class)
+            self._show_curves(ev)
             self._show_boundary(ev, boundary)
             self.stack.setCurrentWidget(self.classes_page)
             worst = self._worst_cell(ev.confusion_matrix)
@@ -256,6 +260,16 @@ class EvaluationPanel(RunPanel):
             return None
         t, p = np.unravel_index(int(off.argmax()), off.shape)
         return int(t), int(p)
+
+    def _show_curves(self, ev: Any) -> None:
+        from dlstudio.training.curves import classification_curves
+
+        if self.curves_view is None:
+            from dlstudio.qt.panels.evaluation.curves_view import CurvesView
+
+            self.curves_view = CurvesView(self.right_tabs)
+            self.right_tabs.addTab(self.curves_view, "Curves")
+        self.curves_view.set_curves(classification_curves(ev.y_true, ev.probabilities, ev.class_names))
 
     def _show_boundary(self, ev: Any, boundary: tuple | None) -> None:
         if boundary is None:

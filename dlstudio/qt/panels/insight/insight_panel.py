@@ -13,6 +13,8 @@ an image file dropped on the panel). Four tabs:
 - **Saliency**: the input, |d score / d input| and the Grad-CAM overlay for the
   predicted (or chosen) class, and the top probabilities.
 - **Convolution**: the convolution playground (:mod:`conv_playground`).
+- **Attribution**: Integrated Gradients, SmoothGrad, occlusion, saliency or Grad-CAM
+  for any class, with the model randomisation check (:mod:`attribution_view`).
 
 Everything is computed by :func:`dlstudio.insight.models.look_inside` on a
 worker thread, one computation at a time (the latest request wins); results are
@@ -225,6 +227,11 @@ class InsightPanel(QWidget):
         self.tabs.addTab(scroll_area(self.saliency, self), "Saliency")
         self.playground = ConvPlayground(None, self)
         self.tabs.addTab(scroll_area(self.playground, self), "Convolution")
+        from dlstudio.qt.panels.insight.attribution_view import AttributionView
+
+        self.attribution = AttributionView(self)
+        self.attribution_scroll = scroll_area(self.attribution, self)
+        self.tabs.addTab(self.attribution_scroll, "Attribution")
         self.weights.restyle()
         self.tabs.currentChanged.connect(self._tab_changed)
 
@@ -438,6 +445,9 @@ class InsightPanel(QWidget):
             self._models.pop(next(iter(self._models)))
         self._datasets[job["ds_key"]] = dataset
         self._show(job, dataset, x, caption, insight, count)
+        kind, *where = job["input_key"]
+        self.attribution.set_split_sample(model, dataset, x, caption, where[0] if kind == "data" else None,
+                                          where[1] if kind == "data" else None)
 
     def _fail(self, message: str) -> None:
         message = sentence(message)

@@ -1,0 +1,108 @@
+"""Seeing why, in the app (offscreen), from the user's steps on a trained digits CNN:
+the Insight dock's Attribution tab (method, class, baseline, steps; "Check this method"),
+the Evaluation dock's Curves tab (ROC / PR areas, reliability and ECE), and the
+embedding projector (hover shows the sample, a click opens it in Predict, a lasso
+selects a group)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
+
+from dlstudio import RESOURCES  # noqa: E402
+from dlstudio.qt.keras_loader import loader  # noqa: E402
+
+TIMEOUT = 90_000
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A saved digits CNN project with one run trained 6 epochs (about 96%)."""
+    from dlstudio.cli import run_cli
+    from dlstudio.project import load_project
+
+    assert loader().wait(120), loader().error
+    path = tmp_path_factory.mktemp("explain_qt") / "digits.dlsproj"
+    shutil.copy(RESOURCES / "examples" / "digits_cnn.dlsproj", path)
+    assert run_cli(["train", str(path), "--epochs", "6", "--batch-size", "32"]) == 0
+    return path, load_project(path)
+
+
+@pytest.fixture
+def document(trained):
+    from dlstudio.qt.document import Document
+
+    doc = Document(trained[1])
+    yield doc
+    doc.deleteLater()
+
+
+def test_attribution_tab_methods_classes_and_the_check(qtbot, document):
+    from dlstudio.qt.panels.insight.insight_panel import InsightPanel
+
+    panel = InsightPanel(document)
+    qtbot.addWidget(panel)
+    panel.resize(460, 760)
+    with qtbot.waitSignal(panel.computed, timeout=TIMEOUT):
+        panel.show()
+    assert panel.model_combo.currentData() is not None  # the trained run
+    view = panel.attribution
+    # the user opens the Attribution tab: Integrated Gradients of the predicted class
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        panel.tabs.setCurrentWidget(panel.attribution_scroll)
+    a = got.args[0]
+    assert a.method == "ig" and a.completeness_error < 0.02 and a.heat.shape == (8, 8)
+    assert "Completeness" in view.note.text() and not view.picture.pixmap().isNull()
+    assert view.steps.isVisible() and not view.samples.isVisible()
+    # more steps, then SmoothGrad, then occlusion of the true class
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        view.steps.setValue(128)
+    assert got.args[0].options["steps"] == 128
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        view.set_method("smoothgrad")
+    assert got.args[0].method == "smoothgrad" and view.samples.isVisible() and not view.steps.isVisible()
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        view.set_method("occlusion")
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        view.set_class("true")
+    assert int(got.args[0].classes) == int(panel.dataset.y_test[0])
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        view.set_class(3)
+    assert int(got.args[0].classes) == 3
+    # "Check this method" on saliency: the correlations fall as the layers are randomised
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT):
+        view.set_method("saliency")
+    with qtbot.waitSignal(view.checked, timeout=TIMEOUT) as got:
+        view.check_button.click()
+    check = got.args[0]
+    assert check.layers[1:] == ["digit", "fc1", "conv2", "conv1"] and check.samples == 8
+    assert "conv1" in view.check_text.text() and ("passes" in view.check_text.text()
+                                                   or "FAILS" in view.check_text.text())
+    qtbot.wait(100)  # the check's table laid out
+    panel.grab().save(str(RESOURCES.parent / "tests" / "artifacts" / "attribution_tab.png"))
+
+
+def test_evaluation_curves_tab(qtbot, document):
+    from dlstudio.qt.panels.evaluation.evaluation_panel import EvaluationPanel
+
+    panel = EvaluationPanel(None)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 460)
+    panel.show()
+    panel.set_document(document)
+    qtbot.waitUntil(lambda: panel.evaluation is not None and not panel.is_busy(), timeout=TIMEOUT)
+    view = panel.curves_view
+    assert view is not None and panel.right_tabs.indexOf(view) >= 0
+    panel.right_tabs.setCurrentWidget(view)
+    curves = view.curves
+    assert len(curves.classes) == 10 and curves.macro_roc_auc > 0.9 and 0 <= curves.ece < 0.3
+    assert "ROC AUC" in view.summary.text() and "calibration error" in view.summary.text()
+    view.choose_class(3)
+    assert "<b>3</b>" in view.summary.text() and "chance" in view.summary.text()
+    panel.grab().save(str(RESOURCES.parent / "tests" / "artifacts" / "evaluation_curves.png"))
