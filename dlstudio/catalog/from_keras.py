@@ -74,8 +74,21 @@ def _reference_config(type_name: str) -> dict[str, Any]:
 
 
 def _config_for(type_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The config of a layer built from ``params`` (cached: a big model repeats its settings)."""
+    try:
+        key = json.dumps(params, sort_keys=True)
+    except (TypeError, ValueError):
+        key = None
+    if key is None:
+        spec = get_spec(type_name)
+        return spec.cls(**keras_kwargs(type_name, params)).get_config()
+    return json.loads(_cached_config(type_name, key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_config(type_name: str, params: str) -> str:
     spec = get_spec(type_name)
-    return spec.cls(**keras_kwargs(type_name, params)).get_config()
+    return json.dumps(spec.cls(**keras_kwargs(type_name, json.loads(params))).get_config())
 
 
 def _config_value(type_name: str, name: str, candidate: Any) -> Any:
