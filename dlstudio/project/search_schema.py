@@ -147,6 +147,18 @@ class SearchSettings(SearchModel):
                          for p in doc["params"]]
         return doc
 
+    def param_for(self, node: str | None, param: str) -> SearchParam | None:
+        """The searched value of ``node``'s ``param`` (a training setting: ``node`` None), if any."""
+        return next((p for p in self.params if p.node == node and p.param == param), None)
+
+    def with_param(self, searched: SearchParam) -> SearchSettings:
+        """A copy where ``searched`` replaces the searched value of the same node and parameter."""
+        params = [p for p in self.params if (p.node, p.param) != (searched.node, searched.param)]
+        return self.model_copy(update={"params": [*params, searched]})
+
+    def without_param(self, node: str | None, param: str) -> SearchSettings:
+        return self.model_copy(update={"params": [p for p in self.params if (p.node, p.param) != (node, param)]})
+
     def is_empty(self) -> bool:
         return not (self.params or self.optional or self.repeat)
 

@@ -133,6 +133,8 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.text_panel.set_document(document)
         self.forecast_panel.set_document(document)
         self.autoencoder_panel.set_document(document)
+        __import__("dlstudio.qt.panels.experiments.experiments_dock", fromlist=["x"]).experiments_set_document(
+            self, document)  # the Experiments panel and the search badges on the canvas
         install_graph_tabs(self, document)  # a GAN's generator and discriminator: one tab each
         self._show_relevant_docks(document)
 

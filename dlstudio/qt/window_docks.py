@@ -59,6 +59,7 @@ class WindowDocks:
         self._build_evaluation_docks()
         __import__("dlstudio.qt.panels.gan.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequences.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
+        __import__("dlstudio.qt.panels.experiments.experiments_dock", fromlist=["x"]).build_experiments_dock(self)
         for dock in (self.evaluation_dock, self.predict_dock, self.gan_dock):
             _scroll_when_small(dock)
 

@@ -28,6 +28,8 @@ def space_problems(project: Any, space: SearchSpace | None = None) -> list[str]:
     if settings is None or settings.is_empty():
         return ["the project defines no search space: add searched values (Search over… on a parameter) "
                 "or a search section to the project"]
+    if getattr(project, "gan", None) is not None:
+        return ["a GAN project cannot be searched yet (its generator and discriminator train in turns)"]
     space = space or search_space(project)
     problems: list[str] = []
     seen: set[str] = set()

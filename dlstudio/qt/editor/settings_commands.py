@@ -98,3 +98,20 @@ class SetGanSettingsCommand(SetSettingCommand):
         old = document.project.gan.model_dump()
         super().__init__(document, GanSettings.model_validate({**old, **copy.deepcopy(changes)}),
                          text or f"Set GAN {', '.join(changes)}")
+
+
+class SetSearchCommand(QUndoCommand):
+    """``project.search`` (the search space, dlstudio.search) becomes ``new`` (None: no search);
+    undo puts the old one back (None included)."""
+
+    def __init__(self, document: Any, new: Any, text: str = "Change the search space"):
+        super().__init__(text)
+        self.project = document.project
+        self.old = None if self.project.search is None else self.project.search.model_copy(deep=True)
+        self.new = None if new is None else new.model_copy(deep=True)
+
+    def redo(self) -> None:
+        self.project.search = None if self.new is None else self.new.model_copy(deep=True)
+
+    def undo(self) -> None:
+        self.project.search = None if self.old is None else self.old.model_copy(deep=True)

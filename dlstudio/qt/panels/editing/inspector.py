@@ -283,6 +283,7 @@ class InspectorPanel(QWidget):
                 lay.addWidget(section_header("Parameters", content))
                 self.form = ParamForm(outer_specs, content)
                 self.form.edited.connect(self._param_edited)
+                self.form.search_requested.connect(self.search_over)
                 lay.addWidget(self.form)
             if any(p.kind == "inner" for p in spec.params):
                 self._inner_box = QGroupBox(content)
@@ -339,6 +340,14 @@ class InspectorPanel(QWidget):
             return
         inner[name] = value
         self._push_param("inner", inner)
+
+    def search_over(self, name: str) -> None:
+        """"Search over…" the selected node's parameter ``name`` (a dialog; an undoable edit)."""
+        from dlstudio.qt.panels.experiments.search_dialog import search_over
+
+        node = self._current_node()
+        if node is not None and self.form is not None and name in self.form.fields:
+            search_over(self, self.document, node.id, self.form.fields[name].spec)
 
     def _current_node(self):
         if self._node_id is None or self._graph is None or not self._graph.has_node(self._node_id):

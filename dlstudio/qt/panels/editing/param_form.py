@@ -211,6 +211,7 @@ class ParamField(QObject):
 
     committed = Signal(object)
     reset_requested = Signal()
+    search_requested = Signal()  # "Search over…" (dlstudio.qt.panels.experiments.search_dialog)
 
     def __init__(self, spec: ParamSpec, parent: QWidget):
         super().__init__(parent)
@@ -329,12 +330,19 @@ class ParamField(QObject):
         self.committed.emit(checked)
         return True
 
-    def _label_menu(self, pos) -> None:
+    def label_menu(self) -> QMenu:
+        """The parameter's context menu: Reset to default, Search over…"""
         menu = QMenu(self.label)
         act = menu.addAction("Reset to default")
         act.setEnabled(self._modified)
         act.triggered.connect(self.reset_requested)
-        menu.exec(self.label.mapToGlobal(pos))
+        search = menu.addAction("Search over…")
+        search.setToolTip("the values an experiment (Experiments panel) tries for this parameter")
+        search.triggered.connect(self.search_requested)
+        return menu
+
+    def _label_menu(self, pos) -> None:
+        self.label_menu().exec(self.label.mapToGlobal(pos))
 
 
 class _IntField(ParamField):
@@ -505,6 +513,7 @@ class ParamForm(QWidget):
     """A form for a list of ParamSpecs. ``edited(name, value)`` carries checked values."""
 
     edited = Signal(str, object)
+    search_requested = Signal(str)  # a parameter's name: its "Search over…"
 
     def __init__(self, specs: tuple[ParamSpec, ...], parent: QWidget | None = None):
         super().__init__(parent)
@@ -521,6 +530,7 @@ class ParamForm(QWidget):
             f = make_field(spec, self)
             f.committed.connect(lambda v, n=spec.name: self.edited.emit(n, v))
             f.reset_requested.connect(lambda s=spec: self.edited.emit(s.name, s.default))
+            f.search_requested.connect(lambda n=spec.name: self.search_requested.emit(n))
             self.form.addRow(f.label, f.container)
             self.fields[spec.name] = f
 
