@@ -130,8 +130,15 @@ def run_search(project: Any, dataset: Any, *, trials: int | None = None, timeout
             trial.set_user_attr(NOT_COUNTED, "skipped")
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             break
-        record = run_trial(project, dataset, space, study, trial, base, url, emit, should_stop, train_emit,
-                           run_info or {}, epochs)
+        try:
+            record = run_trial(project, dataset, space, study, trial, base, url, emit, should_stop, train_emit,
+                               run_info or {}, epochs)
+        except BaseException:  # Ctrl+C, a bug: the trial ends uncounted, never "running" forever
+            if study.get_trials(deepcopy=False)[trial.number].state.name == "RUNNING":
+                trial.set_user_attr(NOT_COUNTED, "stopped")
+                trial.set_user_attr(PROBLEM, "the search was interrupted")
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
         ran += 1
         records = [trial_record(t, space) for t in study.get_trials(deepcopy=False)]
         emit(TrialEnded(record, best_record(records, settings.objective.direction)))

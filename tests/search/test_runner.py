@@ -82,3 +82,18 @@ def test_the_pruning_callback_reports_each_epoch_and_stops_a_pruned_trial():
     callback.on_epoch_end(1, {"loss": 0.8})  # no validation metric: nothing to report
     callback.on_epoch_end(2, {"val_loss": 0.7})
     assert reported == [(0, 0.9), (2, 0.7)] and model.stop_training and callback.pruned
+
+
+def test_an_interrupted_search_leaves_its_trial_uncounted(tmp_path):
+    import pytest
+
+    project = load_project(write_project(tmp_path))
+
+    def emit(event):
+        if isinstance(event, TrialStarted):
+            raise KeyboardInterrupt  # Ctrl+C while the trial starts
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(project, dataset_of(project), emit=emit)
+    records = trial_records(load_study(project))
+    assert [(r.state, r.counted, r.problem) for r in records] == [("stopped", False, "the search was interrupted")]

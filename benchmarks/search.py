@@ -1,0 +1,105 @@
+"""A search on the spirals example, against its own result and against training by hand.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/search.py [--project resources/examples/spiral_mlp.dlsproj]
+                                          [--trials 20] [--epochs N] [--by-hand K]
+
+Copies the project into a temporary folder and runs ``run_search`` on it as ``dlstudio search``
+does (its own space, sampler and pruner; SQLite storage beside the copy). Then trains the
+example as it is (its own test accuracy) and, by hand (``engine.train`` on the very graph and
+settings of the trial, no Optuna), the first ``--by-hand`` complete trials again, and prints
+each of them side by side: the seconds inside the search, the seconds by hand, the overhead.
+Target (the issue's): the best of 20 trials reaches at least the example's own test accuracy.
+Prints plain ``name: value`` lines; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROJECT = ROOT / "resources" / "examples" / "spiral_mlp.dlsproj"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", default=str(DEFAULT_PROJECT))
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--epochs", type=int, help="train every trial (and the example) this many epochs")
+    parser.add_argument("--by-hand", type=int, default=5, help="complete trials trained again by hand")
+    args = parser.parse_args()
+
+    from dlstudio.data import load_dataset
+    from dlstudio.project import load_project
+    from dlstudio.search.check import check_space
+    from dlstudio.search.runner import TrialEnded, run_search
+    from dlstudio.training.engine import train
+
+    folder = Path(tempfile.mkdtemp(prefix="dlstudio-search-bench-"))
+    try:
+        path = folder / Path(args.project).name
+        shutil.copy(args.project, path)
+        project = load_project(path)
+        data = load_dataset(project.dataset.name, project.dataset.options, seed=project.training.seed)
+        print(f"project: {Path(args.project).name}")
+        print(f"space: {', '.join(check_space(project).names())}; sampler {project.search.sampler}, "
+              f"pruner {project.search.pruner}, objective {project.search.objective.metric} "
+              f"({project.search.objective.direction})")
+
+        def emit(event):
+            if isinstance(event, TrialEnded):
+                r = event.record
+                value = f"{r.value:.4f}" if r.value is not None else "-"
+                print(f"trial {r.number}: {r.state} {value} {r.params} {r.seconds:.1f} s", flush=True)
+
+        t0 = time.perf_counter()
+        result = run_search(project, data, trials=args.trials, epochs=args.epochs, emit=emit)
+        total = time.perf_counter() - t0
+        print(f"search: {result.trials} trials in {total:.1f} s ({total / max(1, result.ran):.1f} s a trial)")
+        states = [r.state for r in result.records]
+        print(f"states: " + ", ".join(f"{s} {states.count(s)}" for s in sorted(set(states))))
+
+        settings = project.training.model_copy(update={"epochs": args.epochs} if args.epochs else {})
+        t0 = time.perf_counter()
+        own = train(project.graph, data, settings, run_base=folder / "by-hand").metrics
+        print(f"example as it is: test accuracy {own['test_accuracy']:.4f} ({time.perf_counter() - t0:.1f} s)")
+        best = result.best
+        if best is not None:
+            from dlstudio.runs import open_run
+
+            best_test = open_run(best.run_path).metrics.get("test_accuracy", float("nan"))
+            print(f"best trial: {best.number} {best.params}, {project.search.objective.metric} {best.value:.4f}, "
+                  f"test accuracy {best_test:.4f}")
+            print(f"reaches the example's own test accuracy: {best_test >= own['test_accuracy']}")
+
+        space = check_space(project)
+        done = [r for r in result.records if r.state == "complete"][: args.by_hand]
+        print("trial  search s  by hand s  overhead s")
+        overheads = []
+        for r in done:
+            sample = space.build(r.params)
+            if args.epochs:
+                sample.settings = sample.settings.model_copy(update={"epochs": args.epochs})
+            t0 = time.perf_counter()
+            train(sample.graph, data, sample.settings, run_base=folder / "by-hand")
+            hand = time.perf_counter() - t0
+            overheads.append(r.seconds - hand)
+            print(f"{r.number:5d}  {r.seconds:8.2f}  {hand:9.2f}  {r.seconds - hand:10.2f}")
+        if overheads:
+            print(f"overhead per trial: {sum(overheads) / len(overheads):.2f} s (mean of {len(overheads)})")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
