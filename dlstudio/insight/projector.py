@@ -94,13 +94,13 @@ class Projection:
         """CSV rows: index, x, y, true class, predicted class, correct."""
         out = []
         for k, i in enumerate(self.indices):
-            true = "" if self.labels is None else self._name(int(self.labels[k]))
-            pred = "" if self.predicted is None else self._name(int(self.predicted[k]))
+            true = "" if self.labels is None else self.class_name(int(self.labels[k]))
+            pred = "" if self.predicted is None else self.class_name(int(self.predicted[k]))
             ok = "" if self.labels is None or self.predicted is None else int(self.labels[k] == self.predicted[k])
             out.append([int(i), float(self.points[k, 0]), float(self.points[k, 1]), true, pred, ok])
         return out
 
-    def _name(self, c: int) -> str:
+    def class_name(self, c: int) -> str:
         return self.class_names[c] if 0 <= c < len(self.class_names) else str(c)
 
 
@@ -201,11 +201,20 @@ def separation(points: np.ndarray, labels: np.ndarray | None) -> tuple[float | N
 
 def project_layer(model: Any, dataset: Any, layer: str | None = None, method: str = "pca", split: str = "test",
                   max_points: int = MAX_POINTS, seed: int = 0, emit: Emit | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> Projection:
+                  should_stop: Callable[[], bool] | None = None, graph: Any = None) -> Projection:
     """Project ``layer``'s activations for the ``split`` samples (up to ``max_points``, a seeded
-    class-balanced choice when there are more) to 2-D with ``method``."""
+    choice when there are more) to 2-D with ``method``. Without ``layer``: an autoencoder's code
+    layer when ``graph`` is one (its codes, coloured by the labels the dataset keeps), else
+    :func:`default_layer`."""
     from dlstudio.insight.attribution import probabilities_of
+    from dlstudio.insight.autoencoder import AutoencoderError, code_layer, split_labels
     from dlstudio.insight.models import split_arrays
+
+    if layer is None and graph is not None:
+        try:
+            layer = code_layer(graph)
+        except AutoencoderError:
+            layer = None
 
     x, y = split_arrays(dataset, split)
     indices = np.arange(len(x))
@@ -214,10 +223,10 @@ def project_layer(model: Any, dataset: Any, layer: str | None = None, method: st
     xs = np.asarray(x)[indices]
     layer = layer or default_layer(model)
     feats = layer_activations(model, xs, layer, emit, should_stop)
-    labels = predicted = None
-    names = list(getattr(dataset, "class_names", None) or [])
+    predicted = None
+    all_labels, names = split_labels(dataset, split)
+    labels = None if all_labels is None else all_labels[indices]
     if dataset.task == "classification" and np.ndim(y) == 1:
-        labels = np.asarray(y)[indices].astype(np.int64)
         out = np.concatenate([np.asarray(model.predict_on_batch(xs[i:i + _BATCH]), np.float32)
                               for i in range(0, len(xs), _BATCH)])
         if out.ndim == 2 and (out.shape[1] == len(names) or out.shape[1] == 1):

@@ -1,7 +1,7 @@
 """The main window's docks, as a mixin of :class:`~dlstudio.qt.main_window.MainWindow`:
 every panel is made once, in its dock, and follows whichever document is open. Where each
 dock sits and which it is tabbed with (Layers left; Inspector, Summary, Settings, Insight,
-Adversarial right; Problems, Data, Training, Runs, Evaluation, Predict at the bottom), the
+Adversarial right; Problems, Data, Training, Runs, Evaluation, Predict, Projector at the bottom), the
 signals that tie the panels to each other (a finished training is evaluated, Insight follows
 a running one), the default dock sizes and a work-around for Qt's stray dock tab bars.
 The GAN, Autoencoder, Text and Forecast docks are built by their panels' modules.
@@ -60,7 +60,7 @@ class WindowDocks:
         __import__("dlstudio.qt.panels.gan.gan_panel", fromlist=["build_gan_dock"]).build_gan_dock(self)  # GAN dock
         __import__("dlstudio.qt.panels.sequences.sequence_docks", fromlist=["x"]).build_sequence_docks(self)  # Text, Forecast
         __import__("dlstudio.qt.panels.experiments.experiments_dock", fromlist=["x"]).build_experiments_dock(self)
-        for dock in (self.evaluation_dock, self.predict_dock, self.gan_dock):
+        for dock in (self.evaluation_dock, self.predict_dock, self.projector_dock, self.gan_dock):
             _scroll_when_small(dock)
 
     def _show_relevant_docks(self, document: Document) -> None:
@@ -167,6 +167,7 @@ class WindowDocks:
         self.runs_panel.set_document(document)
         self.evaluation_panel.set_document(document)
         self.predict_panel.set_document(document)
+        self.projector_panel.set_document(document)
 
     def _build_adversarial_dock(self) -> None:
         """Adversarial examples of a trained run, a tab beside Insight; new runs appear in it."""
@@ -192,6 +193,7 @@ class WindowDocks:
         self.predict_dock.setWidget(self.predict_panel)
         self.tabifyDockWidget(self.runs_dock, self.evaluation_dock)
         self.tabifyDockWidget(self.evaluation_dock, self.predict_dock)
+        __import__("dlstudio.qt.panels.projector.projector_panel", fromlist=["x"]).build_projector_dock(self)
         self.problems_dock.raise_()
         tp = self.training_panel
         tp.training_finished.connect(self._evaluate_finished_run)

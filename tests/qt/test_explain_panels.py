@@ -106,3 +106,85 @@ def test_evaluation_curves_tab(qtbot, document):
     view.choose_class(3)
     assert "<b>3</b>" in view.summary.text() and "chance" in view.summary.text()
     panel.grab().save(str(RESOURCES.parent / "tests" / "artifacts" / "evaluation_curves.png"))
+
+
+def _widget_pos(panel, xy):
+    """Where plane point ``xy`` is on the plot's viewport (widget pixels)."""
+    scene = panel.viewbox.mapViewToScene(QPointF(float(xy[0]), float(xy[1])))
+    return panel.plot.mapFromScene(scene)  # a QPoint
+
+
+def _drag(widget, points):
+    """A left-button drag through ``points`` (widget pixels), as a hand makes it."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    def send(kind, pos, button, buttons):
+        p = QPointF(pos.x(), pos.y())
+        event = QMouseEvent(kind, p, widget.mapToGlobal(p), button, buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, event)
+
+    left = Qt.MouseButton.LeftButton
+    send(QEvent.Type.MouseButtonPress, points[0], left, left)
+    for pos in points[1:]:
+        QTest.qWait(25)  # pyqtgraph drops mouse moves that come faster than a screen refreshes
+        send(QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, left)
+    send(QEvent.Type.MouseButtonRelease, points[-1], left, Qt.MouseButton.NoButton)
+
+
+def test_projector_hover_click_to_predict_and_lasso(qtbot, document):
+    from types import SimpleNamespace
+
+    from dlstudio.qt.panels.evaluation.predict_panel import PredictPanel
+    from dlstudio.qt.panels.projector.projector_panel import ProjectorPanel, open_in_predict
+
+    panel = ProjectorPanel(None)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 480)
+    panel.show()
+    with qtbot.waitSignal(panel.projected, timeout=TIMEOUT) as got:
+        panel.set_document(document)
+    p = got.args[0]
+    assert p.layer == "fc1" and len(p.points) == 360 and p.method == "pca"
+    assert p.knn_accuracy > 0.4 and "misclassified (ringed)" in panel.status.text()  # chance: 0.1
+    assert panel.layer_combo.findData("conv2") >= 0
+    qtbot.wait(50)
+    # hover: the sample under the pointer shows beside the plot
+    k = int(np.argmax(p.points[:, 0]))  # the right-most point: nothing on top of it
+    with qtbot.waitSignal(panel.hovered, timeout=5000) as hovered:
+        qtbot.mouseMove(panel.plot.viewport(), _widget_pos(panel, p.points[k]))
+    assert hovered.args[0] == int(p.indices[k]) and not panel.hover_image.pixmap().isNull()
+    assert f"test #{p.indices[k]}" in panel.hover_text.text()
+    # click: it opens in Predict
+    predict = PredictPanel(None)
+    qtbot.addWidget(predict)
+    predict.show()
+    predict.set_document(document)
+    window = SimpleNamespace(predict_panel=predict, predict_dock=SimpleNamespace(raise_=lambda: None))
+    panel.open_sample.connect(lambda r, s, i: open_in_predict(window, r, s, i))
+    with qtbot.waitSignal(panel.open_sample, timeout=5000) as opened:
+        qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton,
+                         pos=_widget_pos(panel, p.points[k]))
+    assert opened.args[1:] == ["test", int(p.indices[k])]
+    assert predict.index.value() == int(p.indices[k])
+    # lasso: a loop around the right half selects exactly the points inside it
+    panel.lasso_button.setChecked(True)
+    lo, hi = p.points.min(axis=0), p.points.max(axis=0)
+    mid = (lo + hi) / 2
+    pad = 0.01 * (hi - lo)
+    corners = np.array([(mid[0], lo[1] - pad[1]), (hi[0] + pad[0], lo[1] - pad[1]), (hi[0] + pad[0], hi[1] + pad[1]),
+                        (mid[0], hi[1] + pad[1]), (mid[0], lo[1] - pad[1])])
+    loop = [a + (b - a) * t for a, b in zip(corners[:-1], corners[1:]) for t in np.linspace(0, 1, 8)]
+    with qtbot.waitSignal(panel.selection_changed, timeout=5000) as chosen:
+        _drag(panel.plot.viewport(), [_widget_pos(panel, xy) for xy in loop])
+    picked = set(np.asarray(chosen.args[0]).tolist())
+    right = set(p.indices[p.points[:, 0] > mid[0] + 0.02 * (hi[0] - lo[0])].tolist())
+    assert right and right <= picked and len(picked) < len(p.points)
+    assert "selected" in panel.selection_text.text() and panel.grid.count() == min(48, len(picked))
+    panel.grab().save(str(RESOURCES.parent / "tests" / "artifacts" / "projector.png"))
+    # t-SNE computes in the background too
+    with qtbot.waitSignal(panel.projected, timeout=TIMEOUT) as got:
+        panel.set_method("tsne")
+    assert got.args[0].method == "tsne"
