@@ -108,6 +108,14 @@ def test_define_search_run_it_open_a_trial_and_diff_two(window, qtbot, project_w
     assert states["n2"] == "changed" and {s for k, s in states.items() if k != "n2"} == {"same"}
     assert "~ hidden (Dense): units" in dialog.text.toPlainText()
     dialog.close()
+    # the same from the Runs panel: two runs selected, Diff
+    runs = sorted(r.run_id for r in panel.records)
+    window.runs_panel.refresh()
+    window.runs_panel.select_runs(runs)
+    assert window.runs_panel.diff_button.isEnabled()
+    window.runs_panel.diff_button.click()
+    assert window.diff_dialog is not dialog and window.diff_dialog.diff.a == runs[0]
+    window.diff_dialog.close()
 
 
 def test_the_search_refuses_to_start_with_problems_and_says_why(window, project_without_search):
@@ -121,3 +129,31 @@ def test_the_search_refuses_to_start_with_problems_and_says_why(window, project_
     window.document.project.search = SearchSettings(params=[SearchParam(node="n9", param="units", kind="int",
                                                                         low=1, high=4)])
     assert not panel.start() and "the graph has no node 'n9'" in panel.status.text()
+
+
+def test_structure_and_settings_of_the_search_from_the_panel(window, project_without_search):
+    window.open_path(project_without_search)
+    project, space = window.document.project, window.experiments_panel.space
+    window.scene.select_nodes(["n3"])
+    assert space.make_optional()  # the Dropout: switched on or off
+    assert [(o.name, o.nodes) for o in project.search.optional] == [("drop", ["n3"])]
+    assert set(window.search_badges.badges) == {"n3"}
+    window.scene.select_nodes(["n2"])
+    space.repeat_min.setValue(1)
+    space.repeat_max.setValue(2)
+    assert space.make_repeat()
+    assert [(r.nodes, r.min, r.max) for r in project.search.repeat] == [(["n2"], 1, 2)]
+    window.scene.select_nodes(["n2", "n4"])  # the Dropout lies between: not a chain
+    messages = []
+    space.message.connect(messages.append)
+    assert not space.make_optional() and "is not a chain" in messages[-1]
+    space.sampler.setCurrentText("random")
+    space.sampler.activated.emit(space.sampler.currentIndex())
+    assert project.search.sampler == "random"
+    space.direction.setCurrentText("minimize")
+    space.direction.activated.emit(space.direction.currentIndex())
+    assert project.search.objective.direction == "minimize"
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert project.search.sampler == "tpe" and project.search.objective.direction == "maximize"
+    assert space.sampler.currentText() == "tpe"  # the widgets follow undo

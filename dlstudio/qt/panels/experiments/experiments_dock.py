@@ -28,6 +28,8 @@ def build_experiments_dock(window: Any) -> None:
     window.diff_dialog = None
     panel.open_run_requested.connect(lambda run_id: open_run(window, run_id))
     panel.diff_requested.connect(lambda a, b: show_diff(window, a, b))
+    window.runs_panel.diff_requested.connect(lambda a, b: show_diff(window, a, b))
+    panel.space.selection = lambda: window.scene.selected_node_ids()
     _panels.append(panel)
     QApplication.instance().aboutToQuit.connect(_stop_all)
 
@@ -67,7 +69,7 @@ def show_diff(window: Any, run_a: str, run_b: str) -> Any:
 def _stop_all() -> None:
     for panel in list(_panels):
         try:
-            if panel.is_running():
+            if panel.worker is not None and panel.worker.is_running():
                 panel.worker.stop()
                 panel.worker.wait(60_000)
         except RuntimeError:  # already deleted

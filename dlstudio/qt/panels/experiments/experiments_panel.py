@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.qt.panels.experiments.experiments_plots import BestSoFarView, ImportanceView, ParallelView, ParetoView
 from dlstudio.qt.panels.experiments.search_worker import SearchWorker
+from dlstudio.qt.panels.experiments.space_editor import SpaceEditor
 from dlstudio.qt.panels.training.training_plots import format_metric
 
 FIXED_COLUMNS = ("trial", "state", "objective")
@@ -65,6 +66,7 @@ class ExperimentsPanel(QWidget):
         self.columns: list[str] = []
         self.trial_t0 = self.search_t0 = 0.0
         self.trials_done_now = 0
+        self.running = False
 
         layout = QVBoxLayout(self)
         bar = QHBoxLayout()
@@ -90,6 +92,9 @@ class ExperimentsPanel(QWidget):
         self.status.setWordWrap(True)
         bar.addWidget(self.status, 1)
         layout.addLayout(bar)
+        self.space = SpaceEditor(self)
+        self.space.message.connect(self.status.setText)
+        layout.addWidget(self.space)
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         left = QWidget(splitter)
@@ -138,6 +143,7 @@ class ExperimentsPanel(QWidget):
         self.records = []
         if document is not None:
             document.settings_changed.connect(self._settings_changed)
+        self.space.set_document(document)
         self._settings_changed("search")
         self.reload()
 
@@ -145,6 +151,7 @@ class ExperimentsPanel(QWidget):
         if name != "search":
             return
         search = getattr(self.project, "search", None)
+        self.space.show_search()
         self.trials_spin.setValue(search.trials or 20 if search is not None else 20)
         self._update_buttons()
         if not self.is_running():
@@ -183,7 +190,8 @@ class ExperimentsPanel(QWidget):
 
     # ------------------------------------------------------------------ the search
     def is_running(self) -> bool:
-        return self.worker is not None and self.worker.is_running()
+        """From Start until every event of the search has been shown (its thread's end included)."""
+        return self.running
 
     def start(self) -> bool:
         """Start (or continue) the search; False with the reason shown when it cannot start."""
@@ -221,6 +229,7 @@ class ExperimentsPanel(QWidget):
         self.worker.done.connect(self._done)
         self.search_t0 = time.monotonic()
         self.trials_done_now = 0
+        self.running = True
         self.worker.start()
         self.status.setText("Starting the search…")
         self._update_buttons()
@@ -233,6 +242,7 @@ class ExperimentsPanel(QWidget):
             self.status.setText("Stopping after the current batch…")
 
     def _done(self) -> None:
+        self.running = False
         self._update_buttons()
         self.running_changed.emit(False)
         if self.document is not None:
@@ -379,7 +389,7 @@ class ExperimentsPanel(QWidget):
             self.diff_requested.emit(runs[0], runs[1])
 
     def closeEvent(self, event) -> None:
-        if self.is_running():
+        if self.worker is not None and self.worker.is_running():
             self.worker.stop()
             self.worker.wait(60_000)
         super().closeEvent(event)

@@ -56,6 +56,7 @@ class RunsPanel(QWidget):
     """
 
     continue_requested = Signal(str)  # run folder
+    diff_requested = Signal(str, str)  # two run ids: what differs (dlstudio.search.diff), in a window
     runs_changed = Signal()
 
     def __init__(self, document=None, parent: QWidget | None = None):
@@ -79,7 +80,9 @@ class RunsPanel(QWidget):
         self.continue_button = self._tool("Continue", "Train more epochs from the selected run's weights",
                                           self._continue)
         self.delete_button = self._tool("Delete…", "Delete the selected runs from disk", self.delete_selected)
-        for b in (self.refresh_button, self.continue_button, self.delete_button):
+        self.diff_button = self._tool("Diff", "What differs between the two selected runs: layers, parameters, "
+                                              "settings and metrics", self._diff)
+        for b in (self.refresh_button, self.continue_button, self.diff_button, self.delete_button):
             bar.addWidget(b)
         outer.addLayout(bar)
 
@@ -120,6 +123,11 @@ class RunsPanel(QWidget):
         split.setStretchFactor(1, 3)
         outer.addWidget(split, 1)
         self.set_document(document)
+
+    def _diff(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) == 2:
+            self.diff_requested.emit(*sorted(ids))
 
     def _tool(self, text: str, tip: str, slot) -> QToolButton:
         b = QToolButton(self)
@@ -292,6 +300,7 @@ class RunsPanel(QWidget):
         return self._histories[run.id]
 
     def _selection_changed(self) -> None:
+        self.diff_button.setEnabled(len(self.selected_ids()) == 2)
         runs = [r for r in (self.run(i) for i in self.selected_ids()) if r is not None]
         keys: list[str] = []
         for r in runs:
