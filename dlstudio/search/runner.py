@@ -65,17 +65,25 @@ def objective_monitor(metric: str) -> str:
     return "val_" + metric[len("test_"):] if metric.startswith("test_") else metric
 
 
-def pruning_callback(trial: Any, monitor: str) -> Any:
-    """A Keras callback reporting ``monitor`` each epoch to the trial; stops training when the
-    pruner says so (``.pruned`` is then True)."""
+#: A trial reports to the study (one database write, and the pruner reads the study) at most this
+#: many times: every epoch of a short training, every k-th epoch of a long one (the same epochs in
+#: every trial of the same length, so the pruner compares like with like).
+MAX_REPORTS = 20
+
+
+def pruning_callback(trial: Any, monitor: str, epochs: int = 1) -> Any:
+    """A Keras callback reporting ``monitor`` to the trial after every epoch (every k-th of a long
+    training, and the last); stops training when the pruner says so (``.pruned`` is then True)."""
     import keras
+
+    every = max(1, epochs // MAX_REPORTS)
 
     class Pruning(keras.callbacks.Callback):
         pruned = False
 
         def on_epoch_end(self, epoch, logs=None):
             value = (logs or {}).get(monitor)
-            if value is None:
+            if value is None or ((epoch + 1) % every and epoch + 1 < epochs):
                 return
             trial.report(float(value), epoch)
             if trial.should_prune():
@@ -201,7 +209,7 @@ def run_trial(project: Any, dataset: Any, space: SearchSpace, study: Any, trial:
     tag = {"study": study.study_name, "trial": trial.number, "params": values, "storage": redact(url)}
     info = {"project": str(Path(project.path).resolve()) if project.path else None,
             "dataset_options": dict(project.dataset.options), **run_info, "search": tag}
-    pruning = pruning_callback(trial, objective_monitor(objective.metric))
+    pruning = pruning_callback(trial, objective_monitor(objective.metric), int(sample.settings.epochs))
     runs: list[Any] = []
 
     def watch(event: object) -> None:  # the run's folder, as soon as training starts

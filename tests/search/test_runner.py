@@ -97,3 +97,13 @@ def test_an_interrupted_search_leaves_its_trial_uncounted(tmp_path):
         run_search(project, dataset_of(project), emit=emit)
     records = trial_records(load_study(project))
     assert [(r.state, r.counted, r.problem) for r in records] == [("stopped", False, "the search was interrupted")]
+
+
+def test_a_long_training_reports_every_kth_epoch_and_its_last():
+    reported = []
+    trial = SimpleNamespace(report=lambda v, step: reported.append(step), should_prune=lambda: False)
+    callback = pruning_callback(trial, "val_loss", epochs=45)  # 45 // 20: every 2nd epoch
+    callback.set_model(SimpleNamespace(stop_training=False))
+    for epoch in range(45):
+        callback.on_epoch_end(epoch, {"val_loss": 1.0})
+    assert reported == [*range(1, 44, 2), 44]
