@@ -2,11 +2,13 @@
 or the graph as a PNG/SVG picture.
 
     dlstudio export PROJECT [--run RUN] [--runs-dir DIR] [--format F] -o PATH [--weights last|best]
-                    [--force] [--no-check] [--json]
+                    [--quantize int8] [--force] [--no-check] [--json]
 
 The format follows from the output's suffix when --format is left out
 (``-o model.onnx``). Model exports are loaded back in their own runtime and
 checked against Keras on test samples before the command says they are done.
+``--quantize int8`` (tflite, keras) writes an int8 model and prints a table of size, test
+metric and latency per sample, float against int8.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def register(sub: Any) -> None:
                                                        "project's graph as it is now)")
     p.add_argument("--format", "-f", choices=list(FORMATS), help="the format (default: from the output's suffix)")
     p.add_argument("-o", "--output", required=True, help="the file to write (a folder for savedmodel)")
+    p.add_argument("--quantize", choices=["int8"],
+                   help="tflite: full-integer post-training quantization calibrated on the training split; "
+                        "keras: Keras' own int8 layers. Prints size, test metric and latency, float vs int8")
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.add_argument("--no-check", action="store_true",
                    help="do not load the export back in its runtime to compare its outputs with Keras")
@@ -58,12 +63,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     run = None if graph_only else run_from_args(project, args)
     out = human_out(args.json)
     result = export_run(project, run, spec.key, args.output, which=args.weights, force=args.force,
-                        verify=not args.no_check, progress=lambda m: print(f"{m}\u2026", file=out, flush=True))
+                        verify=not args.no_check, progress=lambda m: print(f"{m}\u2026", file=out, flush=True),
+                        quantize=args.quantize)
     for note in result.notes:
         print(f"note: {note}", file=out)
     print(result.summary(), file=out)
     if args.json:
         print_json({"path": str(result.path), "format": result.format, "run": result.run_id,
                     "max_difference": result.max_difference, "samples_checked": result.samples_checked,
-                    "notes": result.notes})
+                    "notes": result.notes,
+                    **({"quantize": args.quantize, "comparison": result.comparison.as_dict()}
+                       if result.comparison is not None else {})})
     return 0

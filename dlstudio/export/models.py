@@ -119,28 +119,53 @@ def _call_once(model: Any) -> None:
     model(xs if len(xs) > 1 else xs[0], training=False)
 
 
-def write_tflite(model: Any, path: Path) -> list[str]:
-    """Write a TFLite flatbuffer; returns notes (a fixed batch size of 1 for recurrent layers)."""
+def write_tflite(model: Any, path: Path, int8: Any = None) -> list[str]:
+    """Write a TFLite flatbuffer; returns notes (a fixed batch size of 1 for recurrent layers).
+    ``int8``: a representative dataset (a generator function of input lists) for full-integer
+    quantization: every operation int8, float32 in and out, one sample at a time (the shape of
+    on-device inference: static shapes fold the shape arithmetic away), the names of inner
+    tensors left out (the inputs and outputs keep theirs)."""
     _refuse_unsupported(model, "tflite", "TFLite")
     notes: list[str] = []
+    what = "int8 TFLite (full-integer quantization)" if int8 is not None else "TFLite"
     try:
-        data = _convert_tflite(model, batch=None)
+        data = _convert_tflite(model, batch=None if int8 is None else 1, int8=int8)
     except Exception as first:  # noqa: BLE001 - retried with a static batch size below
         text = str(first)
         if "static" not in text and "TensorList" not in text:
-            raise ExportError(describe_failure(first, model, "TFLite")) from None
+            raise ExportError(describe_failure(first, model, what)) from None
         try:  # loops over time (LSTM, GRU) need static shapes in TFLite
-            data = _convert_tflite(model, batch=1)
+            data = _convert_tflite(model, batch=1, int8=int8)
         except Exception as exc:  # noqa: BLE001
-            raise ExportError(describe_failure(exc, model, "TFLite")) from None
+            raise ExportError(describe_failure(exc, model, what)) from None
         notes.append("the TFLite model takes one sample at a time (batch size 1): its recurrent layers "
                      "need fixed shapes in TFLite")
+    if int8 is not None:
+        data = lean_flatbuffer(data)
     with staged(path) as tmp:
         tmp.write_bytes(data)
     return notes
 
 
-def _convert_tflite(model: Any, batch: int | None) -> bytes:
+def lean_flatbuffer(data: bytes) -> bytes:
+    """A TFLite model without what no runtime reads: the names of inner tensors, the model's
+    description and the converter's metadata (``min_runtime_version`` stays)."""
+    try:
+        from tensorflow.lite.tools import flatbuffer_utils
+    except ImportError:  # pragma: no cover - a TensorFlow without the tools
+        return data
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    model.description = None
+    for subgraph in model.subgraphs:
+        keep = set(subgraph.inputs) | set(subgraph.outputs)
+        for i, tensor in enumerate(subgraph.tensors):
+            if i not in keep:
+                tensor.name = None
+    model.metadata = [m for m in (model.metadata or []) if m.name == b"min_runtime_version"] or None
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _convert_tflite(model: Any, batch: int | None, int8: Any = None) -> bytes:
     import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import (
         convert_variables_to_constants_v2,
@@ -156,6 +181,10 @@ def _convert_tflite(model: Any, batch: int | None) -> bytes:
     with _quiet():
         frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
         converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+        if int8 is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = int8
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         return converter.convert()
 
 

@@ -34,6 +34,8 @@ class ExportResult:
     max_difference: float | None = None
     samples_checked: int = 0
     notes: list[str] = field(default_factory=list)
+    #: float vs int8 (size, metric, latency) of a quantized export (:mod:`dlstudio.export.quantize`).
+    comparison: Any = None
 
     def summary(self) -> str:
         size = _size(self.path)
@@ -41,6 +43,9 @@ class ExportResult:
         if self.max_difference is not None:
             text += (f"; checked on {self.samples_checked} samples: outputs match Keras within "
                      f"{self.max_difference:.1e}")
+        if self.comparison is not None:
+            text = text.replace(f"exported {self.format}", f"exported int8 {self.format}", 1)
+            text += f"; run in {self.comparison.runtime} beside the float model:\n{self.comparison.table()}"
         return text
 
 
@@ -54,18 +59,24 @@ def _size(path: Path) -> str:
 
 
 def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLike, *, which: str = "last",
-               force: bool = False, verify: bool = True, progress: Progress = lambda _m: None) -> ExportResult:
+               force: bool = False, verify: bool = True, progress: Progress = lambda _m: None,
+               quantize: str | None = None) -> ExportResult:
     """Write run ``run`` of ``project`` (a Project or a .dlsproj path) as ``fmt`` to ``output``.
     ``run``: a Run, a run folder, an id, a unique id prefix or 'last'; None means 'last', except
     for the pictures (png, svg), which then draw the project's graph as it is now.
 
     Raises ExportError (bad target, unsupported layer: named, with the reason) or
-    EvaluationError / DatasetError / FileNotFoundError (no such run, no weights)."""
+    EvaluationError / DatasetError / FileNotFoundError (no such run, no weights).
+    ``quantize="int8"`` (tflite, keras): an int8 export, compared with the float model
+    (``result.comparison``; :mod:`dlstudio.export.quantize`)."""
     from dlstudio.runs import as_project
     from dlstudio.runs import find_run
     from dlstudio.runs import load_run_model, run_graph
 
+    from dlstudio.export.quantize import check_request
+
     spec = get_format(fmt)
+    check_request(spec.key, quantize)
     path = check_target(output, spec, force)
     project = as_project(project)
     if not spec.needs_run and run is None:  # a picture of the project's graph as it is now
@@ -82,6 +93,11 @@ def export_run(project: Any, run: Any | None, fmt: str, output: str | os.PathLik
     model = load_run_model(run, which)
     result = ExportResult(path, spec.key, run.id)
     from dlstudio.export import models
+
+    if quantize is not None:
+        from dlstudio.export.quantize import export_quantized
+
+        return export_quantized(project, run, model, graph, spec.key, path, result, progress, verify)
 
     if spec.key == "keras":
         progress("writing the .keras file")

@@ -40,7 +40,7 @@ def run_onnx(path: str | Path, inputs: Sequence[np.ndarray]) -> list[np.ndarray]
     return [np.asarray(y) for y in session.run(None, feed)]
 
 
-def _tflite_interpreter(path: str | Path) -> Any:
+def tflite_interpreter(path: str | Path) -> Any:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -56,7 +56,7 @@ def _tflite_interpreter(path: str | Path) -> Any:
 
 def run_tflite(path: str | Path, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Outputs for a batch; a model with a fixed batch size of 1 is run one sample at a time."""
-    interpreter = _tflite_interpreter(path)
+    interpreter = tflite_interpreter(path)
     details = sorted(interpreter.get_input_details(), key=lambda d: d["index"])
     outputs = sorted(interpreter.get_output_details(), key=lambda d: d["index"])
     n = len(inputs[0])

@@ -40,6 +40,18 @@ def open_export_dialog(window) -> ExportDialog:
     return dialog
 
 
+def comparison_table(comparison) -> str:
+    """The float vs int8 table of a quantized export (:class:`dlstudio.export.quantize.Comparison`) as HTML."""
+    rows = comparison.rows()
+    cell = "<td style='padding:1px 10px 1px 0' align='{}'>{}</td>"
+    body = ["<tr>" + "".join(cell.format("left" if i == 0 else "right", f"<b>{html.escape(c)}</b>")
+                             for i, c in enumerate(rows[0])) + "</tr>"]
+    body += ["<tr>" + "".join(cell.format("left" if i == 0 else "right", html.escape(c)) for i, c in enumerate(r))
+             + "</tr>" for r in rows[1:]]
+    return (f"<table>{''.join(body)}</table>in {html.escape(comparison.runtime)}, the metric on "
+            f"{comparison.samples} test samples")
+
+
 class ExportDialog(QDialog):
     def __init__(self, document, run_id: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -75,6 +87,11 @@ class ExportDialog(QDialog):
         path_row.addWidget(browse)
         self.check_box = QCheckBox("Load the export in its own runtime and compare its outputs with Keras")
         self.check_box.setChecked(True)
+        self.quantize_box = QCheckBox("Quantize to int8 and compare size, test metric and latency with the "
+                                      "float model")
+        self.quantize_box.setToolTip("TFLite: full-integer post-training quantization calibrated on the "
+                                     "project's training split, run in LiteRT. Keras: Keras' own int8 layers "
+                                     "(Dense, Embedding, ...).")
 
         form = QFormLayout()
         form.addRow("Run:", self.run_combo)
@@ -83,6 +100,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.format_help)
         form.addRow("Save to:", path_row)
         form.addRow("", self.check_box)
+        form.addRow("", self.quantize_box)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
@@ -140,6 +158,11 @@ class ExportDialog(QDialog):
         folder = Path(text).parent if text else self._folder
         self.path_edit.setText(str(default_path(folder, self._stem(), fmt)))
         self.check_box.setEnabled(fmt.key != "python" and bool(self.runs))
+        from dlstudio.export.quantize import QUANTIZABLE
+
+        self.quantize_box.setEnabled(fmt.key in QUANTIZABLE and bool(self.runs))
+        if fmt.key not in QUANTIZABLE:
+            self.quantize_box.setChecked(False)
 
     def _run_changed(self) -> None:
         run = self.current_run()
@@ -192,7 +215,8 @@ class ExportDialog(QDialog):
         self.export_result, self.error = None, None
         self._task = create_worker(export_run, self.document.project, run, fmt.key, path,
                                    which=self.weights_combo.currentData(), force=force,
-                                   verify=self.check_box.isChecked())
+                                   verify=self.check_box.isChecked(),
+                                   quantize="int8" if self.quantize_box.isChecked() else None)
         self._task.returned.connect(self._done)
         self._task.errored.connect(self._failed)
         self._task.finished.connect(self._finished)
@@ -203,8 +227,10 @@ class ExportDialog(QDialog):
 
     def _done(self, result) -> None:
         self.export_result = result
-        summary = result.summary()
+        summary = result.summary().split("\n")[0]
         lines = [html.escape(summary[:1].upper() + summary[1:])] + [f"Note: {html.escape(n)}" for n in result.notes]
+        if result.comparison is not None:
+            lines.insert(1, comparison_table(result.comparison))
         self._say("<br>".join(lines))
         window = self.parent()
         if window is not None and hasattr(window, "statusBar"):

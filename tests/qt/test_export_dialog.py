@@ -105,6 +105,23 @@ def test_an_existing_file_is_replaced_only_when_confirmed(make_dialog, qtbot, tm
     assert no_modal_dialogs[-1][0] == "question"
 
 
+def test_an_int8_export_shows_float_against_int8(make_dialog, qtbot, tmp_path):
+    dialog, _ = make_dialog(xor_graph())
+    choose(dialog, "onnx", tmp_path / "m.onnx")
+    assert not dialog.quantize_box.isEnabled()  # ONNX has no int8 export here
+    choose(dialog, "keras", tmp_path / "m.keras")
+    assert dialog.quantize_box.isEnabled()
+    dialog.quantize_box.setChecked(True)
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.busy(), timeout=TIMEOUT)
+    assert dialog.error is None, dialog.error
+    comparison = dialog.export_result.comparison
+    assert comparison is not None and comparison.runtime == "Keras"
+    text = dialog.status.text()
+    assert "Exported int8 keras" in text and "<table>" in text and "float32" in text and "latency" in text
+    assert "int8 weights in 2 layers: hidden, out" in text
+
+
 def test_a_project_without_runs_says_so(qtbot, keras_loaded):
     from dlstudio.project import new_project
     from dlstudio.qt.document import Document
