@@ -51,6 +51,19 @@ second run)::
     autoencoder_digits      latent_knn_accuracy  >= 0.65      0.7833    ok     5-NN accuracy in the code plane ~78%
     adversarial_digits      test_accuracy        >= 0.95      0.9667    ok     about 97% clean accuracy
 
+The two "seeing why" examples (issue 20), measured on 2026-12-07 the same way::
+
+    projector_digits        test_accuracy              >= 0.96  0.9806    ok     about 98%
+    projector_digits        tsne_silhouette            >= 0.5   0.6452    ok     fc1's t-SNE plane: silhouette about 0.65
+    projector_digits        tsne_knn_accuracy          >= 0.9   0.9528    ok     5-NN accuracy in the plane about 95%
+    projector_digits        tsne_silhouette_untrained  <= 0.25  0.1332    ok     untrained: silhouette about 0.13
+    saliency_sanity_digits  test_accuracy              >= 0.96  0.9806    ok     about 98%
+    saliency_sanity_digits  randomised_saliency        <= 0.5   0.1827    ok     saliency vs random model: about 0.2
+    saliency_sanity_digits  randomised_smoothgrad      <= 0.5   0.2132    ok     SmoothGrad vs random model: about 0.2
+    saliency_sanity_digits  randomised_ig              <= 0.5   -0.05555  ok     IG (signed) vs random model: about 0.0
+    saliency_sanity_digits  randomised_ig_magnitude    >= 0.5   0.9115    ok     |IG| vs random model: about 0.9
+    saliency_sanity_digits  ig_completeness_error      <= 0.01  9.16e-03  ok     IG sums to f(x) - f(0) within 1%
+
 First-layer / last-layer mean |kernel gradient| (``grad_ratio_*``): deep
 sigmoid 1.1e-4 at the first step (1.76e-6 vs 1.60e-2) and 1.9e-4 at the end;
 ReLU + He + BatchNorm 1.07 at the first step (3.00e-2 vs 2.81e-2) and 0.76 at
@@ -122,6 +135,17 @@ CLAIMS: list[Claim] = [
     # generative
     Claim("autoencoder_digits", "test_loss", None, 0.04, "test MSE about 0.034"),
     Claim("autoencoder_digits", "latent_knn_accuracy", 0.65, None, "5-NN accuracy in the code plane ~78%"),
+    # seeing why (issue 20)
+    Claim("projector_digits", "test_accuracy", 0.96, None, "about 98%"),
+    Claim("projector_digits", "tsne_silhouette", 0.5, None, "fc1's t-SNE plane: silhouette about 0.65"),
+    Claim("projector_digits", "tsne_knn_accuracy", 0.9, None, "5-NN accuracy in the plane about 95%"),
+    Claim("projector_digits", "tsne_silhouette_untrained", None, 0.25, "untrained: silhouette about 0.13"),
+    Claim("saliency_sanity_digits", "test_accuracy", 0.96, None, "about 98%"),
+    Claim("saliency_sanity_digits", "randomised_saliency", None, 0.5, "saliency vs random model: about 0.2"),
+    Claim("saliency_sanity_digits", "randomised_smoothgrad", None, 0.5, "SmoothGrad vs random model: about 0.2"),
+    Claim("saliency_sanity_digits", "randomised_ig", None, 0.5, "IG (signed) vs random model: about 0.0"),
+    Claim("saliency_sanity_digits", "randomised_ig_magnitude", 0.5, None, "|IG| vs random model: about 0.9"),
+    Claim("saliency_sanity_digits", "ig_completeness_error", None, 0.01, "IG sums to f(x) - f(0) within 1%"),
     # adversarial (its attacks are measured by benchmarks/adversarial.py)
     Claim("adversarial_digits", "test_accuracy", 0.95, None, "about 97% clean accuracy"),
 ]
@@ -208,10 +232,36 @@ def _autoencoder_extra(project: Any, dataset: Any, result: Any, figures: dict) -
     return {"latent_knn_accuracy": float(view.knn_accuracy), "reconstruction_mse": view.mse}
 
 
+def _projector_extra(project: Any, dataset: Any, result: Any, figures: dict) -> dict[str, float]:
+    from dlstudio.insight.models import untrained_model
+    from dlstudio.insight.projector import project_layer
+
+    trained = project_layer(result.model, dataset, None, "tsne")
+    fresh = project_layer(untrained_model(project.graph, seed=project.training.seed), dataset, None, "tsne")
+    return {"tsne_silhouette": trained.silhouette, "tsne_knn_accuracy": trained.knn_accuracy,
+            "tsne_silhouette_untrained": fresh.silhouette}
+
+
+def _sanity_extra(project: Any, dataset: Any, result: Any, figures: dict) -> dict[str, float]:
+    import numpy as np
+
+    from dlstudio.insight.attribution import attribute
+    from dlstudio.insight.sanity import randomization_check
+
+    x = dataset.x_test[:32]
+    out = {f"randomised_{m}": randomization_check(result.model, x, m).final for m in ("saliency", "smoothgrad")}
+    ig = randomization_check(result.model, x, "ig")
+    out.update(randomised_ig=ig.final, randomised_ig_magnitude=ig.abs_correlations[-1],
+               ig_completeness_error=float(np.max(attribute(result.model, x, "ig").completeness_error)))
+    return out
+
+
 #: Figures of one example beyond the generic ones: f(project, dataset, result, figures) -> figures.
 EXTRAS: dict[str, Callable[..., dict[str, float]]] = {
     "augmentation_digits": _augmentation_extra,
     "autoencoder_digits": _autoencoder_extra,
+    "projector_digits": _projector_extra,
+    "saliency_sanity_digits": _sanity_extra,
 }
 
 

@@ -194,6 +194,7 @@ class WindowDocks:
         self.tabifyDockWidget(self.runs_dock, self.evaluation_dock)
         self.tabifyDockWidget(self.evaluation_dock, self.predict_dock)
         __import__("dlstudio.qt.panels.projector.projector_panel", fromlist=["x"]).build_projector_dock(self)
+        self.evaluation_panel.samples.grid.selected.connect(self.explain_evaluated_sample)
         self.problems_dock.raise_()
         tp = self.training_panel
         tp.training_finished.connect(self._evaluate_finished_run)
@@ -201,6 +202,23 @@ class WindowDocks:
         tp.running_changed.connect(lambda running: self.insight_panel.set_training(
             tp.worker.graph if running and tp.worker is not None else None))
         self.insight_panel.live_refresh_changed.connect(tp.set_weights_wanted)
+
+    def explain_evaluated_sample(self, position: int) -> bool:
+        """A sample clicked among a confusion-matrix cell's samples (Evaluation) opens in the
+        Insight dock's Attribution tab with the same run: why did it decide that?"""
+        ev = self.evaluation_panel.evaluation
+        shown = self.evaluation_panel.samples.indices
+        if ev is None or not 0 <= position < len(shown):
+            return False
+        try:
+            self.insight_panel.set_model(ev.run_id)
+        except KeyError:
+            return False
+        self.insight_panel.set_sample(int(shown[position]), "test")
+        self.insight_panel.tabs.setCurrentWidget(self.insight_panel.attribution_scroll)
+        self.insight_dock.show()
+        self.insight_dock.raise_()
+        return True
 
     def _evaluate_finished_run(self, finished) -> None:
         """A training saved a run: every run panel shows it once the training thread ends

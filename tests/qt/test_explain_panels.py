@@ -188,3 +188,25 @@ def test_projector_hover_click_to_predict_and_lasso(qtbot, document):
     with qtbot.waitSignal(panel.projected, timeout=TIMEOUT) as got:
         panel.set_method("tsne")
     assert got.args[0].method == "tsne"
+
+
+def test_a_misclassified_sample_from_the_confusion_matrix_is_explained(window, trained, qtbot):
+    """In the main window: Evaluation shows the most frequent mistake's samples; a click on one
+    opens it in Insight's Attribution tab with the same run (and the Projector dock is there)."""
+    path, _ = trained
+    assert window.open_path(path)
+    window.evaluation_dock.raise_()
+    panel = window.evaluation_panel
+    qtbot.waitUntil(lambda: panel.evaluation is not None and not panel.is_busy(), timeout=TIMEOUT)
+    grid = panel.samples.grid
+    qtbot.waitUntil(lambda: grid.count() > 0, timeout=5000)
+    index = int(panel.samples.indices[0])
+    ev = panel.evaluation
+    assert ev.predicted[index] != ev.y_true[index]  # the worst cell is a mistake
+    view = window.insight_panel.attribution
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.tile_rect(0).center())
+    assert window.insight_panel.index.value() == index
+    assert window.insight_panel.tabs.currentWidget() is window.insight_panel.attribution_scroll
+    assert int(got.args[0].classes) == int(ev.predicted[index])  # why it chose the wrong class
+    assert window.projector_dock is not None and window.findChild(type(window.projector_panel))
