@@ -252,3 +252,16 @@ def test_import_then_export_on_the_command_line(make, tmp_path, capsys):
     for inputs in input_sets(model, n=2):
         for a, b in zip(keras_outputs(model, inputs), run_keras_file(out, inputs)):
             assert float(np.max(np.abs(a - b))) <= 1e-5
+
+
+@pytest.mark.parametrize("make", [siamese, shared_nested_encoder, transformer_block], ids=lambda f: f.__name__)
+def test_the_python_export_keeps_shared_layers_and_call_settings(make):
+    from dlstudio.export.python_script import model_source
+
+    model = make()
+    graph, _ = graph_from_model(model)
+    namespace = {"keras": keras}
+    exec("def build_model():\n" + model_source(graph), namespace)  # noqa: S102 - the generator's own code
+    rebuilt = namespace["build_model"]()
+    assert rebuilt.count_params() == model.count_params()
+    assert len(rebuilt.layers) == len(build_model(graph).layers)  # a shared layer made once
