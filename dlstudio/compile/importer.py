@@ -156,6 +156,9 @@ class _Walker:
             value = bound.get(p.name)
             if p.call and value is not None and not (value is False and p.default is None):
                 params[p.name] = value
+        if bound.get("training") is True and "training" not in params:
+            raise ModelImportError(f"layer '{op.name}' ({type_name}) is called with training=True, which DL "
+                                   "Studio can keep only for Dropout, noise and BatchNormalization layers")
         owner = self.owners.get(id(op))
         name = self._name(op.name, prefix)
         if owner is not None:  # called again: a node of its own that shares the first call's layer
@@ -321,20 +324,44 @@ def graph_from_model(model: Any) -> tuple[Graph, dict[str, list[Any]]]:
     inputs = [walker.add_input(t) for t in fn.inputs]
     outputs = walker.walk(fn, inputs, "")
     graph = walker.graph
-    out_ids: list[str] = []
     for i, p in enumerate(outputs):
         if not isinstance(p, _Port):
             raise ModelImportError(f"output {i + 1} of the model is a keras.ops result; only layers can be outputs")
-        node = graph.node(p.node)
-        if p.port != 0 or node.type == "Input" or graph.out_edges(node.id) or node.id in out_ids:
-            raise ModelImportError(
-                f"output {i + 1} of the model (from '{node.name}') is not the first output of a final "
-                "layer; DL Studio takes a model's outputs from layers that feed no other layer")
-        out_ids.append(node.id)
+    out_ids = _output_nodes(graph, outputs)
     layered_layout(graph, align_sinks=len(out_ids) > 1)
     _keep_order(graph, [p.node for p in inputs])
     _keep_order(graph, out_ids)
     return graph, walker.weights
+
+
+def _output_nodes(graph: Graph, outputs: list[_Port]) -> list[str]:
+    """The node of each model output. DL Studio's outputs are the first outputs of layers that
+    feed no other layer; any other output (a layer that also feeds others, a second output such
+    as an LSTM's state or attention scores, an Input, one tensor twice) gets an identity node
+    of its own (Activation 'linear') that becomes the output."""
+    direct: list[bool] = []
+    seen: set[str] = set()
+    for p in outputs:
+        node = graph.node(p.node)
+        direct.append(p.port == 0 and node.type != "Input" and not graph.out_edges(node.id) and node.id not in seen)
+        seen.add(node.id)
+    tapped = {p.node for p, ok in zip(outputs, direct) if not ok}  # these get an edge to an identity node
+    out_ids: list[str] = []
+    for p, ok in zip(outputs, direct):
+        if ok and p.node not in tapped:
+            out_ids.append(p.node)
+            continue
+        node = graph.node(p.node)
+        ports = get_spec(node.type).output_ports(node.params) if node.type != "Input" else ("output",)
+        base = f"{node.name}_{ports[p.port] if p.port < len(ports) else p.port}"
+        taken = {n.name for n in graph.nodes}
+        name, k = base, 2
+        while name in taken:
+            name, k = f"{base}_{k}", k + 1
+        identity = graph.add_node("Activation", check_params("Activation", {"activation": "linear"})[0], name=name)
+        graph.connect(node.id, identity.id, dst_port=0, src_port=p.port)
+        out_ids.append(identity.id)
+    return out_ids
 
 
 def _keep_order(graph: Graph, ids: list[str]) -> None:

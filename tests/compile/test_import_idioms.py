@@ -92,7 +92,20 @@ def transformer_block():
     out, scores = layers.MultiHeadAttention(2, 4, name="mha")(x, x, use_causal_mask=True,
                                                                 return_attention_scores=True)
     y = layers.LayerNormalization()(layers.Add()([x, out]))
-    return keras.Model(x, [layers.Dense(8)(y), layers.Activation("linear", name="scores")(scores)])
+    return keras.Model(x, [layers.Dense(8)(y), scores])  # the scores: a second output of the layer
+
+
+def lstm_with_its_states():
+    """Outputs that are not the first output of a final layer: states, and a tensor also fed on."""
+    seq = keras.Input((None, 3))
+    out, h, c = layers.LSTM(4, return_sequences=True, return_state=True)(seq)
+    return keras.Model(seq, [out, h, c, layers.Dense(2)(h)])
+
+
+def autoencoder_with_its_code():
+    inp = keras.Input((12,))
+    code = layers.Dense(3, activation="relu", name="code")(inp)
+    return keras.Model(inp, [layers.Dense(12, name="reconstruction")(code), code])
 
 
 def cross_attention():
@@ -138,7 +151,8 @@ def sequential_with_dropout_at_inference():
 
 
 IDIOMS = [text_cnn, masked_bilstm, char_seq2seq, gru_initial_state, two_in_two_out, siamese,
-          shared_embedding, shared_nested_encoder, nested_functional, transformer_block, cross_attention,
+          shared_embedding, shared_nested_encoder, nested_functional, transformer_block, lstm_with_its_states,
+          autoencoder_with_its_code, cross_attention,
           keras_ops, hard_swish_mobile_block, every_setting, sequential_with_dropout_at_inference]
 
 
@@ -189,6 +203,7 @@ def test_attention_call_settings_become_node_settings():
     mha = next(n for n in graph.nodes if n.type == "MultiHeadAttention")
     assert mha.params["use_causal_mask"] is True and mha.params["return_attention_scores"] is True
     assert sorted(e.src_port for e in graph.edges if e.src == mha.id) == [0, 1]
+    assert "mha_scores" in {n.name for n in graph.nodes}  # the scores output, through an identity node
 
 
 def test_monte_carlo_dropout_keeps_training_true():
@@ -199,6 +214,10 @@ def test_monte_carlo_dropout_keeps_training_true():
     rebuilt = build_model(graph)
     config = json.dumps(rebuilt.get_config())
     assert '"training": true' in config
+    seq = keras.Input((5, 2))
+    model = keras.Model(seq, layers.LSTM(3, dropout=0.2, name="rnn")(seq, training=True))
+    with pytest.raises(ModelImportError, match="'rnn' .*training=True"):
+        graph_from_model(model)
 
 
 def test_keras_ops_without_a_node_are_refused_by_name():

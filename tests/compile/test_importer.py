@@ -230,12 +230,18 @@ def test_keras_ops_and_unrepresentable_settings_are_refused():
         graph_from_model(model)
 
 
-def test_output_that_feeds_another_layer_is_refused():
+def test_an_output_that_feeds_another_layer_gets_an_identity_node():
     inp = keras.Input((4,))
     mid = layers.Dense(3, name="mid")(inp)
     model = keras.Model(inp, [mid, layers.Dense(2)(mid)])
-    with pytest.raises(ModelImportError, match="from 'mid'"):
-        graph_from_model(model)
+    graph, weights = graph_from_model(model)
+    identity = next(n for n in graph.nodes if n.name == "mid_output")
+    assert identity.type == "Activation" and identity.params["activation"] == "linear"
+    rebuilt = build_model(graph)
+    apply_weights(rebuilt, graph, weights)
+    xs = _sample(model)
+    for a, b in zip(_predict(model, xs), _predict(rebuilt, xs), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_subclassed_model_is_refused():
