@@ -30,8 +30,10 @@ class GanTrainingWorker(TrainingWorker):
 
     def __init__(self, project: Any, *, run_base: str | Path | None = None, run_info: dict[str, Any] | None = None,
                  start_from: str | Path | None = None, parent: QObject | None = None):
+        from dlstudio.data.paths import base_folder
+
         super().__init__(project.graph, project.dataset, project.training, run_base=run_base, run_info=run_info,
-                         start_from=start_from, parent=parent)
+                         start_from=start_from, data_base=base_folder(project), parent=parent)
         self.project = copy.copy(project)  # a snapshot: own graphs and settings
         self.project.graph = project.graph.copy()
         self.project.graphs = {name: g.copy() for name, g in project.graphs.items()}

@@ -88,7 +88,9 @@ class ProjectData(QObject):
         from dlstudio.qt.background import create_worker
 
         seed = int(getattr(self.document.project.training, "seed", 0))
-        worker = create_worker(load_dataset, key[0], options, seed)
+        from dlstudio.data.paths import base_folder
+
+        worker = create_worker(load_dataset, key[0], options, seed, base_folder(self.document.project))
         worker.returned.connect(lambda d, k=key: self._loaded(k, d))
         self._worker = worker
         worker.start()

@@ -151,8 +151,10 @@ class TrainingWorker(QObject):
 
     def __init__(self, graph: Any, dataset: Any, settings: Any, *, run_base: str | Path | None = None,
                  run_info: dict[str, Any] | None = None, start_from: str | Path | None = None,
-                 resume: str | Path | None = None, live: Any = None, parent: QObject | None = None):
+                 resume: str | Path | None = None, live: Any = None, data_base: str | Path | None = None,
+                 parent: QObject | None = None):
         super().__init__(parent)
+        self.data_base = data_base  # the folder relative data paths start from: the project's (data/paths.py)
         self.live = live  # training.live.LiveOptions: the live views this training feeds (None: none)
         self.graph = graph.copy()
         self.settings = settings.model_copy(deep=True) if hasattr(settings, "model_copy") else dict(settings)
@@ -247,7 +249,7 @@ class TrainingWorker(QObject):
 
         seed = int(getattr(self.settings, "seed", 0) if not isinstance(self.settings, dict)
                    else self.settings.get("seed", 0))
-        return load_dataset(ds.name, ds.options, seed=seed)
+        return load_dataset(ds.name, ds.options, seed=seed, base=self.data_base)
 
     def _live_callbacks(self, dataset: Any) -> list:
         """The callbacks of the live views asked for (boundary, gradient flow, weights)."""

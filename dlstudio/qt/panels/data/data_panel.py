@@ -319,7 +319,10 @@ class DataPanel(DatasetViews, AugmentationPreview, QWidget):
 
         from dlstudio.data import load_dataset
 
-        worker = create_worker(load_dataset, key[0], dict(key[1]), key[2])
+        from dlstudio.data.paths import base_folder
+
+        base = base_folder(self.document.project) if self.document is not None else None  # relative paths
+        worker = create_worker(load_dataset, key[0], dict(key[1]), key[2], base)
         worker.returned.connect(lambda d, r=request, k=key: self._loaded(r, k, d))
         worker.errored.connect(lambda e, r=request: self._load_failed(r, e))
         self._worker = worker

@@ -455,8 +455,11 @@ class TrainingPanel(TrainingCurves, TrainingStatus, QWidget):
         self._t_start = time.perf_counter()
         self._starting_run = Path(start_from).name if start_from else None
         info = {"project": str(doc.path) if doc.path else None, "project_name": doc.project.name}
+        from dlstudio.data.paths import base_folder
+
         worker = TrainingWorker(doc.graph, doc.project.dataset, doc.project.training, run_base=base,
-                                run_info=info, start_from=start_from, live=self.live_options())
+                                run_info=info, start_from=start_from, live=self.live_options(),
+                                data_base=base_folder(doc.project))
         worker.document = doc  # the project this training belongs to
         worker.events.connect(self._on_events)
         worker.done.connect(lambda w=worker: self._worker_done(w))
