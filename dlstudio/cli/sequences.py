@@ -23,7 +23,6 @@ import sys
 from typing import Any
 
 from dlstudio.cli.common import (
-    UserError,
     add_project_argument,
     add_run_arguments,
     human_out,
@@ -156,8 +155,6 @@ def write_forecast_csv(f: Any, path: str) -> None:
     for i, t in enumerate(f.truth_t):
         free = f"{f.free[i]:.6g}" if i < len(f.free) else ""
         lines.append(f"{int(t)},{f.truth[i]:.6g},{f.one_step[i]:.6g},{free}")
-    try:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    from dlstudio.project.atomic import atomic_write_text
+
+    atomic_write_text(path, "\n".join(lines) + "\n")  # the one writer: WriteError names the file
