@@ -28,7 +28,7 @@ from dlstudio.bounded import LIMITS, LimitError, available_memory, check_archive
 from dlstudio.compile.model_file import ModelImportError
 
 #: Seconds a child may take for a small file; large files get one more second per 20 MB.
-TIMEOUT_SECONDS = 45.0
+TIMEOUT_SECONDS = 30.0
 #: Largest model file imported.
 MAX_MODEL_BYTES = 4 * 1024 ** 3
 #: A .keras archive's members beyond the config, metadata and weights (assets Keras unpacks to disk).
