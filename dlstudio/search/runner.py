@@ -14,8 +14,11 @@ continues the study.
 
 from __future__ import annotations
 
+import threading
 import time
+import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,8 @@ from typing import Any
 from dlstudio.search.check import check_space
 from dlstudio.search.space import SampleError, SearchSpace
 from dlstudio.search.study import (
-    MACS, NOT_COUNTED, PARAMS, PROBLEM, RUN_ID, RUN_PATH, SECONDS, TrialRecord, best_record, open_study,
-    redact, storage_for, trial_record,
+    HEARTBEAT_SECONDS, MACS, NOT_COUNTED, PARAMS, PROBLEM, RUN_ID, RUN_PATH, SECONDS, TrialRecord, best_record,
+    is_counted, open_study, redact, storage_for, storage_of, trial_record,
 )
 
 Emit = Callable[[object], None]
@@ -95,12 +98,46 @@ def pruning_callback(trial: Any, monitor: str, epochs: int = 1) -> Any:
 
 def counted_before(study: Any, number: int) -> int:
     """How many counted trials the study holds with a number below ``number``."""
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.number < number and not t.user_attrs.get(NOT_COUNTED))
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.number < number and is_counted(t))
 
 
 def counted(study: Any) -> int:
-    return sum(1 for t in study.get_trials(deepcopy=False) if not t.user_attrs.get(NOT_COUNTED))
+    return sum(1 for t in study.get_trials(deepcopy=False) if is_counted(t))
+
+
+def fail_lost_trials(study: Any) -> None:
+    """Fail the trials whose worker stopped sending heartbeats (they no longer count)."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna marks it experimental
+        optuna.storages.fail_stale_trials(study)
+
+
+@contextmanager
+def heartbeat(study: Any, trial: Any, every: float = HEARTBEAT_SECONDS):
+    """While the block runs, tell the storage every ``every`` seconds that ``trial`` is alive."""
+    storage, trial_id = storage_of(study), getattr(trial, "_trial_id", None)
+    if storage is None or trial_id is None or not hasattr(storage, "record_heartbeat"):
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                storage.record_heartbeat(trial_id)
+            except Exception:  # noqa: BLE001 - a busy database: the next beat tries again
+                pass
+
+    storage.record_heartbeat(trial_id)
+    thread = threading.Thread(target=beat, name="dlstudio-search-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
 
 
 def run_search(project: Any, dataset: Any, *, trials: int | None = None, timeout: float | None = None,
@@ -129,18 +166,22 @@ def run_search(project: Any, dataset: Any, *, trials: int | None = None, timeout
         if should_stop():
             stopped = True
             break
+        fail_lost_trials(study)
         if (limit is not None and time.monotonic() - t0 >= limit) or (budget is not None and counted(study) >= budget):
             break
         if settings.sampler == "grid" and study.sampler.is_exhausted(study):
             break
-        trial = study.ask(optuna_distributions(space))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "heartbeat is supposed to be used with optimize": we beat ourselves
+            trial = study.ask(optuna_distributions(space))
         if budget is not None and counted_before(study, trial.number) >= budget:  # another worker took the last
             trial.set_user_attr(NOT_COUNTED, "skipped")
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             break
         try:
-            record = run_trial(project, dataset, space, study, trial, base, url, emit, should_stop, train_emit,
-                               run_info or {}, epochs)
+            with heartbeat(study, trial):
+                record = run_trial(project, dataset, space, study, trial, base, url, emit, should_stop,
+                                   train_emit, run_info or {}, epochs)
         except BaseException:  # Ctrl+C, a bug: the trial ends uncounted, never "running" forever
             if study.get_trials(deepcopy=False)[trial.number].state.name == "RUNNING":
                 trial.set_user_attr(NOT_COUNTED, "stopped")
@@ -154,7 +195,7 @@ def run_search(project: Any, dataset: Any, *, trials: int | None = None, timeout
             stopped = True
             break
     records = [trial_record(t, space) for t in study.get_trials(deepcopy=False)
-               if t.user_attrs.get(NOT_COUNTED) != "skipped"]
+               if t.user_attrs.get(NOT_COUNTED) != "skipped"]  # (a lost trial is listed, not counted)
     result = SearchEnded(best_record(records, settings.objective.direction), counted(study), ran, stopped, records)
     emit(result)
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ from typing import Any
 from dlstudio.search.space import SearchError, SearchSpace
 
 STORAGE_SUFFIX = ".optuna.db"
+#: A running trial tells the storage it is alive this often (seconds); one silent for GRACE_SECONDS
+#: (its worker was killed, its machine lost) is failed by the next worker and no longer counts.
+HEARTBEAT_SECONDS, GRACE_SECONDS = 30, 180
+#: What a trial failed for lack of heartbeats reads as.
+LOST = "its worker stopped while it ran (killed, or its machine lost)"
 #: Trial user attributes this package writes.
 RUN_ID, RUN_PATH, PROBLEM, PARAMS, MACS, SECONDS, NOT_COUNTED = (
     "run_id", "run_path", "problem", "params", "macs", "seconds", "not_counted")
@@ -55,14 +61,29 @@ def quiet_optuna() -> Any:
 def open_storage(url: str) -> Any:
     """Optuna's RDB storage for ``url`` (SQLite waits for a busy database instead of failing)."""
     optuna = quiet_optuna()
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     try:
-        return optuna.storages.RDBStorage(url, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna marks the heartbeat experimental
+            return optuna.storages.RDBStorage(url, **kwargs)
     except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, a refused connection
         raise SearchError(f"cannot open the study storage {redact(url)}: {type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
+def storage_of(study: Any) -> Any:
+    """The storage a study is kept in (Optuna keeps it as ``_storage``)."""
+    return getattr(study, "_storage", None)
+
+
+def is_counted(frozen: Any) -> bool:
+    """Whether a trial counts against the study's budget: not skipped or stopped by the user, and
+    not lost (failed by a worker's missing heartbeat: a failure of ours always names its problem)."""
+    if frozen.user_attrs.get(NOT_COUNTED):
+        return False
+    return not (frozen.state.name == "FAIL" and PROBLEM not in frozen.user_attrs)
 
 
 def redact(url: str) -> str:
@@ -173,12 +194,15 @@ def trial_record(frozen: Any, space: SearchSpace | None = None) -> TrialRecord:
         value = frozen.intermediate_values[max(frozen.intermediate_values)]
     if value is not None and not math.isfinite(value):
         value = None
+    problem = attrs.get(PROBLEM)
+    if state == "failed" and problem is None:
+        problem = LOST
     seconds = attrs.get(SECONDS)
     if seconds is None and frozen.datetime_start and frozen.datetime_complete:
         seconds = (frozen.datetime_complete - frozen.datetime_start).total_seconds()
     return TrialRecord(frozen.number, state, value, params, attrs.get(RUN_ID), attrs.get(RUN_PATH),
-                       attrs.get(PARAMS), attrs.get(MACS), seconds, attrs.get(PROBLEM),
-                       dict(frozen.intermediate_values), not attrs.get(NOT_COUNTED))
+                       attrs.get(PARAMS), attrs.get(MACS), seconds, problem,
+                       dict(frozen.intermediate_values), is_counted(frozen))
 
 
 def trial_records(study: Any, space: SearchSpace | None = None) -> list[TrialRecord]:

@@ -107,3 +107,25 @@ def test_a_long_training_reports_every_kth_epoch_and_its_last():
     for epoch in range(45):
         callback.on_epoch_end(epoch, {"val_loss": 1.0})
     assert reported == [*range(1, 44, 2), 44]
+
+
+def test_a_trial_whose_worker_was_killed_is_failed_and_no_longer_counts(tmp_path, monkeypatch):
+    import time
+
+    from dlstudio.search import study as study_module
+    from dlstudio.search.check import check_space
+    from dlstudio.search.runner import optuna_distributions
+    from dlstudio.search.study import LOST, open_study
+
+    monkeypatch.setattr(study_module, "GRACE_SECONDS", 1)
+    monkeypatch.setattr(study_module, "HEARTBEAT_SECONDS", 1)
+    project = load_project(write_project(tmp_path))
+    space = check_space(project)
+    dead = open_study(project, space)
+    trial = dead.ask(optuna_distributions(space))  # a worker takes a trial, then is killed: no more heartbeats
+    study_module.storage_of(dead).record_heartbeat(trial._trial_id)
+    time.sleep(2.5)
+    result = run_search(project, dataset_of(project), trials=1)
+    assert result.trials == 1 and result.ran == 1
+    assert [(r.state, r.counted) for r in result.records] == [("failed", False), ("complete", True)]
+    assert result.records[0].problem == LOST
