@@ -157,3 +157,24 @@ def test_structure_and_settings_of_the_search_from_the_panel(window, project_wit
     window.document.undo_stack.undo()
     assert project.search.sampler == "tpe" and project.search.objective.direction == "maximize"
     assert space.sampler.currentText() == "tpe"  # the widgets follow undo
+
+
+def test_search_over_a_training_setting_from_the_settings_dock(window, project_without_search, monkeypatch):
+    from dlstudio.qt.panels.experiments import search_dialog
+
+    window.open_path(project_without_search)
+
+    def answer(dialog):
+        assert dialog.name_edit.text() == "learning_rate" and dialog.kind.currentData() == "float"
+        dialog.low.setText("0.001")
+        dialog.high.setText("0.1")
+        dialog.log.setChecked(True)
+        dialog.accept()
+        return dialog.result()
+
+    monkeypatch.setattr(search_dialog.SearchOverDialog, "exec", answer)
+    menu = window.training_settings.field("learning_rate").label_menu()
+    next(a for a in menu.actions() if a.text() == "Search over…").trigger()
+    searched = window.document.project.search.param_for(None, "learning_rate")
+    assert (searched.kind, searched.low, searched.high, searched.log) == ("float", 0.001, 0.1, True)
+    assert window.search_badges.badges == {}  # a setting, not a node

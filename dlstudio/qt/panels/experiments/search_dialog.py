@@ -65,7 +65,8 @@ class SearchOverDialog(QDialog):
 
     def __init__(self, node: Any, spec: Any, current: SearchParam | None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle(f"Search over {node.name}.{spec.name}")
+        self.setWindowTitle(f"Search over {node.name}.{spec.name}" if node.id is not None else
+                            f"Search over the training setting {spec.name}")
         self.node, self.spec = node, spec
         self.result_param: SearchParam | None = None
         self.removed = False
@@ -73,7 +74,8 @@ class SearchOverDialog(QDialog):
         layout.addWidget(QLabel(f"The values a search tries for <b>{spec.name}</b> of {node.type} "
                                 f"'{node.name}' (now {node.params.get(spec.name, spec.default)!r}).", self))
         form = QFormLayout()
-        self.name_edit = QLineEdit(current.name if current and current.name else f"{node.name}.{spec.name}", self)
+        default_name = f"{node.name}.{spec.name}" if node.id is not None else spec.name
+        self.name_edit = QLineEdit(current.name if current and current.name else default_name, self)
         self.name_edit.setToolTip("searched values with the same name share one value (e.g. the units of several layers)")
         form.addRow("Name", self.name_edit)
         self.kind = QComboBox(self)
@@ -187,6 +189,20 @@ def apply_search_dialog(document: Any, dialog: SearchOverDialog) -> bool:
     document.push(SetSearchCommand(document, base.with_param(dialog.result_param),
                                    f"Search over {node.name}.{spec.name}"))
     return True
+
+
+def search_over_setting(parent: QWidget, document: Any, spec: Any) -> SearchOverDialog:
+    """"Search over…" the training setting ``spec`` (modal); apply what it gives."""
+    from types import SimpleNamespace
+
+    training = document.project.training
+    target = SimpleNamespace(id=None, name="training", type="the training settings",
+                             params={spec.name: getattr(training, spec.name, spec.default)})
+    current = document.project.search.param_for(None, spec.name) if document.project.search else None
+    dialog = SearchOverDialog(target, spec, current, parent)
+    if dialog.exec():
+        apply_search_dialog(document, dialog)
+    return dialog
 
 
 def search_over(parent: QWidget, document: Any, node_id: str, spec: Any) -> SearchOverDialog:

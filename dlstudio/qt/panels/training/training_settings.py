@@ -216,6 +216,7 @@ class TrainingSettingsForm(QWidget):
             f.editor.setObjectName(f"training_{name}")
             f.committed.connect(lambda v, n=name: self._commit(n, v))
             f.reset_requested.connect(lambda n=name, s=spec: self._commit(n, s.default))
+            f.search_requested.connect(lambda s=spec: self.search_over(s))
             form.addRow(f.label, f.container)
             self.fields[name] = f
         self.metrics_chooser = MetricsChooser(holder)
@@ -322,6 +323,13 @@ class TrainingSettingsForm(QWidget):
         self.backend_label.setForegroundRole(QPalette.ColorRole.WindowText)
         if self.document is not None:
             self.refresh()
+
+    def search_over(self, spec: Any) -> None:
+        """"Search over…" a training setting (the learning rate, the batch size, ...)."""
+        from dlstudio.qt.panels.experiments.search_dialog import search_over_setting
+
+        if self.document is not None:
+            search_over_setting(self, self.document, spec)
 
     def _commit(self, name: str, value: Any) -> None:
         if self.document is None:
