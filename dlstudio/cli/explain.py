@@ -4,6 +4,7 @@
                      [--class C|predicted|true] [--baseline zero|mean|blur|NUMBER] [--steps N]
                      -o map.png [--npy map.npy] [--check] [--json]
     dlstudio embed PROJECT [--run RUN] [--layer NAME] --method pca|tsne|umap -o points.png [--csv points.csv]
+                   [--nearest TOKEN]
 
 ``explain`` draws the sample, its attribution map and the map over it (a text,
 row or sequence: one bar per token, feature or step); ``--npy`` writes the
@@ -77,6 +78,8 @@ def register(sub: Any) -> None:
                    help="at most this many samples (a seeded choice; default 10000)")
     p.add_argument("-o", "--output", required=True, metavar="PNG", help="the picture to write")
     p.add_argument("--csv", metavar="FILE", help="also write the points as CSV")
+    p.add_argument("--nearest", metavar="TOKEN", help="a language model: also list the 10 tokens whose Embedding "
+                   "vectors are nearest to TOKEN's")
     p.add_argument("--json", action="store_true", help="print one JSON object last")
     p.set_defaults(func=cmd_embed)
 
@@ -181,6 +184,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nearest(loaded: Any, token: str, out: Any) -> list:
+    from dlstudio.insight.projector import nearest_tokens
+
+    vocab = list(getattr(loaded.dataset, "vocabulary", None) or [])
+    if token not in vocab:
+        raise UserError(f"{token!r} is not in the vocabulary of {loaded.dataset.name}" if vocab else
+                        f"{loaded.dataset.name} has no vocabulary: --nearest is for a language model")
+    near = nearest_tokens(loaded.model, vocab.index(token), 10, vocabulary=vocab)
+    print(f"nearest to {token!r}: " + ", ".join(f"{t!r} {s:.2f}" for _, t, s in near), file=out)
+    return [{"id": i, "token": t, "similarity": round(s, 4)} for i, t, s in near]
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
     from dlstudio.insight.explain_pictures import projection_picture
     from dlstudio.insight.projector import PROJECTION_NAMES, project_layer
@@ -188,7 +203,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     loaded = load_run(project, run_from_args(project, args), args.weights)
-    p = project_layer(loaded.model, loaded.dataset, args.layer, args.method, args.split, args.max_points)
+    p = project_layer(loaded.model, loaded.dataset, args.layer, args.method, args.split, args.max_points,
+                      graph=loaded.graph)
     title = f"{p.layer}: {PROJECTION_NAMES[p.method]} of {len(p.points):,} {p.split} samples"
     write_png(projection_picture(p.points, p.labels, p.wrong, p.class_names, title), args.output)
     out = human_out(args.json)
@@ -201,6 +217,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
         facts.append(f"{int(p.wrong.sum())} misclassified (ringed)")
     print(f"{loaded.label}: {title}; " + "; ".join(facts) + f" -> {args.output}", file=out)
     result = {"run": loaded.id, "output": args.output, **p.to_dict()}
+    if args.nearest is not None:
+        result["nearest"] = _nearest(loaded, args.nearest, out)
     if args.csv:
         try:
             with open(args.csv, "w", newline="", encoding="utf-8") as fh:

@@ -71,10 +71,11 @@ class Projection:
         x, y = self.points[:, 0].astype(np.float64), self.points[:, 1].astype(np.float64)
         inside = np.zeros(len(x), bool)
         xj, yj = poly[-1]
-        for xi, yi in poly:  # even-odd ray casting
-            crosses = ((yi > y) != (yj > y)) & (x < (xj - xi) * (y - yi) / np.where(yj != yi, yj - yi, 1e-300) + xi)
-            inside ^= crosses
-            xj, yj = xi, yi
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            for xi, yi in poly:  # even-odd ray casting
+                straddles = (yi > y) != (yj > y)
+                inside ^= straddles & (x < (xj - xi) * (y - yi) / np.where(yj != yi, yj - yi, 1.0) + xi)
+                xj, yj = xi, yi
         return np.nonzero(inside)[0]
 
     def nearest(self, x: float, y: float) -> int:

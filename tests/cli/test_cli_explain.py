@@ -81,3 +81,33 @@ def test_embed_writes_points_and_csv(capsys, digits, tmp_path):
     if importlib.util.find_spec("umap") is None:
         code, out, err = cli(capsys, "embed", digits, "--method", "umap", "-o", png)
         assert code == 1 and "umap-learn" in err
+
+
+def test_explain_and_embed_a_text_classifier_per_token(capsys, tmp_path):
+    """The BiLSTM review classifier (weights as built, seeded): attribution per token, the
+    projection of its penultimate layer, and the nearest tokens of a word."""
+    from dlstudio.backend import load_keras
+    from dlstudio.compile import build_model
+    from dlstudio.project import load_project, save_project
+    from dlstudio.runs import create_run, runs_dir
+
+    project = load_project(RESOURCES / "examples" / "bilstm_classifier.dlsproj")
+    project.dataset.options = {**project.dataset.options, "samples": 600}
+    path = save_project(project, tmp_path / "reviews.dlsproj")
+    run = create_run(runs_dir(path), {"graph": project.graph.to_dict(), "dataset": project.dataset.name,
+                                      "status": "finished", "settings": {"seed": 0}})
+    load_keras().utils.set_random_seed(3)
+    build_model(project.graph).save_weights(run.weights_path)
+    npy = tmp_path / "tokens.npy"
+    code, out, err = cli(capsys, "explain", path, "--method", "ig", "--sample", "1", "-o", tmp_path / "t.png",
+                         "--npy", npy, "--json")
+    assert code == 0, err
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data["unit"] == "token" and np.load(npy).shape == (24,) and data["completeness_error"] < 0.02
+    code, out, err = cli(capsys, "embed", path, "--max-points", "100", "-o", tmp_path / "p.png", "--nearest",
+                         "good", "--json")
+    assert code == 0, err
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data["points"] == 100 and len(data["nearest"]) == 10 and "nearest to 'good'" in err
+    code, out, err = cli(capsys, "embed", path, "-o", tmp_path / "p.png", "--nearest", "zzzqqq")
+    assert code == 1 and "not in the vocabulary" in err

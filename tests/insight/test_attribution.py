@@ -158,13 +158,56 @@ def test_text_is_attributed_per_token(keras):
     assert occ.heat[0, 3] == pytest.approx(0.0, abs=1e-6)  # a padding token occluded by padding changes nothing
 
 
+def test_randomisation_runs_on_a_small_cnn_and_leaves_it_alone(keras):
+    from dlstudio.insight.sanity import randomization_check, weighted_layers
+
+    keras.utils.set_random_seed(7)
+    inp = keras.Input((6, 6, 1))
+    x = keras.layers.Conv2D(3, 3, activation="relu", name="conv")(inp)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inp, keras.layers.Dense(2, activation="softmax", name="out")(x))
+    before = [w.copy() for w in model.get_weights()]
+    assert [layer.name for layer in weighted_layers(model)] == ["out", "bn", "conv"]
+    data = np.random.default_rng(1).uniform(size=(3, 6, 6, 1)).astype(np.float32)
+    for method in ("saliency", "gradcam", "occlusion"):
+        check = randomization_check(model, data, method)
+        assert check.layers == ["trained", "out", "bn", "conv"] and len(check.abs_correlations) == 4
+        assert all(-1.0 <= r <= 1.0 for r in check.correlations)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_projection_of_an_autoencoders_codes_and_nearest_tokens(keras):
+    from dlstudio import RESOURCES
+    from dlstudio.data import load_dataset
+    from dlstudio.insight.models import untrained_model
+    from dlstudio.insight.projector import nearest_tokens, project_layer
+    from dlstudio.project import load_project
+
+    project = load_project(RESOURCES / "examples" / "autoencoder_digits.dlsproj")
+    dataset = load_dataset(project.dataset.name, project.dataset.options, seed=0)
+    p = project_layer(untrained_model(project.graph, seed=0), dataset, method="pca", graph=project.graph,
+                      max_points=120)
+    assert p.layer == "code" and p.points.shape == (120, 2) and p.labels is not None and p.predicted is None
+    assert p.features == 2 and not p.wrong.any()
+    square = [(-1e9, -1e9), (1e9, -1e9), (1e9, 1e9), (-1e9, 1e9)]
+    assert len(p.inside(square)) == 120 and len(p.inside(square[:2])) == 0
+    inp = keras.Input((4,), dtype="int32")
+    e = keras.layers.Embedding(5, 3, name="emb")(inp)
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(e)))
+    model.get_layer("emb").embeddings.assign(np.array([[0, 0, 1], [1, 0, 0], [0.9, 0.1, 0], [0, 1, 0],
+                                                       [-1, 0, 0]], np.float32))
+    near = nearest_tokens(model, 1, k=4, vocabulary=["<pad>", "cat", "cats", "dog", "tac"])
+    assert near[0][1] == "cats" and near[0][2] > 0.99 and near[-1][1] == "tac" and len(near) == 4
+
+
 @pytest.mark.slow
 def test_checks_pass_on_jax(tmp_path):
     """The gradient code differs per backend: the analytic checks run again on JAX."""
     env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", os.path.abspath(__file__), "-q", "-p", "no:cacheprovider",
-         "-k", "by_hand or sigmoid_unit or per_token", "-o", "addopts="],
+         "-k", "by_hand or sigmoid_unit or per_token or small_cnn", "-o", "addopts="],
         capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert re.search(r"\b3 passed", proc.stdout), proc.stdout[-1000:]
+    assert re.search(r"\b4 passed", proc.stdout), proc.stdout[-1000:]

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QSplitter,
     QToolButton,
@@ -54,7 +55,7 @@ class Progress:
 
 
 def _project(project: Any, run: Any, layer: str | None, method: str, progress: Progress) -> tuple:
-    """On a worker: (Projection, dataset, layer names)."""
+    """On a worker: (Projection, dataset, layer names, model)."""
     from dlstudio.backend import load_keras
     from dlstudio.insight.projector import candidate_layers, project_layer
     from dlstudio.runs import load_run, run_graph
@@ -63,7 +64,7 @@ def _project(project: Any, run: Any, layer: str | None, method: str, progress: P
     progress.emit(0, 1, "loading the run")
     loaded = load_run(project, run)
     p = project_layer(loaded.model, loaded.dataset, layer, method, emit=progress.emit, graph=run_graph(run))
-    return p, loaded.dataset, candidate_layers(loaded.model)
+    return p, loaded.dataset, candidate_layers(loaded.model), loaded.model
 
 
 def _lasso_viewbox_class() -> type:
@@ -175,6 +176,20 @@ class ProjectorPanel(RunPanel):
         self.grid = SampleGrid(side, target=36)
         for w in (self.hover_image, self.hover_text, self.selection_text):
             lay.addWidget(w)
+        self.tokens_row = QWidget(side)  # a language model: the nearest tokens of one token
+        row = QHBoxLayout(self.tokens_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.token_edit = QLineEdit(self.tokens_row)
+        self.token_edit.setPlaceholderText("a token")
+        self.token_edit.setToolTip("The tokens whose Embedding vectors are nearest to this one's (cosine)")
+        self.token_edit.returnPressed.connect(lambda: self.show_nearest(self.token_edit.text()))
+        row.addWidget(QLabel("Nearest to", self.tokens_row))
+        row.addWidget(self.token_edit, 1)
+        self.nearest_text = muted_label("", side)
+        lay.addWidget(self.tokens_row)
+        lay.addWidget(self.nearest_text)
+        self.tokens_row.hide()
+        self.model = None
         lay.addWidget(self.grid, 1)
         self.split.addWidget(self.plot_box)
         self.split.addWidget(side)
@@ -258,8 +273,11 @@ class ProjectorPanel(RunPanel):
 
         pg = import_pyqtgraph()
         self._ensure_plot()
-        p, dataset, layers = result
+        p, dataset, layers, self.model = result
         self._shown_key = key
+        self.tokens_row.setVisible(any(type(layer).__name__ == "Embedding" for layer in self.model.layers)
+                                   and bool(getattr(dataset, "vocabulary", None)))
+        self._set_legend(p)
         self.projection, self.dataset = p, dataset
         self._fill_layers(layers, p.layer)
         colours = [pg.mkBrush(*class_color(int(c))) for c in (p.labels if p.labels is not None
@@ -280,6 +298,45 @@ class ProjectorPanel(RunPanel):
         self.show_status(" \u00b7 ".join(facts))
         self.select_indices(np.zeros(0, np.int64))
         self.projected.emit(p)
+
+    def _set_legend(self, p: Any) -> None:
+        from dlstudio.data.grid import class_color
+        from dlstudio.qt.panels.training.training_plots import import_pyqtgraph
+
+        pg = import_pyqtgraph()
+        if getattr(self, "legend", None) is None:
+            from PySide6.QtGui import QColor
+
+            from dlstudio.qt.panels.training.training_plots import plot_colors
+
+            c = plot_colors(self.palette())
+            back = QColor(c["background"])
+            back.setAlpha(210)
+            self.legend = self.plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt",
+                                                            labelTextColor=c["text"], brush=pg.mkBrush(back))
+        self.legend.clear()
+        if p.labels is None:
+            return
+        for c in sorted(set(p.labels.tolist()))[:20]:
+            item = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(*class_color(int(c))), pen=None)
+            self.legend.addItem(item, p.class_name(int(c)))
+
+    def show_nearest(self, text: str, k: int = 10) -> list:
+        """The ``k`` tokens nearest to ``text`` by the model's Embedding layer, listed under the field."""
+        from dlstudio.insight.projector import nearest_tokens
+
+        vocab = list(getattr(self.dataset, "vocabulary", None) or [])
+        text = text.strip()
+        if self.model is None or text not in vocab:
+            self.nearest_text.setText(f"{text!r} is not in the vocabulary" if text else "")
+            return []
+        try:
+            near = nearest_tokens(self.model, vocab.index(text), k, vocabulary=vocab)
+        except Exception as exc:  # an InsightError: no Embedding layer
+            self.nearest_text.setText(str(exc))
+            return []
+        self.nearest_text.setText(", ".join(f"{t!r} {s:.2f}" for _, t, s in near))
+        return near
 
     def _fill_layers(self, layers: list[str], chosen: str) -> None:
         current = self.layer_combo.currentData()
