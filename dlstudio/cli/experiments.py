@@ -41,6 +41,8 @@ def register(sub: Any) -> None:
     add_runs_dir_argument(p, help="the folder the trials' runs go in (default: NAME.runs beside the project)")
     p.add_argument("--json", action="store_true",
                    help="print the best trial, its run and the number of trials as one JSON line last")
+    p.add_argument("--show", action="store_true",
+                   help="run nothing: list the study's trials (with --json: one JSON line of them)")
     p.set_defaults(func=cmd_search)
 
     d = sub.add_parser("diff", help="what differs between two runs of a project: layers added, removed and "
@@ -72,6 +74,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if project.search is None:
         raise UserError(f"{project.path.name} has no search section: define a search space first (in the app: "
                         "right-click a parameter, Search over…)")
+    if args.show:
+        return show_study(project, args)
     if args.timeout is not None and args.timeout <= 0:
         raise UserError(f"--timeout must be above 0, got {args.timeout:g}")
     dataset = load_dataset(project.dataset.name, project.dataset.options, seed=project.training.seed,
@@ -113,6 +117,30 @@ def cmd_search(args: argparse.Namespace) -> int:
                     "stopped": result.stopped, "metric": metric,
                     "direction": project.search.objective.direction})
     return 0 if best is not None else 1
+
+
+def show_study(project: Any, args: argparse.Namespace) -> int:
+    """``--show``: the study's trials as a table (or JSON), best marked."""
+    from dlstudio.cli.common import table
+    from dlstudio.search.check import search_space
+    from dlstudio.search.study import best_record, load_study, trial_records
+
+    records = trial_records(load_study(project, args.storage, args.study), search_space(project))
+    objective = project.search.objective
+    best = best_record(records, objective.direction)
+    if args.json:
+        print_json({"trials": [r.as_dict() for r in records], "best": best.number if best else None,
+                    "metric": objective.metric, "direction": objective.direction})
+        return 0
+    rows = [("trial", "state", objective.metric, "values", "params", "seconds", "run")]
+    for r in records:
+        rows.append((f"{r.number}{' *' if best is not None and r.number == best.number else ''}", r.state,
+                     "" if r.value is None else f"{r.value:.4f}", fmt_params(r.params),
+                     "" if r.n_params is None else f"{r.n_params:,}",
+                     "" if r.seconds is None else f"{r.seconds:.1f}", r.run_id or (r.problem or "").splitlines()[0]))
+    for line in table(rows, right_from=99):
+        print(line)
+    return 0
 
 
 def best_json(best: Any) -> dict[str, Any] | None:

@@ -39,6 +39,15 @@ def test_search_prints_the_best_trial_as_its_last_json_line(tmp_path, capsys):
     code, out, _ = cli(capsys, "search", path, "--trials", "2", "--json", "--study", "quick")
     again = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and again["ran"] == 0 and again["best"]["run"] == best["run"]
+    code, out, _ = cli(capsys, "search", path, "--study", "quick", "--show")
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["trial", "state", "val_accuracy"] and len(lines) == 3
+    assert f"{last['best']['trial']} *" in out and best["run"] in out
+    code, out, _ = cli(capsys, "search", path, "--study", "quick", "--show", "--json")
+    shown = json.loads(out.strip().splitlines()[-1])
+    assert [t["state"] for t in shown["trials"]] == ["complete", "complete"] and shown["best"] == last["best"]["trial"]
+    code, _, err = cli(capsys, "search", path, "--study", "nothing here", "--show")
+    assert code == 1 and "no study named 'nothing here'" in err
 
 
 def test_search_refuses_a_project_without_a_space_and_a_broken_space(tmp_path, capsys):
