@@ -1,5 +1,5 @@
 """The hostile-input campaign of issue 15 as tests: each case generates its hostile input in
-``tmp_path``, runs ``dlstudio`` as a child process under 60 s and 2 GB (conftest.py), and asserts
+``tmp_path``, runs ``dlstudio`` as a child process under 60 s and 2 GB (hostile_cli.py), and asserts
 exit 1 with a message that names the input and the limit, no traceback, nothing written outside
 ``tmp_path`` and the project and its runs as they were.
 
@@ -13,7 +13,7 @@ import os
 import sys
 
 import pytest
-from conftest import assert_refused, snapshot
+from hostile_cli import assert_refused, snapshot
 from hostile_files import (
     big_array_npy,
     flip_bits,
@@ -223,7 +223,7 @@ def test_the_python_export_of_a_hostile_name_runs_no_code(hostile):
     assert outcome.code == 0, outcome.text
     import subprocess
 
-    from conftest import environment
+    from hostile_cli import environment
 
     done = subprocess.run([sys.executable, root / "work" / "model.py", "--help"], cwd=root / "work",
                           env=environment(root), capture_output=True, text=True, timeout=120)

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import environment, run_dlstudio
+from hostile_cli import environment, run_dlstudio
 from hostile_files import project
 
 from dlstudio.project.atomic import is_temporary
