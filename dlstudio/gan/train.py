@@ -332,7 +332,14 @@ def load_generator(project: Any, run: Any) -> tuple[Any, Any]:
 
         pair.generator, pair.g_analysis = graph, analyze(graph)
         if isinstance(run.info.get("gan"), dict):
-            pair.settings = GanSettings.model_validate(run.info["gan"])
+            from pydantic import ValidationError
+
+            from dlstudio.runs.record import located
+
+            try:
+                pair.settings = GanSettings.model_validate(run.info["gan"])
+            except ValidationError as exc:  # a damaged or hand-edited run.json
+                raise GanError(located(exc, f"{run.path / 'run.json'}: gan")) from None
     generator = build_model(graph, name="generator")
     generator.load_weights(weights)
     return generator, pair
