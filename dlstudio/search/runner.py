@@ -26,8 +26,8 @@ from typing import Any
 from dlstudio.search.check import check_space
 from dlstudio.search.space import SampleError, SearchSpace
 from dlstudio.search.study import (
-    HEARTBEAT_SECONDS, MACS, NOT_COUNTED, PARAMS, PROBLEM, RUN_ID, RUN_PATH, SECONDS, TrialRecord, best_record,
-    is_counted, open_study, redact, storage_for, storage_of, trial_record,
+    HEARTBEAT_SECONDS, MACS, NOT_COUNTED, PARAMS, PROBLEM, RUN_ID, RUN_PATH, SECONDS, TRAIN_SECONDS, TrialRecord,
+    best_record, is_counted, open_study, redact, storage_for, storage_of, trial_record,
 )
 
 Emit = Callable[[object], None]
@@ -83,15 +83,18 @@ def pruning_callback(trial: Any, monitor: str, epochs: int = 1) -> Any:
 
     class Pruning(keras.callbacks.Callback):
         pruned = False
+        seconds = 0.0  # spent reporting and asking the pruner (the search's cost inside training)
 
         def on_epoch_end(self, epoch, logs=None):
             value = (logs or {}).get(monitor)
             if value is None or ((epoch + 1) % every and epoch + 1 < epochs):
                 return
+            t0 = time.perf_counter()
             trial.report(float(value), epoch)
             if trial.should_prune():
                 self.pruned = True
                 self.model.stop_training = True
+            self.seconds += time.perf_counter() - t0
 
     return Pruning()
 
@@ -261,9 +264,11 @@ def run_trial(project: Any, dataset: Any, space: SearchSpace, study: Any, trial:
             trial.set_user_attr(RUN_PATH, str(path))
         train_emit(event)
 
+    t_train = time.perf_counter()
     try:
         result = train(sample.graph, dataset, sample.settings, emit=watch, should_stop=should_stop,
                        run_base=base, run_info=info, callbacks=[pruning])
+        trial.set_user_attr(TRAIN_SECONDS, time.perf_counter() - t_train - pruning.seconds)
     except TrainingError as exc:
         problem = str(exc) + "".join(f"\n{p}" for p in exc.problems if p != str(exc))
         return fail(problem)

@@ -27,6 +27,8 @@ LOST = "its worker stopped while it ran (killed, or its machine lost)"
 #: Trial user attributes this package writes.
 RUN_ID, RUN_PATH, PROBLEM, PARAMS, MACS, SECONDS, NOT_COUNTED = (
     "run_id", "run_path", "problem", "params", "macs", "seconds", "not_counted")
+#: The seconds of a trial spent in the training engine itself (its reports to the study left out).
+TRAIN_SECONDS = "train_seconds"
 
 
 def default_storage(project_path: str | os.PathLike) -> str:
