@@ -280,9 +280,9 @@ class ProjectorPanel(RunPanel):
         self._set_legend(p)
         self.projection, self.dataset = p, dataset
         self._fill_layers(layers, p.layer)
-        colours = [pg.mkBrush(*class_color(int(c))) for c in (p.labels if p.labels is not None
-                                                              else np.zeros(len(p.points), np.int64))]
-        self.scatter.setData(pos=p.points, brush=colours, pen=None)
+        labels = p.labels if p.labels is not None else np.zeros(len(p.points), np.int64)
+        brushes = {int(c): pg.mkBrush(*class_color(int(c))) for c in np.unique(labels)}  # one per class, shared
+        self.scatter.setData(pos=p.points, brush=[brushes[int(c)] for c in labels], pen=None)
         wrong = p.wrong
         self.wrong_rings.setData(pos=p.points[wrong]) if wrong.any() else self.wrong_rings.setData([], [])
         self.marked.setData([], [])
