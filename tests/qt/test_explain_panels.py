@@ -210,3 +210,31 @@ def test_a_misclassified_sample_from_the_confusion_matrix_is_explained(window, t
     assert window.insight_panel.tabs.currentWidget() is window.insight_panel.attribution_scroll
     assert int(got.args[0].classes) == int(ev.predicted[index])  # why it chose the wrong class
     assert window.projector_dock is not None and window.findChild(type(window.projector_panel))
+
+
+@pytest.mark.slow  # about 20 s: IG's path through an LSTM is traced on first use
+def test_attribution_tab_explains_a_text_per_token(qtbot):
+    """A text classifier (the BiLSTM example, untrained graph): one bar per token."""
+    from dlstudio.project import load_project
+    from dlstudio.qt.document import Document
+    from dlstudio.qt.panels.insight.insight_panel import InsightPanel
+
+    assert loader().wait(120), loader().error
+    project = load_project(RESOURCES / "examples" / "bilstm_classifier.dlsproj")
+    project.dataset.options = {**project.dataset.options, "samples": 600}
+    project.path = None
+    doc = Document(project)
+    panel = InsightPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(460, 760)
+    with qtbot.waitSignal(panel.computed, timeout=TIMEOUT):
+        panel.show()
+    view = panel.attribution
+    with qtbot.waitSignal(view.computed, timeout=TIMEOUT) as got:
+        panel.tabs.setCurrentWidget(panel.attribution_scroll)
+    a = got.args[0]
+    assert a.unit == "token" and a.heat.shape == (24,) and a.completeness_error < 0.02
+    assert not view.picture.pixmap().isNull() and not view.patch.isVisible()
+    qtbot.wait(100)  # laid out
+    panel.grab().save(str(RESOURCES.parent / "tests" / "artifacts" / "attribution_text.png"))
+    doc.deleteLater()

@@ -272,7 +272,8 @@ class AttributionView(QWidget):
             labels = [vocab[int(t)] if 0 <= int(t) < len(vocab) else str(int(t)) for t in np.ravel(self.x)]
         elif a.unit == "feature" and self.dataset is not None:
             labels = list(self.dataset.feature_names or []) or None
-        captions = [self.caption, f"{METHOD_NAMES[a.method]}: {self._name(c)}", "over the sample"]
+        captions = [self.caption, f"{METHOD_NAMES[a.method]}: {self._name(c)}",
+                    "over the sample" if a.unit in ("pixel", "cell") else ""]
         pic = attribution_picture(self.x, a.heat, a.unit, signed, captions, labels, size=PICTURE_SIZE)
         self.picture.setPixmap(rgb_pixmap(np.ascontiguousarray(pic[..., :3]), max(pic.shape[:2])))
         parts = [f"Class <b>{self._name(c)}</b> ({p[c]:.1%}); scores: {a.score}."]
