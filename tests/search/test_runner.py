@@ -32,12 +32,12 @@ def test_trials_are_runs_and_a_stopped_search_continues(tmp_path):
     assert [e.record.state for e in events if isinstance(e, TrialEnded)] == ["complete", "stopped"]
     assert (tmp_path / "tiny.optuna.db").is_file() and default_storage(project.path).endswith("tiny.optuna.db")
 
-    result = run_search(project, data, trials=3)  # continue the study: two more trials
-    assert not result.stopped and result.trials == 3 and result.ran == 2
+    result = run_search(project, data, trials=2)  # continue the study: one more trial
+    assert not result.stopped and result.trials == 2 and result.ran == 1
     records = trial_records(load_study(project))
-    assert [r.state for r in records] == ["complete", "stopped", "complete", "complete"]
+    assert [r.state for r in records] == ["complete", "stopped", "complete"]
     runs = {r.id: r for r in RunStore.of_project(project.path).runs()}
-    assert len(runs) == 4 and runs[records[1].run_id].status == "stopped"
+    assert len(runs) == 3 and runs[records[1].run_id].status == "stopped"
     for record in records:
         run = runs[record.run_id]
         tag = run.info["search"]
