@@ -180,6 +180,12 @@ class AttributionView(QWidget):
         """What to explain: ``x`` (one sample) of ``dataset`` for ``model``; ``batch`` (x first)
         the samples the sanity check averages over (default: x alone)."""
         self.model, self.dataset, self.x, self.caption = model, dataset, x, caption
+        if dataset is not None and getattr(dataset, "task", "classification") != "classification":
+            self.model = None  # nothing to compute: say why
+            self.picture.clear()
+            self.note.setStyleSheet("")
+            self.note.setText(f"Attribution explains a classifier's classes; {dataset.name} is a {dataset.task} "
+                              "dataset.")
         self.label = None if label is None or np.ndim(label) else int(label)
         self.batch = batch if batch is not None else (None if x is None else np.asarray(x)[None])
         names = list(getattr(dataset, "class_names", None) or []) if dataset is not None else []
