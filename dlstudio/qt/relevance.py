@@ -11,13 +11,13 @@ from dlstudio.data.purpose import AUTOENCODER, CLASSIFIER, FORECASTER, GAN, REGR
 
 #: The docks that serve only some kinds of project (window attribute names).
 KIND_DOCKS = ("insight_dock", "evaluation_dock", "predict_dock", "adversarial_dock", "autoencoder_dock",
-              "text_dock", "forecast_dock", "gan_dock")
+              "text_dock", "forecast_dock", "gan_dock", "projector_dock")
 
 DOCKS_FOR: dict[str, frozenset[str]] = {
-    CLASSIFIER: frozenset({"insight_dock", "evaluation_dock", "predict_dock", "adversarial_dock"}),
+    CLASSIFIER: frozenset({"insight_dock", "evaluation_dock", "predict_dock", "adversarial_dock", "projector_dock"}),
     REGRESSOR: frozenset({"insight_dock", "evaluation_dock", "predict_dock"}),
-    AUTOENCODER: frozenset({"insight_dock", "autoencoder_dock"}),
-    TEXT: frozenset({"insight_dock", "evaluation_dock", "predict_dock", "text_dock"}),
+    AUTOENCODER: frozenset({"insight_dock", "autoencoder_dock", "projector_dock"}),  # its codes, by class
+    TEXT: frozenset({"insight_dock", "evaluation_dock", "predict_dock", "text_dock", "projector_dock"}),
     FORECASTER: frozenset({"insight_dock", "evaluation_dock", "predict_dock", "forecast_dock"}),
     GAN: frozenset({"gan_dock"}),
 }
