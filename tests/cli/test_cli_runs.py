@@ -223,7 +223,7 @@ def test_every_reading_command_takes_run_and_runs_dir():
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     reading = ("evaluate", "predict", "featuremaps", "saliency", "attack", "sample", "export", "generate",
-               "translate", "forecast")
+               "translate", "forecast", "explain", "embed")
     for name in reading:
         flags = {f for action in sub.choices[name]._actions for f in action.option_strings}
         assert {"--run", "--runs-dir", "--run-dir"} <= flags, name
