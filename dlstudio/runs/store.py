@@ -133,8 +133,8 @@ def create_run(base: str | os.PathLike, info: dict[str, Any]) -> Run:
 
 
 def is_run_folder(path: str | os.PathLike) -> bool:
-    path = Path(path)
-    return not is_temporary(path) and (path / RUN_FILE).is_file()
+    path = Path(path)  # hidden folders are unfinished: a temporary write, a move half done (adopt_runs)
+    return not is_temporary(path) and not path.name.startswith(".") and (path / RUN_FILE).is_file()
 
 
 def open_run(path: str | os.PathLike) -> Run:

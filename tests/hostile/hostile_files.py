@@ -105,6 +105,29 @@ def project(folder: Path, name: str = "p", dataset: str = "xor", options: dict |
     return save_project(p, folder / f"{name}.dlsproj")
 
 
+def run_of(project_path: Path):
+    """A finished run of the project as training records it, with the freshly initialised model's
+    weights (made in this process: no training needed where the weights do not matter)."""
+    import keras
+
+    from dlstudio.backend import load_keras
+    from dlstudio.compile import build_model
+    from dlstudio.project import load_project
+    from dlstudio.project.atomic import write_file
+    from dlstudio.runs import RunStore
+
+    load_keras()
+    p = load_project(project_path)
+    keras.utils.set_random_seed(0)
+    model = build_model(p.graph)
+    run = RunStore.of_project(project_path).create({
+        "status": "finished", "dataset": p.dataset.name, "settings": p.training.model_dump(),
+        "graph": p.graph.to_dict(), "dataset_options": dict(p.dataset.options), "epochs_done": 1})
+    write_file(run.weights_path, model.save_weights)
+    run.write_history({"loss": [0.5]})
+    return run
+
+
 def project_json(path: Path, change) -> Path:
     """Rewrite a project file through ``change(document)``, without DL Studio's checks."""
     doc = json.loads(path.read_text())

@@ -23,6 +23,7 @@ from hostile_files import (
     png_header_only,
     project,
     project_json,
+    run_of,
     uint8_images,
 )
 
@@ -188,17 +189,10 @@ def test_a_runs_dir_that_is_a_file_is_a_message(hostile):
 # ------------------------------------------------------------------ runs
 
 
-def _trained(run, root):
-    proj = project(root / "work")
-    outcome = run(["train", proj, "--epochs", "1"])
-    assert outcome.code == 0, outcome.text
-    (good,) = [p for p in (root / "work" / "p.runs").iterdir()]
-    return proj, good
-
-
 def test_a_damaged_run_record_is_named_and_never_hides_the_good_runs(hostile):
     run, root = hostile
-    proj, good = _trained(run, root)
+    proj = project(root / "work")
+    good = run_of(proj).path
     runs = root / "work" / "p.runs"
     for name, record in (("nested", nested_json(100_000)),
                          ("textseed", json.dumps({"status": "finished", "settings": {"seed": "abc"}})),
@@ -209,8 +203,8 @@ def test_a_damaged_run_record_is_named_and_never_hides_the_good_runs(hostile):
     ok = run(["evaluate", proj, "--run", good.name])
     assert ok.code == 0, ok.text
     assert_refused(run(["evaluate", proj, "--run", "textseed"]), "textseed/run.json", "settings.seed")
-    assert_refused(run(["evaluate", proj, "--run", "badsettings"]), "badsettings/run.json", "settings")
     assert_refused(run(["evaluate", proj, "--run", "nested"]), "nested/run.json", "nested")
+    # (a settings list and other fields: tests/hostile/test_safety_units.py, in process)
     assert snapshot(root / "work") == before
 
 
@@ -218,7 +212,7 @@ def test_the_python_export_of_a_hostile_name_runs_no_code(hostile):
     run, root = hostile
     payload = 'X"""\nimport os; os.system("touch PWNED")\nr"""'
     proj = project_json(project(root / "work"), lambda d: d.update(name=payload, notes=payload))
-    assert run(["train", proj, "--epochs", "1"]).code == 0
+    run_of(proj)
     outcome = run(["export", proj, "-o", root / "work" / "model.py"])
     assert outcome.code == 0, outcome.text
     import subprocess
