@@ -240,3 +240,29 @@ def test_attribution_tab_explains_a_text_per_token(qtbot):
     qtbot.wait(100)  # laid out
     panel.grab().save(str(RESOURCES.parent / "tests" / "artifacts" / "attribution_text.png"))
     doc.deleteLater()
+
+
+@pytest.mark.slow  # trains the autoencoder example briefly and opens it in the main window
+def test_an_autoencoders_codes_open_in_the_projector(window, qtbot, tmp_path):
+    from dlstudio.cli import run_cli
+
+    path = tmp_path / "autoencoder.dlsproj"
+    shutil.copy(RESOURCES / "examples" / "autoencoder_digits.dlsproj", path)
+    assert run_cli(["train", str(path), "--epochs", "2"]) == 0
+    assert window.open_path(path)
+    assert not window.projector_dock.isHidden()
+    projector = window.projector_panel
+    window.projector_dock.raise_()  # it shows the newest run's code layer; the user picks another layer
+    qtbot.waitUntil(lambda: projector.projection is not None, timeout=TIMEOUT)
+    other = projector.layer_combo.itemData(projector.layer_combo.count() - 1)
+    projector.set_layer(other)
+    qtbot.waitUntil(lambda: projector.projection.layer == other, timeout=TIMEOUT)
+    window.autoencoder_dock.raise_()
+    auto = window.autoencoder_panel
+    qtbot.waitUntil(lambda: auto.view is not None and auto.projector_button.isVisible(), timeout=TIMEOUT)
+    auto.projector_button.click()  # back to the codes, in front
+    qtbot.waitUntil(lambda: projector.projection.layer == "code", timeout=TIMEOUT)
+    assert projector.isVisible()
+    p = projector.projection
+    assert p.layer == "code" and p.features == 2 and p.labels is not None and p.predicted is None
+    assert len(p.points) == len(auto.view.codes)

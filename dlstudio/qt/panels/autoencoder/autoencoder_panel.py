@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -94,6 +95,7 @@ class AutoencoderPanel(RunPanel):
     """Reconstructions and 2-D codes of a run. ``computed(view)`` when shown; ``failed(message)``."""
 
     computed = Signal(object)
+    open_in_projector = Signal(str)  # a run id: its codes in the Projector (hover, click, lasso)
     no_run_text = "No trained runs yet: train the project, then its reconstructions and codes appear here."
 
     def __init__(self, document=None, parent: QWidget | None = None):
@@ -116,7 +118,15 @@ class AutoencoderPanel(RunPanel):
         self.grid = _PixelView(self)
         layout.addWidget(self.grid)
         self.scatter_title = QLabel("Codes of the test samples, coloured by class", self)
-        layout.addWidget(self.scatter_title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.scatter_title, 1)
+        self.projector_button = QPushButton("Explore in the Projector", self)
+        self.projector_button.setToolTip("The same codes in the Projector: hover a point to see its digit, lasso a "
+                                         "group, or project any other layer")
+        self.projector_button.clicked.connect(
+            lambda: self._shown_run is not None and self.open_in_projector.emit(self._shown_run))
+        title_row.addWidget(self.projector_button)
+        layout.addLayout(title_row)
         self.plot_holder = QVBoxLayout()
         layout.addLayout(self.plot_holder, 1)
         self.summary = QLabel(self)
@@ -160,7 +170,7 @@ class AutoencoderPanel(RunPanel):
         self.show_status(text)
 
     def _show_parts(self, on: bool) -> None:
-        for w in (self.grid_title, self.grid, self.scatter_title, self.summary):
+        for w in (self.grid_title, self.grid, self.scatter_title, self.summary, self.projector_button):
             w.setVisible(on)
         if self.plot is not None:
             self.plot.setVisible(on)

@@ -476,7 +476,23 @@ def build_projector_dock(window: Any) -> None:
     window.tabifyDockWidget(window.evaluation_dock, dock)
     window.projector_dock, window.projector_panel = dock, panel
     panel.open_sample.connect(lambda run_id, split, index: open_in_predict(window, run_id, split, index))
+    autoencoder = getattr(window, "autoencoder_panel", None)
+    if autoencoder is not None:  # its codes are one case of this view
+        autoencoder.open_in_projector.connect(lambda run_id: show_codes(window, run_id))
     window.problems_dock.raise_()
+
+
+def show_codes(window: Any, run_id: str) -> bool:
+    """Show run ``run_id``'s default layer (an autoencoder's code) in the window's Projector."""
+    panel = window.projector_panel
+    panel.set_layer(None)
+    try:
+        panel.set_run(run_id)
+    except KeyError:
+        return False
+    window.projector_dock.show()
+    window.projector_dock.raise_()
+    return True
 
 
 def open_in_predict(window: Any, run_id: str, split: str, index: int) -> bool:
