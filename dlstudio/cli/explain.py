@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 from typing import Any
 
 from dlstudio.cli.common import (
@@ -159,10 +160,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
               file=out)
     if args.npy:
         array = a.values if a.unit in ("pixel", "feature", "step") else a.heat
-        try:
-            np.save(args.npy, np.asarray(array, np.float32))
-        except OSError as exc:
-            raise UserError(f"cannot write {args.npy}: {exc.strerror or exc}") from None
+        from dlstudio.project.atomic import write_file
+
+        values = np.asarray(array, np.float32)
+        # whole or not at all; np.save given a file object adds no ".npy" to the name
+        write_file(args.npy, lambda tmp: tmp.write_bytes(_npy_bytes(values)))
         result["npy"] = args.npy
         print(f"attributions {np.shape(array)} -> {args.npy}", file=out)
     if args.check:
@@ -220,15 +222,24 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.nearest is not None:
         result["nearest"] = _nearest(loaded, args.nearest, out)
     if args.csv:
-        try:
-            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
-                w = csv.writer(fh)
-                w.writerow(["index", "x", "y", "true", "predicted", "correct"])
-                w.writerows(p.rows())
-        except OSError as exc:
-            raise UserError(f"cannot write {args.csv}: {exc.strerror or exc}") from None
+        from dlstudio.project.atomic import atomic_write_text
+
+        buffer = io.StringIO(newline="")
+        w = csv.writer(buffer)
+        w.writerow(["index", "x", "y", "true", "predicted", "correct"])
+        w.writerows(p.rows())
+        atomic_write_text(args.csv, buffer.getvalue())  # whole or not at all (WriteError names the file)
         result["csv"] = args.csv
         print(f"{len(p.points):,} points -> {args.csv}", file=out)
     if args.json:
         print_json(result)
     return 0
+
+
+def _npy_bytes(values) -> bytes:
+    """``values`` (an array) as the bytes of a .npy file."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, values)
+    return buffer.getvalue()
