@@ -7,8 +7,9 @@ Run from the repository root::
 
 Copies the project into a temporary folder and runs ``run_search`` on it as ``dlstudio search``
 does (its own space, sampler and pruner; SQLite storage beside the copy). Then trains the
-example as it is (its own test accuracy) and, by hand (``engine.train`` on the very graph and
-settings of the trial, no Optuna), the first ``--by-hand`` complete trials again, and prints
+example as it is (its own test accuracy); the first ``--by-hand`` complete trials are trained
+again by hand (``engine.train`` on the very graph and settings of the trial, no Optuna), each
+right after its trial so that both see the same load on the machine, and it prints
 each of them side by side: the seconds inside the search, the seconds by hand, the difference;
 and, robust to a busy machine, the search's own cost measured inside every trial (its seconds
 less the seconds in the training engine: asking, building, analysing, reports, telling).
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,15 +60,32 @@ def main() -> None:
               f"pruner {project.search.pruner}, objective {project.search.objective.metric} "
               f"({project.search.objective.direction})")
 
+        space = check_space(project)
+        pairs: list[tuple[int, float, float]] = []  # (trial, seconds in the search, seconds by hand)
+        by_hand_seconds = 0.0
+
+        def by_hand(r) -> float:
+            sample = space.build(r.params)
+            if args.epochs:
+                sample.settings = sample.settings.model_copy(update={"epochs": args.epochs})
+            t0 = time.perf_counter()
+            train(sample.graph, data, sample.settings, run_base=folder / "by-hand")
+            return time.perf_counter() - t0
+
         def emit(event):
+            nonlocal by_hand_seconds
             if isinstance(event, TrialEnded):
                 r = event.record
                 value = f"{r.value:.4f}" if r.value is not None else "-"
                 print(f"trial {r.number}: {r.state} {value} {r.params} {r.seconds:.1f} s", flush=True)
+                if r.state == "complete" and len(pairs) < args.by_hand:  # its twin by hand, right after it
+                    hand = by_hand(r)
+                    by_hand_seconds += hand
+                    pairs.append((r.number, r.seconds, hand))
 
         t0 = time.perf_counter()
         result = run_search(project, data, trials=args.trials, epochs=args.epochs, emit=emit)
-        total = time.perf_counter() - t0
+        total = time.perf_counter() - t0 - by_hand_seconds
         print(f"search: {result.trials} trials in {total:.1f} s ({total / max(1, result.ran):.1f} s a trial)")
         states = [r.state for r in result.records]
         print(f"states: " + ", ".join(f"{s} {states.count(s)}" for s in sorted(set(states))))
@@ -85,8 +104,6 @@ def main() -> None:
             print(f"reaches the example's own test accuracy: {best_test >= own['test_accuracy']}")
 
         # the search's own cost, measured inside each trial: its seconds less those in the engine
-        from statistics import median
-
         from dlstudio.search.study import SECONDS, TRAIN_SECONDS, load_study
 
         frozen = {t.number: t.user_attrs for t in load_study(project).get_trials(deepcopy=False)}
@@ -96,21 +113,12 @@ def main() -> None:
                   f"max {max(own):.2f} s over {len(own)} trials")
 
         # side by side: the same configurations trained by hand, each right after its search twin
-        space = check_space(project)
-        done = [r for r in result.records if r.state == "complete"][: args.by_hand]
-        print("trial  search s  by hand s  overhead s  (wall clock: noisy on a shared machine)")
-        overheads = []
-        for r in done:
-            sample = space.build(r.params)
-            if args.epochs:
-                sample.settings = sample.settings.model_copy(update={"epochs": args.epochs})
-            t0 = time.perf_counter()
-            train(sample.graph, data, sample.settings, run_base=folder / "by-hand")
-            hand = time.perf_counter() - t0
-            overheads.append(r.seconds - hand)
-            print(f"{r.number:5d}  {r.seconds:8.2f}  {hand:9.2f}  {r.seconds - hand:10.2f}")
-        if overheads:
-            print(f"wall-clock difference per trial: median {median(overheads):.2f} s (of {len(overheads)})")
+        print("trial  search s  by hand s  difference s  (wall clock: noisy on a shared machine)")
+        for number, searched, hand in pairs:
+            print(f"{number:5d}  {searched:8.2f}  {hand:9.2f}  {searched - hand:12.2f}")
+        if pairs:
+            print(f"wall-clock difference per trial: median {median(s - h for _, s, h in pairs):.2f} s "
+                  f"(of {len(pairs)})")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
