@@ -266,3 +266,22 @@ def test_an_autoencoders_codes_open_in_the_projector(window, qtbot, tmp_path):
     p = projector.projection
     assert p.layer == "code" and p.features == 2 and p.labels is not None and p.predicted is None
     assert len(p.points) == len(auto.view.codes)
+
+
+def test_projector_lists_the_nearest_tokens_of_a_word(qtbot):
+    from types import SimpleNamespace
+
+    from dlstudio.backend import load_keras
+    from dlstudio.qt.panels.projector.projector_panel import ProjectorPanel
+
+    keras = load_keras()
+    inp = keras.Input((3,), dtype="int32")
+    model = keras.Model(inp, keras.layers.Embedding(4, 2, name="emb")(inp))
+    model.get_layer("emb").embeddings.assign(np.array([[0, 1], [1, 0], [0.95, 0.05], [-1, 0]], np.float32))
+    panel = ProjectorPanel(None)
+    qtbot.addWidget(panel)
+    panel.model, panel.dataset = model, SimpleNamespace(vocabulary=["<pad>", "cat", "cats", "tac"])
+    panel.token_edit.setText("cat")
+    qtbot.keyClick(panel.token_edit, Qt.Key.Key_Return)
+    assert panel.nearest_text.text().startswith("'cats' 1.00") and "'tac' -1.00" in panel.nearest_text.text()
+    assert panel.show_nearest("dog") == [] and "not in the vocabulary" in panel.nearest_text.text()
