@@ -47,13 +47,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     too_big = _too_big(analysis)
     if too_big:
         print(f"error: {too_big}", file=sys.stderr)
-    if any(p.is_error for p in problems) or too_big:
+    searched = search_problems(project)  # the search space too, as a search would check it before starting
+    for problem in searched:
+        print(f"error: search: {problem}", file=sys.stderr)
+    if any(p.is_error for p in problems) or too_big or searched:
         return 1
     print(f"{Path(args.project).name}: valid ({len(project.graph)} layers, "
           f"{fmt_int(analysis.total_params)} parameters)")
     for name, graph in project.graphs.items():  # a GAN's discriminator, ...
         print(f"  graph '{name}': valid ({len(graph)} layers, {fmt_int(analyze(graph).total_params)} parameters)")
+    if project.search is not None and not project.search.is_empty():
+        from dlstudio.search import search_space
+
+        names = search_space(project).names()
+        print(f"  search: valid ({len(names)} searched: {', '.join(names)})")
     return 0
+
+
+def search_problems(project: Any) -> list[str]:
+    """The problems of the project's search section ([] when it has none)."""
+    if project.search is None or project.search.is_empty():
+        return []
+    from dlstudio.search.check import space_problems
+
+    return space_problems(project)
 
 
 def _too_big(analysis: Any) -> str:

@@ -82,3 +82,13 @@ def test_two_workers_on_one_storage_finish_n_trials_between_them(tmp_path):
     numbers = Counter(r.info["search"]["trial"] for r in runs)
     assert sorted(numbers) == [r.number for r in records] and set(numbers.values()) == {1}  # none run twice
     assert {r.info["search"]["study"] for r in runs} == {"shared"}
+
+
+def test_validate_checks_the_search_space_too(tmp_path, capsys):
+    from dlstudio import RESOURCES
+
+    code, out, _ = cli(capsys, "validate", RESOURCES / "examples" / "spiral_mlp.dlsproj")
+    assert code == 0 and "search: valid (3 searched: units, learning_rate, depth)" in out
+    path = write_project(tmp_path, repeat=[{"name": "depth", "nodes": ["n9"], "min": 1, "max": 2}])
+    code, _, err = cli(capsys, "validate", path, "--no-data")
+    assert code == 1 and "error: search: depth: the graph has no node 'n9'" in err
