@@ -178,3 +178,21 @@ def test_search_over_a_training_setting_from_the_settings_dock(window, project_w
     searched = window.document.project.search.param_for(None, "learning_rate")
     assert (searched.kind, searched.low, searched.high, searched.log) == ("float", 0.001, 0.1, True)
     assert window.search_badges.badges == {}  # a setting, not a node
+
+
+def test_stop_ends_the_current_trial_and_start_continues(window, qtbot, tmp_path):
+    from tests.search.conftest import write_project
+
+    doc = json.loads(write_project(tmp_path, name="long", trials=2, pruner="none").read_text())
+    doc["training"]["epochs"] = 200  # long enough to be stopped while it trains
+    path = tmp_path / "long.dlsproj"
+    path.write_text(json.dumps(doc))
+    window.open_path(path)
+    panel = window.experiments_panel
+    assert panel.start()
+    qtbot.waitUntil(lambda: "epoch" in panel.status.text(), timeout=TIMEOUT)
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: not panel.is_running(), timeout=TIMEOUT)
+    assert panel.status.text().startswith("Stopped.")
+    assert [r.state for r in panel.records] == ["stopped"] and not panel.records[0].counted
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
