@@ -111,6 +111,7 @@ def test_a_long_training_reports_every_kth_epoch_and_its_last():
 
 def test_a_trial_whose_worker_was_killed_is_failed_and_no_longer_counts(tmp_path, monkeypatch):
     import time
+    import warnings
 
     from dlstudio.search import study as study_module
     from dlstudio.search.check import check_space
@@ -122,7 +123,9 @@ def test_a_trial_whose_worker_was_killed_is_failed_and_no_longer_counts(tmp_path
     project = load_project(write_project(tmp_path))
     space = check_space(project)
     dead = open_study(project, space)
-    trial = dead.ask(optuna_distributions(space))  # a worker takes a trial, then is killed: no more heartbeats
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's "heartbeat is for optimize()"
+        trial = dead.ask(optuna_distributions(space))  # a worker takes a trial, then is killed: no heartbeats
     study_module.storage_of(dead).record_heartbeat(trial._trial_id)
     time.sleep(2.5)
     result = run_search(project, dataset_of(project), trials=1)
