@@ -67,10 +67,12 @@ def run_dlstudio(args: list, cwd: Path, root: Path, hook: str | None = None, tim
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(command, cwd=cwd, env=environment(root, **env), stdout=out, stderr=err,
                                 preexec_fn=_limits, text=True)
-        while True:  # wait4: this child's own peak resident size
+        peak = 0
+        while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            peak = max(peak, _peak_resident(proc.pid, command))
             if time.monotonic() - t0 > timeout:
                 proc.kill()
                 os.wait4(proc.pid, 0)
@@ -80,7 +82,24 @@ def run_dlstudio(args: list, cwd: Path, root: Path, hook: str | None = None, tim
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Outcome(proc.returncode, out.read(), err.read(), time.monotonic() - t0, usage.ru_maxrss * 1024)
+        return Outcome(proc.returncode, out.read(), err.read(), time.monotonic() - t0, peak)
+
+
+def _peak_resident(pid: int, command: list) -> int:
+    """The child's peak resident size so far (VmHWM), once it runs ``command``: before its exec
+    a forked child still maps the parent's pages, and wait4's ru_maxrss would count the test
+    process's own size (gigabytes after a suite of models), not the command's. The RLIMIT_AS
+    set before the exec bounds the command whatever this samples."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if [c.decode(errors="replace") for c in cmdline[:len(command)]] != [str(c) for c in command]:
+            return 0  # not exec'd yet
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def snapshot(root: Path, skip: tuple[str, ...] = ("home", "tmp")) -> dict[str, tuple]:
