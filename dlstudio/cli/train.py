@@ -50,6 +50,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dlstudio.runs import store_for
     from dlstudio.training.engine import TrainingError, train
 
+    if getattr(args, "distributed", False):
+        from dlstudio.training.distributed import multi_worker_strategy
+
+        # first of all: TensorFlow configures collective ops once, before any other TensorFlow
+        # work (reading the project already builds Keras objects)
+        multi_worker_strategy()
     project = load_project(args.project)
     settings = project.training.model_copy()
     if args.epochs is not None:
