@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from dlstudio.insight.activations import InsightError, as_batch
+from dlstudio.insight.saliency import target_classes
 
 METHODS = ("saliency", "gradcam", "ig", "smoothgrad", "occlusion")
 METHOD_NAMES = {"saliency": "Saliency (gradient)", "gradcam": "Grad-CAM", "ig": "Integrated Gradients",
@@ -145,20 +146,6 @@ def probabilities_of(outputs: np.ndarray) -> np.ndarray:
     """(n, C) class probabilities from a classifier's outputs (one sigmoid unit -> two columns)."""
     out = np.asarray(outputs, np.float32)
     return np.concatenate([1.0 - out, out], axis=-1) if out.shape[-1] == 1 else out
-
-
-def _classes(probs: np.ndarray, class_index: Any) -> np.ndarray:
-    n, c = probs.shape
-    if class_index is None:
-        return probs.argmax(axis=-1).astype(np.int32)
-    idx = np.asarray(class_index, np.int64)
-    idx = np.full(n, int(idx), np.int64) if idx.ndim == 0 else idx.reshape(-1)
-    if len(idx) != n:
-        raise InsightError(f"{len(idx)} class indices for {n} samples")
-    bad = idx[(idx < 0) | (idx >= c)]
-    if len(bad):
-        raise InsightError(f"class {int(bad[0])} is out of range: the model has {c} classes (0 to {c - 1})")
-    return idx.astype(np.int32)
 
 
 def _score_gradient(space: _Space, x: np.ndarray, classes: np.ndarray, logits: bool, one_unit: bool) -> np.ndarray:
@@ -289,7 +276,7 @@ def attribute(model: Any, x: Any, method: str = "ig", class_index: Any = None, *
     outputs = _predict(model, batch)
     one_unit = outputs.shape[-1] == 1
     probs = probabilities_of(outputs)
-    classes = _classes(probs, class_index)
+    classes = target_classes(probs, class_index)
     options: dict[str, Any] = {}
     target = base_score = total = None
     layer = ""
@@ -367,7 +354,7 @@ def patch_drop(model: Any, x: Any, heat: Any, class_index: Any = None, patch: in
         from dlstudio.insight.saliency import resize_map
 
         h = resize_map(h, *batch.shape[1:3]).astype(np.float64)
-    c = _classes(probabilities_of(_predict(model, batch)), class_index)
+    c = target_classes(probabilities_of(_predict(model, batch)), class_index)
     sums = np.lib.stride_tricks.sliding_window_view(h, (patch, patch)).sum(axis=(-1, -2))
     best = np.unravel_index(int(np.argmax(sums)), sums.shape)
     rng = rng if rng is not None else np.random.default_rng(0)

@@ -170,7 +170,9 @@ def scorer(model: Any, logits: bool = True) -> _Scorer:
     return per[logits]
 
 
-def _targets(scores: np.ndarray, class_index: Any) -> np.ndarray:
+def target_classes(scores: np.ndarray, class_index: Any) -> np.ndarray:
+    """The class explained for each sample: the best-scoring one (``class_index`` None), one
+    class for all, or one per sample; InsightError for a class the model does not have."""
     n, c = scores.shape
     if class_index is None:
         return scores.argmax(axis=-1).astype(np.int32)
@@ -212,7 +214,7 @@ def saliency(model: Any, x: Any, class_index: Any = None, *, logits: bool = True
     each sample's predicted class. Not normalised (see :func:`normalized`)."""
     batch, single = as_batch(model, x)
     sc = scorer(model, logits)
-    target = _targets(np.asarray(sc.score_model.predict_on_batch(batch)), class_index)
+    target = target_classes(np.asarray(sc.score_model.predict_on_batch(batch)), class_index)
     sal = _reduce(_gradient(sc.score_model, batch, target), batch.ndim - 1, reduce_channels)
     return sal[0] if single else sal
 
@@ -291,11 +293,11 @@ def explain(model: Any, x: Any, class_index: Any = None, layer_name: str | None 
     cam = None
     if name:
         activation, scores = (np.asarray(a, np.float32) for a in base.predict_on_batch(batch))
-        target = _targets(scores, class_index)
+        target = target_classes(scores, class_index)
         cam = _cam(activation, _gradient(head, activation, target))
     else:
         scores = np.asarray(sc.score_model.predict_on_batch(batch), np.float32)
-        target = _targets(scores, class_index)
+        target = target_classes(scores, class_index)
     sal = None
     if with_saliency:
         sal = _reduce(_gradient(sc.score_model, batch, target), batch.ndim - 1, True)

@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
     QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from dlstudio.qt.panels.training import training_plots as _tp
-from dlstudio.qt.panels.training.training_plots import format_metric, metric_title, style_axes
+from dlstudio.qt.panels.training.training_plots import format_metric, import_pyqtgraph, metric_title, style_axes
 from dlstudio.qt.signals import rebind
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.
@@ -329,7 +328,7 @@ class RunsPanel(QWidget):
     def _ensure_plot(self) -> None:
         if self.plot is not None:
             return
-        pg = _tp.import_pyqtgraph()
+        pg = import_pyqtgraph()
         self.plot_widget = pg.PlotWidget(self)
         self.plot_widget.setObjectName("compare_plot")
         self.plot = self.plot_widget.getPlotItem()
@@ -357,7 +356,7 @@ class RunsPanel(QWidget):
         self.empty_label.hide()
         self._ensure_plot()
         self.plot_widget.show()
-        pg = _tp.pg
+        pg = import_pyqtgraph()
         self.plot.clear()
         if self.plot.legend is not None:
             self.plot.legend.clear()
@@ -396,7 +395,7 @@ class RunsPanel(QWidget):
     def _apply_palette(self) -> None:
         if self.plot is None:
             return
-        pg = _tp.pg
+        pg = import_pyqtgraph()
         c = style_axes(self.plot, self.palette())
         self.plot_widget.setBackground(c["background"])
         if self.plot.legend is not None:
