@@ -292,15 +292,20 @@ def image_size(path: str | os.PathLike, label: str, max_pixels: int | None = Non
 # ----------------------------------------------------------------------------- memory
 
 
-def _meminfo(key: str) -> int | None:
+def _kib_field(path: str, key: str) -> int | None:
+    """A ``key:  N kB`` line of a /proc file, in bytes (None when it cannot be read)."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             for line in fh:
                 if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _meminfo(key: str) -> int | None:
+    return _kib_field("/proc/meminfo", key)
 
 
 def _cgroup_room() -> int | None:
@@ -315,14 +320,7 @@ def _cgroup_room() -> int | None:
 
 
 def _process_status(key: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return _kib_field("/proc/self/status", key)
 
 
 def _rlimit_room() -> int | None:
