@@ -69,6 +69,24 @@ def muted_label(text: str, parent: QWidget, wrap: bool = True) -> QLabel:
     return label
 
 
+def sample_stepper(parent: QWidget, go_to, edited) -> tuple[QToolButton, QSpinBox, QToolButton]:
+    """The ``\u25c0 #N \u25b6`` controls that pick a sample by number: ``go_to(n)`` when a
+    button steps to the previous or next sample, ``edited()`` when the number is typed."""
+    index = QSpinBox(parent)
+    index.setRange(0, 10**7)
+    index.setPrefix("#")
+    index.setKeyboardTracking(False)
+    index.valueChanged.connect(lambda _v: edited())
+    buttons = []
+    for text, tip, step in (("\u25c0", "Previous sample", -1), ("\u25b6", "Next sample", 1)):
+        button = QToolButton(parent)
+        button.setText(text)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _=False, step=step: go_to(index.value() + step))
+        buttons.append(button)
+    return buttons[0], index, buttons[1]
+
+
 def shape_text(shape) -> str:
     """``(8, 8, 1)`` -> ``8×8×1``; ``()`` -> ``scalar``."""
     return "\u00d7".join(str(d) for d in shape) if len(shape) else "scalar"

@@ -26,15 +26,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QSpinBox,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from dlstudio.qt.icons import severity_color
-from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
+from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, sample_stepper, section_header
 from dlstudio.qt.panels.evaluation.evaluation_views import images_of, sample_text
 from dlstudio.qt.panels.insight.insight_views import scroll_area
 from dlstudio.qt.panels.runs.run_panel import RunPanel
@@ -157,19 +155,7 @@ class PredictPanel(RunPanel):
         self.split_combo = QComboBox(self)
         self.split_combo.addItems(["test", "train"])
         self.split_combo.currentIndexChanged.connect(lambda _i: self._use_sample())
-        self.prev_button = QToolButton(self)
-        self.prev_button.setText("\u25c0")
-        self.prev_button.setToolTip("Previous sample")
-        self.prev_button.clicked.connect(lambda: self.set_sample(self.index.value() - 1))
-        self.index = QSpinBox(self)
-        self.index.setRange(0, 10**7)
-        self.index.setPrefix("#")
-        self.index.setKeyboardTracking(False)
-        self.index.valueChanged.connect(lambda _v: self._use_sample())
-        self.next_button = QToolButton(self)
-        self.next_button.setText("\u25b6")
-        self.next_button.setToolTip("Next sample")
-        self.next_button.clicked.connect(lambda: self.set_sample(self.index.value() + 1))
+        self.prev_button, self.index, self.next_button = sample_stepper(self, self.set_sample, self._use_sample)
         self.file_button = QPushButton("File\u2026", self)
         self.file_button.setToolTip("Predict an image, a CSV row, a text or a .npy array (or drop a file here)")
         self.file_button.clicked.connect(self._open_file)

@@ -43,7 +43,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
     QPushButton,
-    QSpinBox,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -53,7 +52,7 @@ from shiboken6 import isValid
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.insight.conv_playground import ConvPlayground
-from dlstudio.qt.panels.data.data_widgets import muted_label
+from dlstudio.qt.panels.data.data_widgets import muted_label, sample_stepper
 from dlstudio.qt.panels.insight.insight_views import (
     FeatureMapsView,
     SaliencyView,
@@ -182,20 +181,9 @@ class InsightPanel(QWidget):
         self.split_combo.addItems(["test", "train"])
         self.split_combo.setToolTip("Take the sample from the test or the training split")
         self.split_combo.currentIndexChanged.connect(lambda _i: self._use_dataset_input())
-        self.prev_button = QToolButton(self)
-        self.prev_button.setText("\u25c0")
-        self.prev_button.setToolTip("Previous sample")
-        self.prev_button.clicked.connect(lambda: self.set_sample(self.index.value() - 1))
-        self.index = QSpinBox(self)
-        self.index.setRange(0, 10**7)
-        self.index.setPrefix("#")
-        self.index.setKeyboardTracking(False)
+        self.prev_button, self.index, self.next_button = sample_stepper(self, self.set_sample,
+                                                                        self._use_dataset_input)
         self.index.setToolTip("Sample number in the split")
-        self.index.valueChanged.connect(lambda _v: self._use_dataset_input())
-        self.next_button = QToolButton(self)
-        self.next_button.setText("\u25b6")
-        self.next_button.setToolTip("Next sample")
-        self.next_button.clicked.connect(lambda: self.set_sample(self.index.value() + 1))
         self.file_button = QPushButton("Image\u2026", self)
         self.file_button.setToolTip("Look at an image file instead (or drop one on the panel)")
         self.file_button.clicked.connect(self._open_file)
