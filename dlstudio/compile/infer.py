@@ -386,13 +386,19 @@ def analyze(graph: Graph, data: Any = None, *, loss: Any = "auto", targets: bool
     return _default.analyze(graph, data, loss=loss, targets=targets)
 
 
+def layer_result(type_name: str, params: dict[str, Any], shapes: list[Shape | None]) -> LayerResult:
+    """One layer's output and weight shapes on inputs of these shapes, through the
+    process-wide cache (raises what Keras raises for a combination it refuses)."""
+    return _default._layer(type_name, params, shapes)
+
+
 def connection_problem(graph: Graph, analysis: Analysis, src: str, src_port: int,
-                       dst: str, dst_port: int) -> str | None:
+                       dst: str, dst_port: int, *, replace: bool = False) -> str | None:
     """Why an editor should refuse this new edge, or None: structural faults
-    (taken input, cycle) and an input rank the target port cannot take."""
+    (taken input unless ``replace``, cycle) and an input rank the target port cannot take."""
     from dlstudio.graph import PortRef
 
-    why = graph.connection_error(PortRef(src, src_port), PortRef(dst, dst_port))
+    why = graph.connection_error(PortRef(src, src_port), PortRef(dst, dst_port), replace=replace)
     if why:
         return why
     node = graph.node(dst)

@@ -259,11 +259,12 @@ class Graph:
                     todo.append(s)
         return seen
 
-    def connection_error(self, src: PortRef, dst: PortRef) -> str | None:
+    def connection_error(self, src: PortRef, dst: PortRef, *, replace: bool = False) -> str | None:
         """Why connecting ``src`` to ``dst`` would break the graph, or None.
 
-        Structural checks only (ids, taken port, self-loop, cycle); shape and
-        rank checks live with shape inference.
+        Structural checks only (ids, taken port unless ``replace``: the new edge is to
+        replace the one there, self-loop, cycle); shape and rank checks live with shape
+        inference.
         """
         if src.node not in self._nodes:
             return f"no node with id {src.node!r}"
@@ -272,7 +273,7 @@ class Graph:
         if src.node == dst.node:
             return f"cannot connect '{self._nodes[src.node].name}' to itself"
         for e in self._edges.values():
-            if e.dst == dst.node and e.dst_port == dst.port:
+            if e.dst == dst.node and e.dst_port == dst.port and not replace:
                 return (
                     f"input {dst.port} of '{self._nodes[dst.node].name}' is already "
                     f"taken by '{self._nodes[e.src].name}'; remove that edge first"
@@ -345,6 +346,10 @@ class Graph:
         self._edges[id] = edge
         self.edge_added.emit(edge)
         return edge
+
+    def edge_into(self, node_id: str, port: int) -> Edge | None:
+        """The edge into input ``port`` of ``node_id`` (None: the port is free)."""
+        return next((e for e in self._edges.values() if e.dst == node_id and e.dst_port == port), None)
 
     def connect(self, src: str, dst: str, dst_port: int = 0, src_port: int = 0) -> Edge:
         """Convenience: connect output ``src_port`` of ``src`` to ``dst``."""

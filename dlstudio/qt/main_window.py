@@ -2,16 +2,14 @@
 
 Its docks are built by :class:`WindowDocks` (window_docks.py), its actions, menus and
 tool bar by :class:`WindowMenus` (window_menus.py), mixins of the window; here are the
-open document, files, the clipboard, starting and stopping a training, and closing.
+open document, files, the Edit menu's slots, starting and stopping a training, and closing.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget,
     QWidget,
@@ -20,14 +18,12 @@ from PySide6.QtWidgets import (
 from dlstudio import __version__
 from dlstudio.project import Project, ProjectError, load_project, new_project
 from dlstudio.qt.document import Document
-from dlstudio.qt.editor.commands import MoveNodesCommand, PasteCommand, RemoveItemsCommand, fragment_of
 from dlstudio.qt.editor.scene import GraphScene
 from dlstudio.qt.editor.view import GraphView
 from dlstudio.qt.keras_loader import keras_ready, loader
 from dlstudio.qt.window_docks import WindowDocks
 from dlstudio.qt.window_menus import WindowMenus
 
-FRAGMENT_MIME = "application/x-dlstudio-fragment"
 FILE_FILTER = "DL Studio projects (*.dlsproj)"
 
 
@@ -118,6 +114,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         old_view = self.view
         self.view = GraphView(self.scene, self)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        self.view.insight_requested.connect(self.show_in_insight)
         # swap the view inside a fixed central container, so the docks keep their sizes
         self.canvas_stack.addWidget(self.view)
         self.canvas_stack.setCurrentWidget(self.view)
@@ -355,69 +352,33 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.statusBar().showMessage(f"Exported {path}", 4000)
 
     # ------------------------------------------------------------------ edit
+    # (the canvas' edits live in dlstudio.qt.editor.canvas_edit; the menus and the
+    # context menus call the same methods)
     def copy(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if not ids:
-            return
-        data = QMimeData()
-        text = json.dumps(fragment_of(self.document.graph, ids))
-        data.setData(FRAGMENT_MIME, QByteArray(text.encode()))
-        data.setText(text)
-        QGuiApplication.clipboard().setMimeData(data)
-        self.statusBar().showMessage(f"Copied {len(ids)} layer{'s' if len(ids) > 1 else ''}", 3000)
+        self.view.copy_selection()
 
     def cut(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if ids:
-            self.copy()
-            self.document.push(RemoveItemsCommand(self.document.graph, ids))
+        self.view.cut_selection()
 
     def paste(self) -> None:
-        data = QGuiApplication.clipboard().mimeData()
-        if data is None or not data.hasFormat(FRAGMENT_MIME):
-            return
-        try:
-            fragment = json.loads(bytes(data.data(FRAGMENT_MIME)).decode())
-        except ValueError:
-            return
-        self._paste_fragment(fragment, "Paste")
+        self.view.paste()
 
     def duplicate(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if ids:
-            self._paste_fragment(fragment_of(self.document.graph, ids), "Duplicate")
-
-    def _paste_fragment(self, fragment: dict, text: str) -> None:
-        from dlstudio.catalog import UnknownLayerError, get_spec
-
-        nodes = fragment.get("nodes") or []
-        try:
-            for n in nodes:
-                get_spec(n["type"])
-        except (UnknownLayerError, KeyError, TypeError):
-            self.statusBar().showMessage("The clipboard holds no layers DL Studio knows", 4000)
-            return
-        if not nodes:
-            return
-        cmd = PasteCommand(self.document.graph, fragment, offset=(40.0, 40.0), text=text)
-        self.document.push(cmd)
-        self.scene.select_nodes(cmd.node_ids)
+        self.view.duplicate_selection()
 
     def select_all(self) -> None:
-        for item in self.scene.node_items.values():
-            item.setSelected(True)
+        self.view.select_all()
 
     def auto_layout(self) -> None:
-        from dlstudio.compile.layout import layered_layout
+        self.view.auto_layout()
 
-        graph = self.document.graph
-        copy = graph.copy()
-        layered_layout(copy)
-        moves = {n.id: (tuple(n.pos), tuple(copy.node(n.id).pos)) for n in graph.nodes
-                 if tuple(n.pos) != tuple(copy.node(n.id).pos)}
-        if moves:
-            self.document.push(MoveNodesCommand(graph, moves, "Auto layout"))
-        self.view.fit_all()
+    def show_in_insight(self, node_id: str) -> None:
+        """A layer's "Show in Insight": the Insight panel in front, on that layer."""
+        if not self.document.graph.has_node(node_id):
+            return
+        self.insight_dock.show()
+        self.insight_dock.raise_()
+        self.insight_panel.show_layer(self.document.graph.node(node_id).name)
 
     def _toggle_labels(self, on: bool) -> None:
         self.scene.show_edge_labels = on

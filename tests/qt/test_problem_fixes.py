@@ -16,6 +16,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtWidgets import QPushButton  # noqa: E402
 
 from dlstudio import RESOURCES  # noqa: E402
+from canvas_actions import right_click  # noqa: E402
 from dlstudio.qt.editor.commands import SetParamCommand  # noqa: E402
 
 EXAMPLES = RESOURCES / "examples"
@@ -103,8 +104,9 @@ def test_spirals_with_a_last_dense_of_5_units_is_fixed_from_the_node(window, qtb
     assert problem.node_ids == (last,)
     assert not any(p.node_ids == (hidden,) for p in window.problems.problems())
 
-    menu = window.scene.node_menu(last)  # the node's context menu
-    [fix] = [a for a in menu.actions() if a.text().startswith("Fix:")]
+    window.view.centerOn(window.scene.node_items[last])
+    menu = right_click(window.view, window.scene.node_items[last].sceneBoundingRect().center())
+    [fix] = [a for a in menu.actions() if a.text().startswith("Fix:")]  # the node's context menu
     assert fix.text() == "Fix: Set units to 2"
     fix.trigger()
     assert doc.graph.node(last).params["units"] == 2

@@ -194,12 +194,13 @@ def _unique(name: str, taken: set[str]) -> str:
 class ApplyFixCommand(QUndoCommand):
     """A problem's Fix (dlstudio.graph.fixes) as one undo step: its edits become the
     ordinary commands above (set a parameter, add a layer, reconnect, change a
-    training setting), run in order and undone in reverse."""
+    training setting), run in order and undone in reverse. The editor's "Insert layer"
+    uses it too (``text``: the undo text instead of "Fix: ...")."""
 
-    def __init__(self, document: Any, fix: Any):
+    def __init__(self, document: Any, fix: Any, text: str | None = None):
         from dlstudio.graph import InsertNode, SetParams
 
-        super().__init__(f"Fix: {fix.label}")
+        super().__init__(text or f"Fix: {fix.label}")
         graph = document.graph
         self.fix = fix
         self.commands: list[QUndoCommand] = []

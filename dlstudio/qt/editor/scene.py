@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
-    QGraphicsPathItem, QGraphicsScene, QGraphicsSceneContextMenuEvent, QGraphicsSceneMouseEvent, QMenu,
+    QGraphicsPathItem, QGraphicsScene, QGraphicsSceneMouseEvent, QMenu,
 )
 
 from dlstudio.compile.infer import connection_problem
@@ -25,6 +25,7 @@ from dlstudio.qt.keras_loader import keras_ready
 
 class GraphScene(QGraphicsScene):
     message = Signal(str)  # for the status bar: why a connection was refused, ...
+    refused = Signal(str, QPointF)  # why an edit was refused, and where (shown beside the cursor)
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)
@@ -212,26 +213,21 @@ class GraphScene(QGraphicsScene):
         info = self.graph.annotations.get(node_id)
         return list(info.problems) if info is not None else []
 
-    def node_menu(self, node_id: str, fixes_only: bool = False) -> QMenu:
-        """The actions on one layer: a "Fix: ..." per problem that has a fix (one undo step
-        each), then (unless ``fixes_only``, the badge's menu) Delete."""
+    def fixes_menu(self, node_id: str, menu: QMenu | None = None) -> QMenu:
+        """A "Fix: ..." entry per problem of the layer that has a fix (one undo step each),
+        added to ``menu`` (the error badge's menu, and the top of the layer's context menu)."""
         from dlstudio.qt.panels.editing.problems import fix_text
 
-        menu = QMenu()
+        menu = menu if menu is not None else QMenu()
         for problem in self.node_problems(node_id):
             if problem.fix is not None:
                 action = menu.addAction(fix_text(problem), lambda f=problem.fix: self.document.apply_fix(f))
                 action.setToolTip(problem.message)
         menu.setToolTipsVisible(True)
-        if not fixes_only:
-            if not menu.isEmpty():
-                menu.addSeparator()
-            menu.addAction("Delete", lambda: self.document.push(RemoveItemsCommand(self.graph, [node_id])))
         return menu
 
-    def show_node_menu(self, node_id: str, screen_pos, fixes_only: bool = False) -> QMenu | None:
-        """Pop up :meth:`node_menu` (without blocking; kept as ``self.menu``)."""
-        menu = self.node_menu(node_id, fixes_only)
+    def show_menu(self, menu: QMenu, screen_pos) -> QMenu | None:
+        """Pop ``menu`` up without blocking (kept as ``self.menu``; an empty one is dropped)."""
         if menu.isEmpty():
             menu.deleteLater()
             return None
@@ -248,22 +244,11 @@ class GraphScene(QGraphicsScene):
                 return item
         return None
 
-    def contextMenuEvent(self, event: QGraphicsSceneContextMenuEvent) -> None:
-        item = self._node_item_at(event.scenePos())
-        if item is None:
-            super().contextMenuEvent(event)
-            return
-        if not item.isSelected():
-            self.clearSelection()
-            item.setSelected(True)
-        self.show_node_menu(item.node_id, event.screenPos())
-        event.accept()
-
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             item = self._node_item_at(event.scenePos())
             if (item is not None and item.badge_rect().contains(item.mapFromScene(event.scenePos()))
-                    and self.show_node_menu(item.node_id, event.screenPos(), fixes_only=True) is not None):
+                    and self.show_menu(self.fixes_menu(item.node_id), event.screenPos()) is not None):
                 event.accept()  # the error badge offers the fixes
                 return
             port = self._port_at(event.scenePos())
@@ -293,9 +278,10 @@ class GraphScene(QGraphicsScene):
             src, self._wire_from = self._wire_from, None
             target = self._port_at(event.scenePos())
             if target is not None and not target.is_output:
-                self.try_connect(src.node_id, src.index, target.node_id, target.index)
+                self.try_connect(src.node_id, src.index, target.node_id, target.index, replace=True,
+                                 at=event.scenePos())
             elif target is not None:
-                self.message.emit("Connect an output (bottom) to an input (top)")
+                self.refuse("Connect an output (bottom) to an input (top)", event.scenePos())
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -318,18 +304,42 @@ class GraphScene(QGraphicsScene):
             n = len(moves)
             self.document.push(MoveNodesCommand(self.graph, moves, f"Move {n} node{'s' if n > 1 else ''}"))
 
-    def try_connect(self, src: str, src_port: int, dst: str, dst_port: int) -> bool:
-        """Connect if the edge is valid; otherwise say why on the status bar."""
+    def refuse(self, why: str, at: QPointF | None = None) -> None:
+        """Say why an edit was refused: on the status bar, and beside the cursor (``at``)."""
+        self.message.emit(why)
+        if at is not None:
+            self.refused.emit(why, at)
+
+    def try_connect(self, src: str, src_port: int, dst: str, dst_port: int, *, replace: bool = False,
+                    at: QPointF | None = None) -> bool:
+        """Connect if the edge is valid; otherwise say why (status bar, and beside ``at``).
+        With ``replace`` (a wire dropped on a taken input) the new edge replaces the old one,
+        in one undo step."""
+        graph = self.document.graph
+        old = graph.edge_into(dst, dst_port) if replace else None
+        if old is not None and (old.src, old.src_port) == (src, src_port):
+            self.refuse(f"'{graph.node(src).name}' is already connected there", at)
+            return False
         analysis = self.document.analysis or self.document.analyze_now()
         if analysis is None:
-            why = self.graph.connection_error(_ref(src, src_port), _ref(dst, dst_port))
+            why = graph.connection_error(_ref(src, src_port), _ref(dst, dst_port), replace=replace)
         else:
-            why = connection_problem(self.graph, analysis, src, src_port, dst, dst_port)
+            why = connection_problem(graph, analysis, src, src_port, dst, dst_port, replace=replace)
         if why:
-            self.message.emit(f"Cannot connect: {why}")
+            self.refuse(f"Cannot connect: {why}", at)
             return False
-        self.document.push(ConnectCommand(self.graph, src, src_port, dst, dst_port))
-        self.message.emit(f"Connected {self.graph.node(src).name} → {self.graph.node(dst).name}")
+        names = f"{graph.node(src).name} → {graph.node(dst).name}"
+        if old is None:
+            self.document.push(ConnectCommand(graph, src, src_port, dst, dst_port))
+            self.message.emit(f"Connected {names}")
+            return True
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Reconnect {graph.node(dst).name}")
+        was = graph.node(old.src).name
+        self.document.push(RemoveItemsCommand(graph, [], [old.id]))
+        self.document.push(ConnectCommand(graph, src, src_port, dst, dst_port))
+        stack.endMacro()
+        self.message.emit(f"Connected {names} (instead of {was})")
         return True
 
     def items_rect(self) -> QRectF:

@@ -1,22 +1,33 @@
 """The canvas view: zoom around the cursor, pan (middle-drag or space-drag),
-rubber-band selection, drops from the palette and the Tab quick-add popup."""
+rubber-band selection, drops from the palette, the Tab quick-add popup, context menus
+(``canvas_menus``) and the edits they offer (``canvas_edit``), the reason for a refused
+edit beside the cursor, and a hint on an empty canvas."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsView, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout
+from typing import Callable
 
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
+from PySide6.QtWidgets import (
+    QFrame, QGraphicsView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout,
+)
+
+from dlstudio.qt.editor.canvas_edit import CanvasEditing
 from dlstudio.qt.editor.commands import AddNodeCommand, ConnectCommand
 from dlstudio.qt.editor.items import NODE_H, NODE_W
 from dlstudio.qt.editor.scene import GraphScene
 from dlstudio.qt.panels.editing.palette import LAYER_MIME
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+REFUSAL_MS = 4000  # how long the reason for a refused edit stays beside the cursor
+EMPTY_HINT = ("Drag a layer here from the Layers palette,\npress Tab to search for one,\n"
+              "or open an example with File > Gallery.")
 
 
-class GraphView(QGraphicsView):
+class GraphView(CanvasEditing, QGraphicsView):
     zoom_changed = Signal(float)
+    insight_requested = Signal(str)  # a layer's "Show in Insight"
 
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(scene, parent)
@@ -36,6 +47,49 @@ class GraphView(QGraphicsView):
         self._space = False
         self._space_used = False
         self._popup: QuickAddPopup | None = None
+        self.refusal = QLabel(self.viewport())
+        self.refusal.setObjectName("refusal")
+        self.refusal.setWordWrap(True)
+        self.refusal.setMaximumWidth(360)
+        self.refusal.setStyleSheet("QLabel#refusal { background: #fff4e5; color: #5c3b00; border: 1px solid "
+                                   "#e0a040; border-radius: 4px; padding: 4px 6px; }")
+        self.refusal.hide()
+        self._refusal_timer = QTimer(self, singleShot=True, interval=REFUSAL_MS, timeout=self.refusal.hide)
+        scene.refused.connect(self.show_refusal)
+
+    # --------------------------------------------------------------- notices
+    def show_refusal(self, why: str, scene_pos: QPointF) -> None:
+        """Show why an edit was refused beside where it happened, for a few seconds."""
+        self.refusal.setText(why)
+        self.refusal.adjustSize()
+        at = self.mapFromScene(scene_pos) + QPoint(16, 12)
+        area = self.viewport().rect()
+        x = max(4, min(at.x(), area.width() - self.refusal.width() - 4))
+        y = max(4, min(at.y(), area.height() - self.refusal.height() - 4))
+        self.refusal.move(x, y)
+        self.refusal.show()
+        self.refusal.raise_()
+        self._refusal_timer.start()
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        if self.graph_scene.node_items:
+            return
+        painter.save()
+        painter.resetTransform()
+        color = self.palette().placeholderText().color()
+        painter.setPen(color)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        painter.setFont(font)
+        painter.drawText(QRectF(self.viewport().rect()), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        painter.restore()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        from dlstudio.qt.editor.canvas_menus import menu_at
+
+        menu = menu_at(self, self.mapToScene(event.pos()))
+        self.graph_scene.show_menu(menu, event.globalPos())
+        event.accept()
 
     # ------------------------------------------------------------ zoom & pan
     def zoom(self) -> float:
@@ -115,6 +169,12 @@ class GraphView(QGraphicsView):
             self.graph_scene.delete_selection()
             event.accept()
             return
+        if key == Qt.Key.Key_F2:
+            selected = self.graph_scene.selected_node_ids()
+            if len(selected) == 1:
+                self.rename_node(selected[0])
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -180,17 +240,26 @@ class GraphView(QGraphicsView):
         else:
             super().dropEvent(event)
 
-    def open_quick_add(self) -> QuickAddPopup:
-        """The Tab popup: type to fuzzy-search layers, Enter adds at the cursor."""
-        scene_pos = self.cursor_scene_pos()
-        selected = self.graph_scene.selected_node_ids()
-        connect_from = selected[0] if len(selected) == 1 else None
-        if connect_from is not None:  # place the new layer under the selected one
-            item = self.graph_scene.node_items[connect_from]
-            scene_pos = item.pos() + QPointF(NODE_W / 2, NODE_H * 1.9)
+    def open_quick_add(self, scene_pos: QPointF | None = None,
+                       on_chosen: Callable[[str], object] | None = None) -> QuickAddPopup:
+        """The Tab popup: type to fuzzy-search layers, Enter adds at the cursor (under the one
+        selected layer, connected to it; at ``scene_pos`` when given). ``on_chosen`` replaces
+        the add (a context menu's "Insert layer > Other…")."""
+        at = scene_pos
+        connect_from = None
+        if scene_pos is None:
+            scene_pos = self.cursor_scene_pos()
+            selected = self.graph_scene.selected_node_ids()
+            connect_from = selected[0] if len(selected) == 1 else None
+            if connect_from is not None:  # place the new layer under the selected one
+                item = self.graph_scene.node_items[connect_from]
+                scene_pos = item.pos() + QPointF(NODE_W / 2, NODE_H * 1.9)
         self._popup = QuickAddPopup(self)
-        self._popup.chosen.connect(lambda t: self.add_layer(t, scene_pos, connect_from))
-        global_pos = self.mapToGlobal(self.mapFromScene(self.cursor_scene_pos()))
+        if on_chosen is None:
+            self._popup.chosen.connect(lambda t: self.add_layer(t, scene_pos, connect_from))
+        else:
+            self._popup.chosen.connect(on_chosen)
+        global_pos = self.mapToGlobal(self.mapFromScene(at if at is not None else self.cursor_scene_pos()))
         self._popup.move(global_pos)
         self._popup.show()
         self._popup.search.setFocus()
