@@ -76,4 +76,3 @@ def window(qtbot, tmp_path, monkeypatch):
     w.gan_panel.stop_and_wait(60_000)
     if w.document is not None:
         w.document.undo_stack.setClean()
-
