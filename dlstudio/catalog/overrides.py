@@ -35,7 +35,7 @@ TIME_DISTRIBUTED_TYPES = (
 # Palette category of every layer type, in palette order. Input is special-cased.
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "Input": ("Input",),
-    "Core": ("Dense", "Embedding"),
+    "Core": ("Dense", "Embedding", "Identity"),
     "Activation": ("Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"),
     "Convolution": (
         "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",

@@ -3,7 +3,9 @@
 Functional and Sequential models become one node per layer call: a layer called
 several times becomes a node per call, all but the first naming the first in
 ``shares`` (one set of weights). Models nested as layers are flattened with
-their layer names kept (prefixed only on a clash). ``keras.ops`` calls that
+their layer names kept (prefixed only on a clash) and kept as a collapsed block each
+(dlstudio.graph.blocks); a flat model named like Keras' applications gets a block per
+repeated unit. ``keras.ops`` calls that
 catalog nodes compute become those nodes (:mod:`dlstudio.compile.import_ops`);
 others are refused by name. A file is read in two steps: first its JSON config is
 checked against the catalog without Keras (:mod:`dlstudio.compile.model_file`:
@@ -81,6 +83,7 @@ class _Walker:
         self.weights: dict[str, list[Any]] = {}
         self.owners: dict[int, str] = {}  # id of a layer -> the node of its first call
         self.calls: dict[int, int] = {}  # id of a shared layer -> how many calls so far
+        self.nested: list[tuple[str, list[str]]] = []  # (model name, node ids) of each nested model call
 
     def add_input(self, tensor: Any) -> _Port:
         layer = tensor._keras_history.operation
@@ -127,8 +130,10 @@ class _Walker:
             first = next(iter(bound))
             _refuse_extra_tensors(op, bound, {first})
             flat = tree.flatten(bound[first])
-            prefix = f"{prefix}{op.name}_"
-            return self.walk(inner, [_port_of(op, v) for v in flat], prefix)
+            before = {n.id for n in self.graph.nodes}
+            outs = self.walk(inner, [_port_of(op, v) for v in flat], f"{prefix}{op.name}_")
+            self.nested.append((op.name, [n.id for n in self.graph.nodes if n.id not in before]))
+            return outs
         try:
             type_name = node_type_of(op)
         except NotInCatalogError as e:
@@ -328,10 +333,28 @@ def graph_from_model(model: Any) -> tuple[Graph, dict[str, list[Any]]]:
         if not isinstance(p, _Port):
             raise ModelImportError(f"output {i + 1} of the model is a keras.ops result; only layers can be outputs")
     out_ids = _output_nodes(graph, outputs)
+    _add_blocks(graph, walker.nested)
     layered_layout(graph, align_sinks=len(out_ids) > 1)
     _keep_order(graph, [p.node for p in inputs])
     _keep_order(graph, out_ids)
     return graph, walker.weights
+
+
+def _add_blocks(graph: Graph, nested: list[tuple[str, list[str]]]) -> None:
+    """Each nested model becomes a collapsed block (the outermost, where models nest); a
+    model without nested models but named like Keras' applications (``conv2_block1_...``)
+    gets a block per repeated unit, so that ResNet50 reads like the paper's figure."""
+    from dlstudio.compile.blocks import blocks_by_name
+
+    taken: set[str] = set()
+    for name, ids in reversed(nested):  # outer models finish walking after their inner ones
+        ids = [i for i in ids if graph.has_node(i) and i not in taken]
+        if ids:
+            graph.add_block(name, ids, source="nested model")
+            taken.update(ids)
+    if not graph.blocks:
+        for name, ids in blocks_by_name(graph):
+            graph.add_block(name, ids, source="layer names")
 
 
 def _output_nodes(graph: Graph, outputs: list[_Port]) -> list[str]:

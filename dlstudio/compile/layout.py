@@ -8,6 +8,9 @@
 4. Positions: layer index -> y, order -> x, each layer centred.
 
 Deterministic: ties are broken by the graph's node order.
+
+A collapsed block (dlstudio.graph.blocks) takes one slot, as the editor draws it; its
+layers are laid out among themselves and centred on that slot.
 """
 
 from __future__ import annotations
@@ -134,6 +137,52 @@ def layered_layout(graph: Graph, dx: float = DX, dy: float = DY, *,
     """
     if not len(graph):
         return
+    collapsed = [b for b in graph.blocks if b.collapsed]
+    if collapsed:
+        _layout_with_blocks(graph, collapsed, dx, dy, align_sinks, sweeps)
+        return
+    _layout(graph, dx, dy, align_sinks, sweeps)
+
+
+def _layout_with_blocks(graph: Graph, blocks: list, dx: float, dy: float, align_sinks: bool, sweeps: int) -> None:
+    """Lay out the graph as the editor shows it (a collapsed block is one slot), then each
+    block's layers among themselves, centred on the block's slot."""
+    owner = {nid: b.id for b in blocks for nid in b.nodes}
+    outline = Graph()
+    for n in graph.nodes:
+        if n.id not in owner:
+            outline.add_node(n.type, name=n.name, id=n.id)
+    for b in blocks:
+        outline.add_node("Block", name=b.name, id=b.id)
+    seen = set()
+    for e in graph.edges:
+        src, dst = owner.get(e.src, e.src), owner.get(e.dst, e.dst)
+        if src != dst and (src, dst) not in seen:
+            seen.add((src, dst))
+            outline.add_edge(src, 0, dst, 0)
+    _layout(outline, dx, dy, align_sinks, sweeps)
+    for n in outline.nodes:
+        if not graph.has_block(n.id):  # an ordinary node
+            graph.move(n.id, *n.pos)
+    for b in blocks:
+        inner = Graph()
+        members = set(b.nodes)
+        for nid in b.nodes:
+            node = graph.node(nid)
+            inner.add_node(node.type, name=node.name, id=nid)
+        for e in graph.edges:
+            if e.src in members and e.dst in members:
+                inner.add_edge(e.src, e.src_port, e.dst, e.dst_port)
+        _layout(inner, dx, dy, False, sweeps)
+        xs = [n.pos[0] for n in inner.nodes]
+        ys = [n.pos[1] for n in inner.nodes]
+        cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+        slot = outline.node(b.id).pos
+        for n in inner.nodes:
+            graph.move(n.id, n.pos[0] - cx + slot[0], n.pos[1] - cy + slot[1])
+
+
+def _layout(graph: Graph, dx: float, dy: float, align_sinks: bool, sweeps: int) -> None:
     edges = _acyclic_edges(graph)
     layer = _layers(graph, edges, align_sinks)
     depth: dict[Slot, int] = {("n", nid): d for nid, d in layer.items()}

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple
 
 from psygnal import Signal
+
 from dlstudio.errors import DLStudioError
+from dlstudio.graph.blocks import Block
 
 
 class GraphError(DLStudioError, ValueError):
@@ -114,10 +116,12 @@ class Graph:
     node_renamed = Signal(str, str)  # node id, new name
     node_moved = Signal(str, float, float)  # node id, x, y
     annotations_changed = Signal()
+    blocks_changed = Signal()  # a block was added, removed or changed (see dlstudio.graph.blocks)
 
     def __init__(self) -> None:
         self._nodes: dict[str, Node] = {}
         self._edges: dict[str, Edge] = {}
+        self._blocks: dict[str, Block] = {}
         self._counter = 0
         #: Derived information per node id (shapes, parameter counts, problems),
         #: written by the shape pass; never saved.
@@ -290,7 +294,7 @@ class Graph:
         while True:
             self._counter += 1
             candidate = f"{prefix}{self._counter}"
-            if candidate not in self._nodes and candidate not in self._edges:
+            if candidate not in self._nodes and candidate not in self._edges and candidate not in self._blocks:
                 return candidate
 
     def unique_name(self, base: str) -> str:
@@ -328,6 +332,14 @@ class Graph:
         del self._nodes[node_id]
         self.annotations.pop(node_id, None)
         self.node_removed.emit(node)
+        block = self.block_of(node_id)
+        if block is not None:  # the block shrinks; an empty block goes
+            block.nodes.remove(node_id)
+            block.params = {k: [t for t in v if t[0] != node_id] for k, v in block.params.items()}
+            block.params = {k: v for k, v in block.params.items() if v}
+            if not block.nodes:
+                del self._blocks[block.id]
+            self.blocks_changed.emit()
         return node
 
     def add_edge(
@@ -388,6 +400,82 @@ class Graph:
         node.pos = (float(x), float(y))
         self.node_moved.emit(node_id, float(x), float(y))
 
+    # ---------------------------------------------------------------- blocks
+    @property
+    def blocks(self) -> list[Block]:
+        return list(self._blocks.values())
+
+    def block(self, block_id: str) -> Block:
+        try:
+            return self._blocks[block_id]
+        except KeyError:
+            raise GraphError(f"no block with id {block_id!r}") from None
+
+    def has_block(self, block_id: str) -> bool:
+        return block_id in self._blocks
+
+    def block_of(self, node_id: str) -> Block | None:
+        """The block ``node_id`` belongs to (None: none)."""
+        for b in self._blocks.values():
+            if node_id in b.nodes:
+                return b
+        return None
+
+    def add_block(self, name: str, node_ids: Iterable[str], *, id: str | None = None, collapsed: bool = True,
+                  params: dict[str, list[tuple[str, str]]] | None = None, source: str = "") -> Block:
+        """Group these nodes as a block (each may belong to one block only)."""
+        node_ids = list(dict.fromkeys(node_ids))
+        if not node_ids:
+            raise GraphError("a block needs at least one layer")
+        for nid in node_ids:
+            self.node(nid)
+            other = self.block_of(nid)
+            if other is not None:
+                raise GraphError(f"'{self._nodes[nid].name}' is already in block '{other.name}'")
+        for name_, targets in (params or {}).items():
+            for nid, _p in targets:
+                if nid not in node_ids:
+                    raise GraphError(f"block parameter '{name_}' refers to a layer outside the block")
+        if id is None:
+            id = self.new_id("b")
+        elif id in self._blocks or id in self._nodes or id in self._edges:
+            raise GraphError(f"duplicate id {id!r}")
+        block = Block(id, name, node_ids, collapsed, {k: [tuple(t) for t in v] for k, v in (params or {}).items()},
+                      source)
+        self._blocks[id] = block
+        self.blocks_changed.emit()
+        return block
+
+    def remove_block(self, block_id: str) -> Block:
+        """Ungroup: the block goes, its layers stay."""
+        block = self.block(block_id)
+        del self._blocks[block_id]
+        self.blocks_changed.emit()
+        return block
+
+    def set_block(self, block_id: str, *, name: str | None = None, collapsed: bool | None = None) -> None:
+        block = self.block(block_id)
+        if name is not None:
+            block.name = name
+        if collapsed is not None:
+            block.collapsed = collapsed
+        self.blocks_changed.emit()
+
+    def blocks_state(self) -> list[dict[str, Any]]:
+        """Every block as plain data (for an undo step that must restore them)."""
+        return [b.to_dict() for b in self._blocks.values()]
+
+    def set_blocks(self, state: list[dict[str, Any]]) -> None:
+        """Replace every block by ``state`` (from :meth:`blocks_state`); members that no longer
+        exist are left out."""
+        self._blocks = {}
+        for d in state:
+            b = Block.from_dict(d)
+            b.nodes = [n for n in b.nodes if n in self._nodes]
+            if b.nodes:
+                self._blocks[b.id] = b
+        self.blocks_changed.emit()
+
     def set_annotations(self, annotations: dict[str, Any]) -> None:
         self.annotations = annotations
         self.annotations_changed.emit()
@@ -398,10 +486,13 @@ class Graph:
 
     # ---------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "nodes": [n.to_dict() for n in self._nodes.values()],
             "edges": [e.to_dict() for e in self._edges.values()],
         }
+        if self._blocks:  # a graph without blocks is written as before
+            d["blocks"] = self.blocks_state()
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Graph:
@@ -413,6 +504,10 @@ class Graph:
             )
         for e in data.get("edges", []):
             g.add_edge(e["src"], e.get("src_port", 0), e["dst"], e.get("dst_port", 0), id=e["id"])
+        for b in data.get("blocks") or []:
+            block = Block.from_dict(b)
+            g.add_block(block.name, block.nodes, id=block.id, collapsed=block.collapsed, params=block.params,
+                        source=block.source)
         return g
 
     def copy(self) -> Graph:

@@ -210,6 +210,9 @@ def _from_dict(data: Any, source: str, path: Path | None) -> Project:
             graph.add_node(n.type, n.params, name=n.name, pos=(n.pos[0], n.pos[1]), id=n.id)
         for e in model.graph.edges:
             graph.add_edge(e.src, e.src_port, e.dst, e.dst_port, id=e.id)
+        for b in model.graph.blocks:
+            graph.add_block(b.name, b.nodes, id=b.id, collapsed=b.collapsed,
+                            params={k: [tuple(t) for t in v] for k, v in b.params.items()}, source=b.source)
     except GraphError as e:  # the checks above should have caught it
         raise fail([f"graph: {e}"]) from None
     graphs = {}

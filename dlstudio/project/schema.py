@@ -93,9 +93,22 @@ class EdgeModel(_Model):
     dst_port: Port = 0
 
 
+class BlockModel(_Model):
+    """A named group of layers the editor shows as one node (dlstudio.graph.blocks)."""
+
+    id: Id
+    name: Name
+    nodes: Annotated[list[Id], Field(min_length=1, max_length=MAX_NODES)]
+    collapsed: bool = True
+    params: dict[Name, Annotated[list[Annotated[list[Id], Field(min_length=2, max_length=2)]],
+                                 Field(min_length=1, max_length=MAX_NODES)]] = Field(default_factory=dict)
+    source: Annotated[str, Field(max_length=200)] = ""
+
+
 class GraphModel(_Model):
     nodes: Annotated[list[NodeModel], Field(max_length=MAX_NODES)] = Field(default_factory=list)
     edges: Annotated[list[EdgeModel], Field(max_length=MAX_EDGES)] = Field(default_factory=list)
+    blocks: Annotated[list[BlockModel], Field(max_length=MAX_NODES)] = Field(default_factory=list)
 
 
 class DatasetRef(_Model):
@@ -328,6 +341,40 @@ def _semantic_problems(data: dict[str, Any]) -> list[str]:
             if isinstance(ref, str) and ref and ref not in node_ids:
                 problems.append(f"{_where(('graph', 'edges', i), data)}.{end}: "
                                 f"no node with id {_short(ref, 40)}")
+    return problems + _block_problems(graph.get("blocks"), node_ids, seen)
+
+
+def _block_problems(blocks: Any, node_ids: set[str], seen: dict[str, str]) -> list[str]:
+    """Blocks that name unknown layers, share a layer with another block or reuse an id."""
+    if not isinstance(blocks, list) or len(blocks) > MAX_NODES:
+        return []  # the schema reports it
+    problems: list[str] = []
+    owner: dict[str, str] = {}
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            continue
+        here = f"graph.blocks[{i}]"
+        bid = block.get("id")
+        if isinstance(bid, str):
+            if bid in seen:
+                problems.append(f"{here}.id: duplicate id {_short(bid, 40)} (already used by {seen[bid]})")
+            seen.setdefault(bid, here)
+        members = block.get("nodes") if isinstance(block.get("nodes"), list) else []
+        for ref in members:
+            if not isinstance(ref, str):
+                continue
+            if ref not in node_ids:
+                problems.append(f"{here}.nodes: no node with id {_short(ref, 40)}")
+            elif ref in owner:
+                problems.append(f"{here}.nodes: node {_short(ref, 40)} is already in {owner[ref]}")
+            else:
+                owner[ref] = here
+        params = block.get("params") if isinstance(block.get("params"), dict) else {}
+        for name, targets in params.items():
+            for target in targets if isinstance(targets, list) else []:
+                if isinstance(target, list) and target and target[0] not in members:
+                    problems.append(f"{here}.params.{_short(str(name), 40)}: node {_short(str(target[0]), 40)} "
+                                    "is not in the block")
     return problems
 
 

@@ -115,6 +115,8 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.view = GraphView(self.scene, self)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.view.insight_requested.connect(self.show_in_insight)
+        self.view.library_changed.connect(self.palette_panel.blocks.reload)
+        self.view.block_dropped.connect(self.add_block)
         # swap the view inside a fixed central container, so the docks keep their sizes
         self.canvas_stack.addWidget(self.view)
         self.canvas_stack.setCurrentWidget(self.view)
@@ -371,6 +373,25 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
 
     def auto_layout(self) -> None:
         self.view.auto_layout()
+
+    def add_block(self, key: str, at=None) -> str | None:
+        """Put the library block ``key`` on the canvas (the palette's Blocks section)."""
+        from dlstudio.errors import DLStudioError
+        from dlstudio.project.block_library import find_block
+        from dlstudio.qt.settings import user_blocks_dir
+
+        try:
+            block = find_block(key, user_blocks_dir())
+        except DLStudioError as exc:
+            QMessageBox.critical(self, "Cannot add block", str(exc))
+            return None
+        return self.view.add_library_block(block, at)
+
+    def group(self) -> None:
+        self.view.group_selection()
+
+    def ungroup(self) -> None:
+        self.view.ungroup()
 
     def show_in_insight(self, node_id: str) -> None:
         """A layer's "Show in Insight": the Insight panel in front, on that layer."""

@@ -134,3 +134,8 @@ class RecentFiles(QObject):
 
     def __len__(self) -> int:
         return len(self.paths())
+
+
+def user_blocks_dir() -> Path:
+    """The folder of the user's own blocks (the block library's "My blocks")."""
+    return config_dir() / "blocks"

@@ -40,6 +40,7 @@ class WindowDocks:
         self.problems_dock = self._dock("Problems", "problems", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.palette_panel = PalettePanel()
         self.palette_panel.add_requested.connect(lambda t: self.view.add_layer(t))
+        self.palette_panel.block_requested.connect(lambda key: self.add_block(key))
         self.palette_dock.setWidget(self.palette_panel)
         self.inspector = InspectorPanel(None)
         self.inspector_dock.setWidget(self.inspector)

@@ -53,6 +53,10 @@ class WindowMenus:
         self.act_duplicate = self._action("D&uplicate", self.duplicate, QKeySequence("Ctrl+D"))
         self.act_delete = self._action("&Delete", lambda: self.scene.delete_selection(), K.Delete)
         self.act_select_all = self._action("Select &All", self.select_all, K.SelectAll)
+        self.act_group = self._action("&Group into Block", self.group, QKeySequence("Ctrl+G"),
+                                      "Make the selected layers one block, shown as one node")
+        self.act_ungroup = self._action("U&ngroup Block", self.ungroup, QKeySequence("Ctrl+Shift+G"),
+                                        "Turn the selected block back into its layers")
         self.act_add = self._action("&Add Layer…", lambda: self.view.open_quick_add(), None,
                                     "Search and add a layer (Tab or Space over the canvas)")
         self.act_fit = self._action("&Fit to View", lambda: self.view.fit_all(), QKeySequence("F"))
@@ -77,7 +81,7 @@ class WindowMenus:
         bar = self.menuBar()
         m = bar.addMenu("&File")
         m.addAction(self.act_new)
-        m.addAction("&Gallery\u2026", self.show_gallery).setShortcut(QKeySequence("Ctrl+Shift+G"))
+        m.addAction("&Gallery\u2026", self.show_gallery).setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.examples_menu = m.addMenu("New from &Example")
         for path in sorted(EXAMPLES.glob("*.dlsproj")):
             self.examples_menu.addAction(path.stem.replace("_", " "), lambda p=path: self.open_example(p))
@@ -104,6 +108,8 @@ class WindowMenus:
                                    self.act_delete])
         self.edit_menu.addSeparator()
         self.edit_menu.addAction(self.act_select_all)
+        self.edit_menu.addSeparator()
+        self.edit_menu.addActions([self.act_group, self.act_ungroup])
         self.edit_menu.addAction(self.act_add)
 
         v = bar.addMenu("&View")

@@ -118,7 +118,7 @@ def test_node_menu_renames_duplicates_copies_deletes_and_shows_in_insight(editor
     assert scene.selected_node_ids() == [conv]  # a right-click selects the layer
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
     assert texts == ["Rename…", "Copy", "Duplicate", "Delete", "Insert Layer Before", "Insert Layer After",
-                     "Disconnect All", "Show in Insight"]
+                     "Disconnect All", "Group into Block", "Show in Insight"]
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("features", True))
     menu_action(menu, "Rename…").trigger()

@@ -174,3 +174,92 @@ class CanvasEditing:
         if edge is None:
             return None
         return self.insert_layer(type_name, edge.src, edge.src_port, node_id, port)
+
+    # ---------------------------------------------------------------- blocks
+    def group_selection(self, name: str | None = None) -> str | None:
+        """Group the selected layers into a collapsed block (Ctrl+G); returns its id."""
+        from dlstudio.qt.editor.block_commands import group_command
+
+        scene, graph = self.graph_scene, self.document.graph
+        ids = scene.selected_node_ids()
+        if not ids:
+            return None
+        inside = [graph.node(n).name for n in ids if graph.block_of(n) is not None]
+        if inside:
+            self._say(f"Cannot group: '{inside[0]}' is already in a block (ungroup it first)")
+            return None
+        rank = {n: i for i, n in enumerate(graph.acyclic_order())}
+        ids.sort(key=lambda n: rank.get(n, len(rank)))  # in the order data flows
+        cmd = group_command(graph, ids, name)
+        self.document.push(cmd)
+        scene.clearSelection()
+        item = scene.block_items.get(cmd.result)
+        if item is not None:
+            item.setSelected(True)
+        self._say(f"Grouped {len(ids)} layers as {graph.block(cmd.result).name}")
+        return cmd.result
+
+    def selected_block(self) -> str | None:
+        """The block of the selection: a selected collapsed block, or the block that holds
+        the selected layers of an expanded block."""
+        scene = self.graph_scene
+        blocks = scene.selected_block_ids()
+        if len(blocks) == 1:
+            return blocks[0]
+        owners = {scene.block_id_of(n) for n in scene.selected_node_ids()}
+        return owners.pop() if len(owners) == 1 and None not in owners else None
+
+    def ungroup(self, block_id: str | None = None) -> bool:
+        """Ungroup a block (Ctrl+Shift+G): its layers stay, selected."""
+        from dlstudio.qt.editor.block_commands import ungroup_command
+
+        block_id = block_id or self.selected_block()
+        if block_id is None:
+            return False
+        members = list(self.document.graph.block(block_id).nodes)
+        self.document.push(ungroup_command(self.document.graph, block_id))
+        self.graph_scene.select_nodes(members, center=False)
+        return True
+
+    def rename_block(self, block_id: str, name: str | None = None) -> bool:
+        from dlstudio.qt.editor.block_commands import rename_block_command
+
+        graph = self.document.graph
+        old = graph.block(block_id).name
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Rename block", "Name:", QLineEdit.EchoMode.Normal, old)
+            if not ok:
+                return False
+        name = name.strip()
+        if not name or name == old:
+            return False
+        self.document.push(rename_block_command(graph, block_id, name))
+        return True
+
+    def add_library_block(self, block: Any, at: QPointF | None = None) -> str:
+        """Put a library block (dlstudio.project.block_library.LibraryBlock) on the canvas,
+        collapsed, centred at ``at`` (default: the view centre); one undo step."""
+        from dlstudio.qt.editor.block_commands import InstantiateBlockCommand
+
+        if at is None:
+            at = self.mapToScene(self.viewport().rect().center())
+        cmd = InstantiateBlockCommand(self.document.graph, block.name, block.fragment, (at.x(), at.y()),
+                                      source=block.key)
+        self.document.push(cmd)
+        scene = self.graph_scene
+        scene.clearSelection()
+        item = scene.block_items.get(cmd.block_id)
+        if item is not None:
+            item.setSelected(True)
+        return cmd.block_id
+
+    def save_block_to_library(self, block_id: str, folder: Any, name: str | None = None) -> Any:
+        """Store a block in the user's block library (``folder``); returns the file's path."""
+        from dlstudio.compile.blocks import block_fragment
+        from dlstudio.project.block_library import save_to_library
+
+        graph = self.document.graph
+        block = graph.block(block_id)
+        path = save_to_library(folder, name or block.name, block_fragment(graph, block))
+        self._say(f"Saved block '{name or block.name}' to the library")
+        return path

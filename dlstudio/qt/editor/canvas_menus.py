@@ -1,5 +1,5 @@
-"""The canvas' context menus: on the empty canvas, on a layer, on a connection and on a
-port. Each entry calls an edit of :class:`~dlstudio.qt.editor.canvas_edit.CanvasEditing`
+"""The canvas' context menus: on the empty canvas, on a layer, on a block, on a connection
+and on a port. Each entry calls an edit of :class:`~dlstudio.qt.editor.canvas_edit.CanvasEditing`
 (or the scene's fixes), so a menu entry and its keyboard shortcut do the same thing.
 
 "Insert layer" entries offer the layers that fit the tensor at that place
@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from dlstudio.qt.editor.block_items import BlockFrameItem, BlockItem
 from dlstudio.qt.editor.canvas_edit import clipboard_fragment
 from dlstudio.qt.editor.items import EdgeItem, NodeItem, PortItem
 
@@ -96,6 +97,13 @@ def node_menu(view: GraphView, node_id: str) -> QMenu:
     edges = graph.in_edges(node_id) + out
     _add(menu, "Disconnect All", lambda: view.disconnect_all(node_id), enabled=bool(edges))
     menu.addSeparator()
+    block = graph.block_of(node_id)
+    if block is None:
+        _add(menu, f"Group {len(selected)} Layers into Block" if many else "Group into Block",
+             view.group_selection, "Ctrl+G")
+    else:
+        _add(menu, f"Collapse Block '{block.name}'", lambda: scene.set_collapsed(block.id, True))
+        _add(menu, f"Ungroup Block '{block.name}'", lambda: view.ungroup(block.id), "Ctrl+Shift+G")
     _add(menu, "Show in Insight", lambda: view.insight_requested.emit(node_id),
          tip="Show this layer's outputs and filters in the Insight panel")
     return menu
@@ -124,6 +132,66 @@ def port_menu(view: GraphView, port: PortItem) -> QMenu:
     return menu
 
 
+def block_menu(view: GraphView, block_id: str) -> QMenu:
+    from dlstudio.qt.editor.commands import RemoveItemsCommand
+
+    scene, graph = view.graph_scene, view.document.graph
+    block = graph.block(block_id)
+    menu = QMenu(view)
+    if block.collapsed:
+        _add(menu, "Expand", lambda: scene.set_collapsed(block_id, False), tip="Show the layers inside")
+    else:
+        _add(menu, "Collapse", lambda: scene.set_collapsed(block_id, True))
+    _add(menu, "Rename Block…", lambda: view.rename_block(block_id))
+    _add(menu, "Ungroup", lambda: view.ungroup(block_id), "Ctrl+Shift+G")
+    menu.addSeparator()
+    _add(menu, "Save to Block Library…", lambda: save_to_library(view, block_id),
+         tip="Keep this block in the palette's Blocks section, for every project")
+    _add(menu, "Export Block File…", lambda: export_block(view, block_id))
+    menu.addSeparator()
+    _add(menu, "Copy", view.copy_selection, "Ctrl+C")
+    _add(menu, "Duplicate", view.duplicate_selection, "Ctrl+D")
+    _add(menu, "Delete", lambda: view.document.push(RemoveItemsCommand(graph, list(block.nodes))), "Del")
+    return menu
+
+
+def save_to_library(view: GraphView, block_id: str) -> None:
+    from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+    from dlstudio.qt.settings import user_blocks_dir
+
+    name, ok = QInputDialog.getText(view, "Save block to library", "Name in the palette:",
+                                    QLineEdit.EchoMode.Normal, view.document.graph.block(block_id).name)
+    if ok and name.strip():
+        view.save_block_to_library(block_id, user_blocks_dir(), name.strip())
+        view.library_changed.emit()
+
+
+def export_block(view: GraphView, block_id: str) -> None:
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from dlstudio.compile.blocks import block_fragment
+    from dlstudio.errors import DLStudioError
+    from dlstudio.project.block_library import SUFFIX, write_block_file
+
+    graph = view.document.graph
+    block = graph.block(block_id)
+    path, _ = QFileDialog.getSaveFileName(view, "Export block", str(Path.home() / f"{block.name}{SUFFIX}"),
+                                          f"DL Studio blocks (*{SUFFIX})")
+    if not path:
+        return
+    if not path.endswith(SUFFIX):
+        path += SUFFIX
+    try:
+        write_block_file(path, block.name, "", block_fragment(graph, block))
+    except (OSError, DLStudioError) as exc:
+        QMessageBox.critical(view, "Cannot export block", str(exc))
+        return
+    view.graph_scene.message.emit(f"Exported block to {path}")
+
+
 def menu_at(view: GraphView, scene_pos: QPointF) -> QMenu:
     """The menu for what lies under ``scene_pos``: a port, a layer, a connection or the canvas.
     A right-click on an unselected layer or connection selects it alone first."""
@@ -135,11 +203,15 @@ def menu_at(view: GraphView, scene_pos: QPointF) -> QMenu:
                             Qt.SortOrder.DescendingOrder, QTransform()):
         if isinstance(item, PortItem):
             return port_menu(view, item)
-        if isinstance(item, (NodeItem, EdgeItem)):
+        if isinstance(item, BlockFrameItem):
+            return block_menu(view, item.block_id)
+        if isinstance(item, (NodeItem, EdgeItem, BlockItem)):
             if not item.isSelected():
                 scene.clearSelection()
                 item.setSelected(True)
             if isinstance(item, NodeItem):
                 return node_menu(view, item.node_id)
+            if isinstance(item, BlockItem):
+                return block_menu(view, item.block_id)
             return edge_menu(view, item.edge_id)
     return canvas_menu(view, scene_pos)

@@ -42,6 +42,7 @@ class RemoveItemsCommand(QUndoCommand):
         edges = {e.id: e for e in graph.edges if e.src in ids or e.dst in ids}
         edges.update({eid: graph.edge(eid) for eid in edge_ids})
         self.edges = [e.to_dict() for e in edges.values()]
+        self.blocks = graph.blocks_state()  # removing a block's layers shrinks it; undo restores it
 
     def redo(self) -> None:
         for e in self.edges:
@@ -52,6 +53,8 @@ class RemoveItemsCommand(QUndoCommand):
 
     def undo(self) -> None:
         _insert(self.graph, self.nodes, self.edges)
+        if self.nodes:
+            self.graph.set_blocks(self.blocks)
 
 
 class ConnectCommand(QUndoCommand):
@@ -148,9 +151,19 @@ class PasteCommand(QUndoCommand):
                 used.add(eid)
                 self.edges.append({**e, "id": eid, "src": mapping[e["src"]], "dst": mapping[e["dst"]]})
         self.node_ids = [n["id"] for n in self.nodes]
+        self.mapping = mapping  # fragment node id -> the pasted node's id
+        self.blocks = []  # blocks copied whole come along, with fresh ids
+        for b in fragment.get("blocks", []):
+            if all(n in mapping for n in b["nodes"]):
+                bid = _fresh_id(graph, "b", used)
+                used.add(bid)
+                params = {k: [[mapping[t[0]], t[1]] for t in v] for k, v in (b.get("params") or {}).items()}
+                self.blocks.append({**b, "id": bid, "nodes": [mapping[n] for n in b["nodes"]], "params": params})
 
     def redo(self) -> None:
         _insert(self.graph, self.nodes, self.edges)
+        if self.blocks:
+            self.graph.set_blocks(self.graph.blocks_state() + self.blocks)
 
     def undo(self) -> None:
         for e in self.edges:
@@ -160,12 +173,17 @@ class PasteCommand(QUndoCommand):
 
 
 def fragment_of(graph: Graph, node_ids: list[str]) -> dict[str, Any]:
-    """The selected nodes and the edges between them, as plain data (for copy)."""
+    """The selected nodes, the edges between them and the blocks they hold whole, as plain
+    data (for copy)."""
     ids = set(node_ids)
-    return {
+    fragment = {
         "nodes": [graph.node(nid).to_dict() for nid in node_ids],
         "edges": [e.to_dict() for e in graph.edges if e.src in ids and e.dst in ids],
     }
+    blocks = [b.to_dict() for b in graph.blocks if set(b.nodes) <= ids]
+    if blocks:
+        fragment["blocks"] = blocks
+    return fragment
 
 
 def _insert(graph: Graph, nodes: list[dict], edges: list[dict]) -> None:

@@ -65,11 +65,13 @@ def key_params_text(params: dict[str, Any], spec: Any, limit: int = 3) -> str:
 
 
 class PortItem(QGraphicsItem):
-    """An input (top) or output (bottom) port; drag from an output to connect."""
+    """An input (top) or output (bottom) port; drag from an output to connect. A collapsed
+    block's port stands for a port of a layer inside it (``target``: that node and port)."""
 
-    def __init__(self, node_item: NodeItem, index: int, is_output: bool, name: str):
+    def __init__(self, node_item: Any, index: int, is_output: bool, name: str, target: Any = None):
         super().__init__(node_item)
-        self.node_item, self.index, self.is_output, self.name = node_item, index, is_output, name
+        self.node_item, self.is_output, self.name, self.target = node_item, is_output, name, target
+        self.index = target.port if target is not None else index
         self.hovered = False
         self.setAcceptHoverEvents(True)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -78,7 +80,7 @@ class PortItem(QGraphicsItem):
 
     @property
     def node_id(self) -> str:
-        return self.node_item.node_id
+        return self.target.node if self.target is not None else self.node_item.node_id
 
     def boundingRect(self) -> QRectF:
         r = PORT_R + 4
@@ -322,12 +324,14 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         e = self.edge()
-        src = self._scene.node_items.get(e.src)
-        dst = self._scene.node_items.get(e.dst)
-        if src is None or dst is None:
+        a = self._scene.endpoint(e.src, e.src_port, True)
+        b = self._scene.endpoint(e.dst, e.dst_port, False)
+        if a is None or b is None:  # inside one collapsed block
+            self.setVisible(False)
             return
+        self.setVisible(True)
         self.prepareGeometryChange()
-        self.setPath(curve(src.port_pos(e.src_port, True), dst.port_pos(e.dst_port, False)))
+        self.setPath(curve(a, b))
 
     def refresh_label(self) -> None:
         e = self.edge()

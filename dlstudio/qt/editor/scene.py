@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.compile.infer import connection_problem
 from dlstudio.qt.document import Document
+from dlstudio.qt.editor.block_items import BlockFrameItem, BlockItem
 from dlstudio.qt.editor.commands import ConnectCommand, MoveNodesCommand, RemoveItemsCommand
 from dlstudio.qt.editor.items import EdgeItem, NodeItem, PortItem, curve
 from dlstudio.qt.keras_loader import keras_ready
@@ -40,7 +41,11 @@ class GraphScene(QGraphicsScene):
         self._wire: QGraphicsPathItem | None = None
         self._wire_from: PortItem | None = None
         self._press_positions: dict[str, tuple[float, float]] = {}
-        self.menu: QMenu | None = None  # the node menu shown last (badge or context menu)
+        self.menu: QMenu | None = None  # the menu shown last (badge or context menu)
+        self.block_items: dict[str, BlockItem] = {}  # collapsed blocks
+        self.frame_items: dict[str, BlockFrameItem] = {}  # expanded blocks
+        self._block_of: dict[str, str] = {}  # node id -> its block's id
+        self._press_blocks: dict[str, QPointF] = {}
         self.setSceneRect(QRectF(-20000, -20000, 40000, 40000))
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
 
@@ -54,10 +59,12 @@ class GraphScene(QGraphicsScene):
             (g.edge_added, self._add_edge_item), (g.edge_removed, self._remove_edge_item),
             (g.params_changed, self._node_changed), (g.node_renamed, self._node_renamed),
             (g.node_moved, self._node_moved), (g.annotations_changed, self._annotations_changed),
+            (g.blocks_changed, self.sync_blocks),
         ]
         for signal, slot in self._links:
             signal.connect(slot)
         document.selection_requested.connect(self.select_nodes)
+        self.sync_blocks()
         self._annotations_changed()
 
     def detach(self) -> None:
@@ -150,6 +157,10 @@ class GraphScene(QGraphicsScene):
         item = self.node_items.get(node_id)
         if item is not None:
             item.refresh()
+            block = self.block_items.get(self._block_of.get(node_id, ""))
+            if block is not None:
+                block.refresh()
+                self.block_item_moved(block.block_id)
             self.node_item_moved(node_id)  # port positions may have changed
 
     def _node_moved(self, node_id: str, x: float, y: float) -> None:
@@ -160,6 +171,8 @@ class GraphScene(QGraphicsScene):
     def _annotations_changed(self) -> None:
         for item in self.node_items.values():
             item.refresh()
+        for item in self.block_items.values():
+            item.refresh()
         for item in self.edge_items.values():
             item.update_path()
             item.refresh_label()
@@ -169,10 +182,72 @@ class GraphScene(QGraphicsScene):
             item = self.edge_items.get(e.id)
             if item is not None:
                 item.update_path()
+        bid = self._block_of.get(node_id)
+        if bid in self.frame_items:
+            self.frame_items[bid].refresh()
+        elif bid in self.block_items:
+            item = self.block_items[bid]
+            if self.mouseGrabberItem() is not item and item.pos() != item.home():
+                item.setPos(item.home())
+
+    # ----------------------------------------------------------------- blocks
+    def sync_blocks(self) -> None:
+        """Items for the graph's blocks: a collapsed block hides its layers behind one item,
+        an expanded one gets a frame; edges are redrawn to where they now end."""
+        for item in list(self.block_items.values()) + list(self.frame_items.values()):
+            self.removeItem(item)
+        self.block_items, self.frame_items = {}, {}
+        self._block_of = {n: b.id for b in self.graph.blocks for n in b.nodes}
+        for b in self.graph.blocks:
+            item = BlockItem(self, b.id) if b.collapsed else BlockFrameItem(self, b.id)
+            (self.block_items if b.collapsed else self.frame_items)[b.id] = item
+            self.addItem(item)
+        for nid, item in self.node_items.items():
+            item.setVisible(self._block_of.get(nid) not in self.block_items)
+        for item in self.edge_items.values():
+            item.update_path()
+
+    def block_id_of(self, node_id: str) -> str | None:
+        return self._block_of.get(node_id)
+
+    def endpoint(self, node_id: str, port: int, is_output: bool) -> QPointF | None:
+        """Where an edge at this port is drawn: the layer's port, the port of the collapsed
+        block that holds it, or None (an edge inside a collapsed block is not drawn)."""
+        from dlstudio.graph import PortRef
+
+        block = self.block_items.get(self._block_of.get(node_id, ""))
+        if block is not None:
+            return block.port_pos(PortRef(node_id, port), is_output)
+        item = self.node_items.get(node_id)
+        return item.port_pos(port, is_output) if item is not None else None
+
+    def block_item_moved(self, block_id: str) -> None:
+        done = set()
+        for nid in self.graph.block(block_id).nodes:
+            for e in self.graph.in_edges(nid) + self.graph.out_edges(nid):
+                if e.id not in done and e.id in self.edge_items:
+                    done.add(e.id)
+                    self.edge_items[e.id].update_path()
+
+    def set_collapsed(self, block_id: str, collapsed: bool) -> None:
+        from dlstudio.qt.editor.block_commands import collapse_command
+
+        self.document.push(collapse_command(self.graph, block_id, collapsed))
+        if collapsed and block_id in self.block_items:
+            self.clearSelection()
+            self.block_items[block_id].setSelected(True)
+
+    def selected_block_ids(self) -> list[str]:
+        return [i.block_id for i in self.selectedItems() if isinstance(i, BlockItem)]
 
     # -------------------------------------------------------------- selection
     def selected_node_ids(self) -> list[str]:
-        return [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)]
+        """The selected layers, with every layer of a selected collapsed block."""
+        ids = [i.node_id for i in self.selectedItems() if isinstance(i, NodeItem) and i.isVisible()]
+        for i in self.selectedItems():
+            if isinstance(i, BlockItem):
+                ids += [n for n in self.graph.block(i.block_id).nodes if n not in ids]
+        return ids
 
     def selected_edge_ids(self) -> list[str]:
         return [i.edge_id for i in self.selectedItems() if isinstance(i, EdgeItem)]
@@ -263,6 +338,7 @@ class GraphScene(QGraphicsScene):
                 return
         super().mousePressEvent(event)
         self._press_positions = {nid: tuple(self.graph.node(nid).pos) for nid in self.selected_node_ids()}
+        self._press_blocks = {i.block_id: i.pos() for i in self.selectedItems() if isinstance(i, BlockItem)}
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wire is not None:
@@ -297,9 +373,17 @@ class GraphScene(QGraphicsScene):
             if item is None:
                 continue
             new = (item.pos().x(), item.pos().y())
-            if new != old:
+            if new != old and item.isVisible():
                 moves[nid] = (old, new)
-        self._press_positions = {}
+        for bid, old in self._press_blocks.items():  # a dragged block moves its layers
+            item = self.block_items.get(bid)
+            if item is None or item.pos() == old:
+                continue
+            d = item.pos() - old
+            for nid in self.graph.block(bid).nodes:
+                x, y = self._press_positions.get(nid, self.graph.node(nid).pos)
+                moves[nid] = ((x, y), (x + d.x(), y + d.y()))
+        self._press_positions, self._press_blocks = {}, {}
         if moves:
             n = len(moves)
             self.document.push(MoveNodesCommand(self.graph, moves, f"Move {n} node{'s' if n > 1 else ''}"))
@@ -344,8 +428,9 @@ class GraphScene(QGraphicsScene):
 
     def items_rect(self) -> QRectF:
         rect = QRectF()
-        for item in self.node_items.values():
-            rect = rect.united(item.sceneBoundingRect())
+        for item in list(self.node_items.values()) + list(self.block_items.values()):
+            if item.isVisible():
+                rect = rect.united(item.sceneBoundingRect())
         return rect
 
 

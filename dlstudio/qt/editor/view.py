@@ -17,6 +17,7 @@ from dlstudio.qt.editor.canvas_edit import CanvasEditing
 from dlstudio.qt.editor.commands import AddNodeCommand, ConnectCommand
 from dlstudio.qt.editor.items import NODE_H, NODE_W
 from dlstudio.qt.editor.scene import GraphScene
+from dlstudio.qt.panels.editing.block_palette import BLOCK_MIME
 from dlstudio.qt.panels.editing.palette import LAYER_MIME
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
@@ -28,6 +29,8 @@ EMPTY_HINT = ("Drag a layer here from the Layers palette,\npress Tab to search f
 class GraphView(CanvasEditing, QGraphicsView):
     zoom_changed = Signal(float)
     insight_requested = Signal(str)  # a layer's "Show in Insight"
+    library_changed = Signal()  # a block was saved to the user's block library
+    block_dropped = Signal(str, QPointF)  # a library block's key dropped from the palette, and where
 
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(scene, parent)
@@ -220,13 +223,13 @@ class GraphView(CanvasEditing, QGraphicsView):
         return add.node_id
 
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasFormat(LAYER_MIME):
+        if event.mimeData().hasFormat(LAYER_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:
-        if event.mimeData().hasFormat(LAYER_MIME):
+        if event.mimeData().hasFormat(LAYER_MIME) or event.mimeData().hasFormat(BLOCK_MIME):
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
@@ -235,6 +238,11 @@ class GraphView(CanvasEditing, QGraphicsView):
         if event.mimeData().hasFormat(LAYER_MIME):
             type_name = bytes(event.mimeData().data(LAYER_MIME)).decode()
             self.add_layer(type_name, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+            self.setFocus()
+        elif event.mimeData().hasFormat(BLOCK_MIME):
+            key = bytes(event.mimeData().data(BLOCK_MIME)).decode()
+            self.block_dropped.emit(key, self.mapToScene(event.position().toPoint()))
             event.acceptProposedAction()
             self.setFocus()
         else:

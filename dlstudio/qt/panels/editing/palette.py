@@ -282,6 +282,7 @@ class PalettePanel(QWidget):
     """
 
     add_requested = Signal(str)
+    block_requested = Signal(str)  # a library block's key (double-click in the Blocks section)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -306,7 +307,16 @@ class PalettePanel(QWidget):
         layout.addWidget(self.search)
 
         self.stack = QStackedWidget(self)
-        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.stack, 3)
+        from dlstudio.qt.panels.editing.block_palette import BlockList
+
+        blocks_title = QLabel("<b>Blocks</b>", self)
+        blocks_title.setToolTip("Groups of layers you can drop as one: from the lectures, and your own "
+                                "(right-click a block on the canvas > Save to Block Library)")
+        layout.addWidget(blocks_title)
+        self.blocks = BlockList(self)
+        self.blocks.add_requested.connect(self.block_requested)
+        layout.addWidget(self.blocks, 1)
 
         self.tree = _LayerTree(self)
         self.tree.activated_layer.connect(self.add_requested)
@@ -371,7 +381,8 @@ class PalettePanel(QWidget):
         return self.search.text()
 
     def set_filter(self, text: str) -> None:
-        """Show only layers matching ``text``; hide empty categories."""
+        """Show only layers (and blocks) matching ``text``; hide empty categories."""
+        self.blocks.set_filter(text)
         if self.search.text() != text:
             self.search.setText(text)  # re-enters through textChanged
             return

@@ -1,0 +1,187 @@
+"""Blocks on the canvas, from a user's steps: group layers (Ctrl+G), see one node with the
+block's totals and ports, expand and collapse it, drag it, ungroup it, undo each step;
+drop a built-in block from the palette, set its exposed parameter, save it to the library
+and add it again with fresh names."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QInputDialog
+
+from canvas_actions import menu_action, right_click
+from dlstudio.project import new_project
+from dlstudio.project.block_library import library_blocks
+from dlstudio.qt.document import Document
+from dlstudio.qt.editor.block_commands import SetBlockParamCommand
+from dlstudio.qt.editor.block_items import BlockItem
+from dlstudio.qt.editor.scene import GraphScene
+from dlstudio.qt.editor.view import GraphView
+from dlstudio.qt.keras_loader import loader
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    assert loader().wait(120), loader().error
+
+
+@pytest.fixture
+def editor(qtbot):
+    project = new_project("blocks")
+    g = project.graph
+    inp = g.add_node("Input", {"shape": [28, 28, 1]}, name="image", pos=(0, 0))
+    conv = g.add_node("Conv2D", {"filters": 8, "kernel_size": 3}, name="conv", pos=(0, 150))
+    flat = g.add_node("Flatten", {}, name="flat", pos=(0, 300))
+    out = g.add_node("Dense", {"units": 10}, name="out", pos=(0, 450))
+    g.connect(inp.id, conv.id), g.connect(conv.id, flat.id), g.connect(flat.id, out.id)
+    doc = Document(project)
+    scene = GraphScene(doc)
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    view.resize(900, 800)
+    view.show()
+    doc.analyze_now()
+    view.fit_all()
+    yield doc, scene, view
+    doc.undo_stack.setClean()
+
+
+def nid(doc, name):
+    return doc.graph.node_by_name(name).id
+
+
+def click(view, scene_pos, double=False):
+    at = view.mapFromScene(scene_pos)
+    if double:
+        QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    else:
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def test_group_collapse_expand_ungroup_and_undo(editor, qtbot):
+    doc, scene, view = editor
+    g = doc.graph
+    conv, flat = nid(doc, "conv"), nid(doc, "flat")
+    scene.select_nodes([conv, flat], center=False)
+    menu = right_click(view, scene.node_items[conv].sceneBoundingRect().center())
+    menu_action(menu, "Group 2 Layers into Block").trigger()
+    [block] = g.blocks
+    assert block.nodes == [conv, flat] and block.collapsed and block.name == "block_1"
+    item = scene.block_items[block.id]
+    assert item.isSelected() and not scene.node_items[conv].isVisible() and not scene.node_items[flat].isVisible()
+    doc.analyze_now()
+    # one node with the totals of its layers and a port each way
+    assert item.summary.params == g.annotations[conv].params and item.summary.output_shapes == ((None, 26 * 26 * 8),)
+    assert [p.target for p in item.in_ports] == [(conv, 0)] and [p.target for p in item.out_ports] == [(flat, 0)]
+    inner = next(e for e in g.edges if e.src == conv)
+    assert not scene.edge_items[inner.id].isVisible()  # the edge inside is hidden
+    into = next(e for e in g.edges if e.dst == conv)
+    assert scene.edge_items[into.id].path().pointAtPercent(1) == item.in_ports[0].scenePos()
+    assert scene.selected_node_ids() == [conv, flat]  # the block stands for its layers
+
+    click(view, item.sceneBoundingRect().center(), double=True)  # expand in place
+    assert not g.block(block.id).collapsed and block.id in scene.frame_items
+    assert scene.node_items[conv].isVisible() and scene.edge_items[inner.id].isVisible()
+    frame = scene.frame_items[block.id]
+    assert frame.rect.contains(scene.node_items[flat].sceneBoundingRect())
+    click(view, frame.header_rect().center())  # the header collapses it
+    assert g.block(block.id).collapsed and isinstance(scene.block_items[block.id], BlockItem)
+
+    view.ungroup(block.id)
+    assert g.blocks == [] and scene.node_items[conv].isVisible() and set(scene.selected_node_ids()) == {conv, flat}
+    for text in ("Ungroup block_1", "Collapse block_1", "Expand block_1", "Group 2 layers as block_1"):
+        assert doc.undo_stack.undoText() == text
+        doc.undo_stack.undo()
+    assert g.blocks == [] and not scene.block_items and not scene.frame_items
+    doc.undo_stack.redo()
+    assert [b.nodes for b in g.blocks] == [[conv, flat]]
+
+
+def test_dragging_a_block_moves_its_layers_and_delete_removes_them(editor, qtbot):
+    doc, scene, view = editor
+    g = doc.graph
+    conv, flat = nid(doc, "conv"), nid(doc, "flat")
+    scene.select_nodes([conv, flat], center=False)
+    bid = view.group_selection("features")
+    item = scene.block_items[bid]
+    before = {n: g.node(n).pos for n in (conv, flat)}
+    start = view.mapFromScene(item.sceneBoundingRect().center())
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for step in range(1, 6):
+        QTest.mouseMove(view.viewport(), start + QPointF(20 * step, 0).toPoint())
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       start + QPointF(100, 0).toPoint())
+    moved = {n: g.node(n).pos for n in (conv, flat)}
+    dx = moved[conv][0] - before[conv][0]
+    assert dx > 50 and moved[flat][0] - before[flat][0] == dx and doc.undo_stack.undoText() == "Move 2 nodes"
+    doc.undo_stack.undo()
+    assert {n: g.node(n).pos for n in (conv, flat)} == before and item.pos() == item.home()
+
+    item.setSelected(True)
+    scene.delete_selection()
+    assert [n.name for n in g.nodes] == ["image", "out"] and g.blocks == []
+    doc.undo_stack.undo()
+    assert [b.name for b in g.blocks] == ["features"] and g.block(bid).nodes == [conv, flat]
+
+
+def test_a_built_in_block_from_the_palette_wires_exposes_its_settings_and_goes_to_the_library(
+        window, qtbot, tmp_path, monkeypatch):
+    doc = window.document
+    g = doc.graph
+    inp = window.view.add_layer("Input")
+    doc.push(__import__("dlstudio.qt.editor.commands", fromlist=["x"]).SetParamCommand(g, inp, "shape", [16, 16, 8]))
+    names = [window.palette_panel.blocks.item(i).text() for i in range(window.palette_panel.blocks.count())]
+    assert "Residual block" in names and "Inception module" in names and "Transformer encoder" in names
+    window.palette_panel.set_filter("residual")
+    visible = [window.palette_panel.blocks.item(i).text() for i in range(window.palette_panel.blocks.count())
+               if not window.palette_panel.blocks.item(i).isHidden()]
+    assert {"Residual block", "Residual block (projection)"} <= set(visible) and "VGG block" not in visible
+    window.palette_panel.set_filter("")
+    row = names.index("Residual block")
+    window.palette_panel.blocks.itemDoubleClicked.emit(window.palette_panel.blocks.item(row))
+    [block] = g.blocks
+    assert len(block.nodes) == 8 and block.collapsed and block.source == "builtin:residual_block"
+    item = window.scene.block_items[block.id]
+    assert len(item.in_ports) == 1 and len(item.out_ports) == 1
+    target = item.in_ports[0].target
+    assert window.scene.try_connect(inp, 0, target.node, target.port)
+    # its exposed setting drives both convolutions; the input needs as many channels
+    doc.push(SetBlockParamCommand(g, block.id, "filters", 8))
+    convs = [g.node(n) for n in block.nodes if g.node(n).type == "Conv2D"]
+    assert [c.params["filters"] for c in convs] == [8, 8]
+    doc.analyze_now()
+    item = window.scene.block_items[block.id]
+    assert item.summary.errors == 0 and item.summary.output_shapes == ((None, 16, 16, 8),)
+    assert "filters 8" in item.params_text()
+    doc.undo_stack.undo()
+    assert [c.params["filters"] for c in convs] == [64, 64]
+    doc.analyze_now()
+    assert window.scene.block_items[block.id].summary.errors >= 1  # 64 channels cannot add to 8
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("My residual", True))
+    menu = right_click(window.view, window.scene.block_items[block.id].sceneBoundingRect().center())
+    assert [a.text() for a in menu.actions() if not a.isSeparator()][:3] == ["Expand", "Rename Block…", "Ungroup"]
+    menu_action(menu, "Save to Block Library…").trigger()
+    mine = [b for b in library_blocks(tmp_path / "config" / "blocks")[0] if not b.builtin]
+    assert [b.name for b in mine] == ["My residual"] and len(mine[0].fragment["nodes"]) == 8
+    assert "My residual  (mine)" in [window.palette_panel.blocks.item(i).text()
+                                      for i in range(window.palette_panel.blocks.count())]
+    second = window.add_block(mine[0].key)
+    assert len(g.blocks) == 2 and second != block.id
+    assert len({n.name for n in g.nodes}) == len(g.nodes) == 17  # fresh names for the second copy
+    doc.undo_stack.undo()
+    assert len(g.blocks) == 1 and len(g.nodes) == 9
+
+
+def test_ctrl_g_and_ctrl_shift_g_in_the_window(window, qtbot):
+    doc = window.document
+    a = window.view.add_layer("Dense")
+    b = window.view.add_layer("Dropout", connect_from=a)
+    window.scene.select_nodes([a, b], center=False)
+    window.act_group.trigger()
+    assert len(doc.graph.blocks) == 1
+    window.act_ungroup.trigger()
+    assert doc.graph.blocks == [] and window.act_group.shortcut().toString() == "Ctrl+G"
+    assert window.act_ungroup.shortcut().toString() == "Ctrl+Shift+G"
