@@ -56,7 +56,7 @@ def read_block_file(path: str | Path, builtin: bool = False) -> LibraryBlock:
     path = Path(path)
     try:
         data = load_json(path, MAX_BYTES, "block file")
-    except DLStudioError as exc:
+    except (DLStudioError, ValueError) as exc:  # too big, not JSON, nested too deep
         raise BlockFileError(str(exc)) from None
     except OSError as exc:
         raise BlockFileError(f"Cannot read block file {path}: {exc.strerror or exc}") from None
