@@ -453,12 +453,18 @@ class Graph:
         self.blocks_changed.emit()
         return block
 
-    def set_block(self, block_id: str, *, name: str | None = None, collapsed: bool | None = None) -> None:
+    def set_block(self, block_id: str, *, name: str | None = None, collapsed: bool | None = None,
+                  params: dict[str, list[tuple[str, str]]] | None = None) -> None:
+        """Rename, collapse/expand, or replace the exposed parameters of a block."""
         block = self.block(block_id)
+        if params is not None and any(n not in block.nodes for v in params.values() for n, _ in v):
+            raise GraphError("a block parameter can only drive layers of the block")
         if name is not None:
             block.name = name
         if collapsed is not None:
             block.collapsed = collapsed
+        if params is not None:
+            block.params = {k: [tuple(t) for t in v] for k, v in params.items() if v}
         self.blocks_changed.emit()
 
     def blocks_state(self) -> list[dict[str, Any]]:

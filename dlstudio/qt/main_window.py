@@ -153,7 +153,12 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.setWindowTitle(f"{self.document.title}[*] — DL Studio")
 
     def _selection_changed(self) -> None:
+        blocks = self.scene.selected_block_ids()
         ids = self.scene.selected_node_ids()
+        if len(blocks) == 1 and set(ids) == set(self.document.graph.block(blocks[0]).nodes):
+            self.inspector.set_block(blocks[0])  # one collapsed block: its settings
+            self.inspector_dock.raise_()
+            return
         self.inspector.set_node(ids[0] if len(ids) == 1 else None)
         if len(ids) == 1:
             self.inspector_dock.raise_()

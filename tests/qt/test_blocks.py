@@ -185,3 +185,33 @@ def test_ctrl_g_and_ctrl_shift_g_in_the_window(window, qtbot):
     window.act_ungroup.trigger()
     assert doc.graph.blocks == [] and window.act_group.shortcut().toString() == "Ctrl+G"
     assert window.act_ungroup.shortcut().toString() == "Ctrl+Shift+G"
+
+
+def test_the_inspector_edits_a_blocks_exposed_settings(window, qtbot):
+    doc = window.document
+    g = doc.graph
+    a = window.view.add_layer("Dense")
+    b = window.view.add_layer("Dense", connect_from=a)
+    window.scene.select_nodes([a, b], center=False)
+    bid = window.view.group_selection("mlp")
+    assert window.inspector.block_id == bid  # selecting the collapsed block shows its page
+    form = window.inspector.block_form
+    assert form.name_edit.text() == "mlp" and form.fields == {}
+    # expose a's units, then b's units under the same name: one setting drives both
+    form.expose.activated.emit(form.expose.findText(f"{g.node(a).name}.units"))
+    form = window.inspector.block_form
+    form.expose.activated.emit(form.expose.findText(f"{g.node(b).name}.units"))
+    assert g.block(bid).params == {"units": [(a, "units"), (b, "units")]}
+    form = window.inspector.block_form
+    assert set(form.fields) == {"units"}
+    form.fields["units"].committed.emit(7)
+    assert g.node(a).params["units"] == g.node(b).params["units"] == 7
+    assert doc.undo_stack.undoText() == "Set mlp.units"
+    doc.undo_stack.undo()
+    assert g.node(a).params.get("units") != 7
+    form = window.inspector.block_form
+    form.name_edit.setText("head")
+    form.name_edit.editingFinished.emit()
+    assert g.block(bid).name == "head"
+    window.inspector.block_form.ungroup.click()
+    assert g.blocks == [] and window.inspector.block_id is None

@@ -65,6 +65,22 @@ def rename_block_command(graph: Graph, block_id: str, name: str) -> BlocksComman
     return BlocksCommand(graph, f"Rename block to {name}", lambda g: g.set_block(block_id, name=name))
 
 
+def expose_command(graph: Graph, block_id: str, node_id: str, param: str, name: str | None = None) -> BlocksCommand:
+    """Make ``node_id``'s ``param`` a parameter of the block (under ``name``, default the
+    parameter's own name: exposing a second layer's ``filters`` makes one setting drive both)."""
+    name = name or param
+    params = {k: list(v) for k, v in graph.block(block_id).params.items()}
+    if (node_id, param) not in params.get(name, []):
+        params.setdefault(name, []).append((node_id, param))
+    return BlocksCommand(graph, f"Expose {graph.node(node_id).name}.{param} as {name}",
+                         lambda g: g.set_block(block_id, params=params))
+
+
+def unexpose_command(graph: Graph, block_id: str, name: str) -> BlocksCommand:
+    params = {k: list(v) for k, v in graph.block(block_id).params.items() if k != name}
+    return BlocksCommand(graph, f"Stop exposing {name}", lambda g: g.set_block(block_id, params=params))
+
+
 class SetBlockParamCommand(QUndoCommand):
     """Set an exposed parameter of a block: the same value on every layer it drives."""
 

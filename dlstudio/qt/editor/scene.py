@@ -193,7 +193,10 @@ class GraphScene(QGraphicsScene):
     # ----------------------------------------------------------------- blocks
     def sync_blocks(self) -> None:
         """Items for the graph's blocks: a collapsed block hides its layers behind one item,
-        an expanded one gets a frame; edges are redrawn to where they now end."""
+        an expanded one gets a frame; edges are redrawn to where they now end. A selected
+        block stays selected."""
+        was = set(self.selected_block_ids())
+        blocked = self.blockSignals(True)
         for item in list(self.block_items.values()) + list(self.frame_items.values()):
             self.removeItem(item)
         self.block_items, self.frame_items = {}, {}
@@ -206,6 +209,11 @@ class GraphScene(QGraphicsScene):
             item.setVisible(self._block_of.get(nid) not in self.block_items)
         for item in self.edge_items.values():
             item.update_path()
+        for bid in was & set(self.block_items):
+            self.block_items[bid].setSelected(True)
+        self.blockSignals(blocked)
+        if was != set(self.selected_block_ids()):
+            self.selectionChanged.emit()
 
     def block_id_of(self, node_id: str) -> str | None:
         return self._block_of.get(node_id)

@@ -46,6 +46,8 @@ class InspectorPanel(QWidget):
         self.setObjectName("InspectorPanel")
         self.document = None
         self._node_id: str | None = None
+        self._block_id: str | None = None
+        self.block_form = None
         self._graph = None
         self.form: ParamForm | None = None
         self.inner_form: ParamForm | None = None
@@ -90,11 +92,39 @@ class InspectorPanel(QWidget):
             g.params_changed.connect(self._on_params_changed)
             g.node_renamed.connect(self._on_renamed)
             g.node_removed.connect(self._on_node_removed)
+            g.blocks_changed.connect(self._on_blocks_changed)
             document.analysis_changed.connect(self._on_analysis)
+        self._block_id = None
         self._show_message()
+
+    def set_block(self, block_id: str | None) -> None:
+        """Show a block: its name, totals and exposed parameters (None: nothing)."""
+        from dlstudio.qt.panels.editing.block_form import BlockForm
+
+        self._node_id = None
+        self._block_id = block_id
+        if block_id is None or self.document is None or not self.document.graph.has_block(block_id) \
+                or not keras_ready():
+            self._block_id = None
+            self._show_message()
+            return
+        self._clear_content()
+        self.block_form = BlockForm(self.document, block_id)
+        self._content = self.block_form
+        self.scroll.setWidget(self.block_form)
+        self.stack.setCurrentWidget(self.scroll)
+
+    @property
+    def block_id(self) -> str | None:
+        return self._block_id
+
+    def _on_blocks_changed(self) -> None:
+        if isValid(self) and self._block_id is not None:
+            self.set_block(self._block_id)
 
     def set_node(self, node_id: str | None) -> None:
         """Show ``node_id`` (None: nothing selected)."""
+        self._block_id = None
         if node_id is not None and (self.document is None or not self.document.graph.has_node(node_id)):
             node_id = None
         if node_id == self._node_id and self._content is not None and node_id is not None:
@@ -142,7 +172,8 @@ class InspectorPanel(QWidget):
         if self._graph is not None:
             for sig, slot in ((self._graph.params_changed, self._on_params_changed),
                               (self._graph.node_renamed, self._on_renamed),
-                              (self._graph.node_removed, self._on_node_removed)):
+                              (self._graph.node_removed, self._on_node_removed),
+                              (self._graph.blocks_changed, self._on_blocks_changed)):
                 try:
                     sig.disconnect(slot)
                 except (ValueError, RuntimeError):
@@ -165,6 +196,7 @@ class InspectorPanel(QWidget):
         self.stack.setCurrentWidget(self._message)
 
     def _clear_content(self) -> None:
+        self.block_form = None
         self.form = None
         self.inner_form = None
         self._inner_box = None
@@ -471,6 +503,9 @@ class InspectorPanel(QWidget):
     def _on_params_changed(self, node_id: str) -> None:
         if isValid(self) and node_id == self._node_id:
             self.refresh()
+        elif isValid(self) and self._block_id is not None and self._graph.has_block(self._block_id) \
+                and node_id in self._graph.block(self._block_id).nodes:
+            self.set_block(self._block_id)
 
     def _typing_name(self) -> bool:
         """The user is typing a name (focused, changed, not yet refused)."""
@@ -489,7 +524,10 @@ class InspectorPanel(QWidget):
             self.set_node(None)
 
     def _on_analysis(self, _analysis) -> None:
-        if isValid(self) and self._content is not None:
+        if isValid(self) and self._block_id is not None:
+            if not self.block_form.name_edit.hasFocus():
+                self.set_block(self._block_id)  # its totals and problem counts
+        elif isValid(self) and self._content is not None:
             self._update_stats()
 
     def _on_ready(self) -> None:
