@@ -81,13 +81,20 @@ def test_group_collapse_expand_ungroup_and_undo(editor, qtbot):
     assert scene.edge_items[into.id].path().pointAtPercent(1) == item.in_ports[0].scenePos()
     assert scene.selected_node_ids() == [conv, flat]  # the block stands for its layers
 
+    g.move(conv, 0, 150), g.move(flat, 0, 300)  # two layers tall: expanding needs room
+    collapsed_at = {n.name: n.pos for n in g.nodes}
     click(view, item.sceneBoundingRect().center(), double=True)  # expand in place
     assert not g.block(block.id).collapsed and block.id in scene.frame_items
+    rects = [i.sceneBoundingRect().adjusted(4, 4, -16, -8) for i in scene.node_items.values()]
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])  # the layers below moved
+    assert g.node(nid(doc, "out")).pos[1] > collapsed_at["out"][1]
     assert scene.node_items[conv].isVisible() and scene.edge_items[inner.id].isVisible()
     frame = scene.frame_items[block.id]
     assert frame.rect.contains(scene.node_items[flat].sceneBoundingRect())
     click(view, frame.header_rect().center())  # the header collapses it
     assert g.block(block.id).collapsed and isinstance(scene.block_items[block.id], BlockItem)
+    assert {n.name: n.pos for n in g.nodes if n.name in ("image", "out")} == {
+        k: v for k, v in collapsed_at.items() if k in ("image", "out")}  # and gives the room back
 
     view.ungroup(block.id)
     assert g.blocks == [] and scene.node_items[conv].isVisible() and set(scene.selected_node_ids()) == {conv, flat}

@@ -148,7 +148,7 @@ class BlockItem(QGraphicsItem):
         painter.drawText(QRectF(10, HEADER_H + 22, NODE_W - 20, 18), Qt.AlignmentFlag.AlignVCenter,
                          fms.elidedText(self.params_text(), Qt.TextElideMode.ElideRight, NODE_W - 20))
         shape = ", ".join(fmt_shape(x) if x else "?" for x in s.output_shapes) or "?"
-        totals = f"{format_si(s.params)} params · {format_si(s.macs)} MACs" if s.params else ""
+        totals = f"{format_si(s.params)} params" if s.params else ""
         tw = fms.horizontalAdvance(totals) + 2 if totals else 0.0
         y = HEADER_H + 40
         painter.setPen(c["error"] if s.errors else c["text"])
@@ -168,7 +168,8 @@ class BlockItem(QGraphicsItem):
             painter.drawText(QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
 
     def params_text(self) -> str:
-        """``filters 64 · strides 2``: the exposed parameters and their values."""
+        """``filters 64 · strides 2``: the exposed parameters and their values (none exposed:
+        the block's multiply-adds)."""
         graph, block = self._scene.graph, self.block()
         parts = []
         for name, targets in block.params.items():
@@ -176,7 +177,10 @@ class BlockItem(QGraphicsItem):
             spec = self._scene.spec_of(graph.node(nid).type)
             value = graph.node(nid).params.get(param, spec.defaults().get(param) if spec else None)
             parts.append(f"{name} {value}")
-        return " · ".join(parts) or f"{len(block.nodes)} layers"
+        if parts:
+            return " · ".join(parts)
+        s = self.summary
+        return f"{format_si(s.macs)} multiply-adds" if s is not None and s.macs else f"{len(block.nodes)} layers"
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:

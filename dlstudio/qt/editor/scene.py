@@ -238,9 +238,45 @@ class GraphScene(QGraphicsScene):
                     self.edge_items[e.id].update_path()
 
     def set_collapsed(self, block_id: str, collapsed: bool) -> None:
+        """Collapse or expand a block in one undo step that also makes (or gives back) the room
+        its layers take: expanding puts them where the block was, with the layers below moved
+        down by the extra height; collapsing is the reverse."""
         from dlstudio.qt.editor.block_commands import collapse_command
+        from dlstudio.qt.editor.block_items import members_rect
+        from dlstudio.qt.editor.items import NODE_H, NODE_W
 
-        self.document.push(collapse_command(self.graph, block_id, collapsed))
+        graph = self.graph
+        block = graph.block(block_id)
+        rect = members_rect(self, block)
+        extra = max(rect.height() - NODE_H, 0.0)
+        members = set(block.nodes)
+        moves: dict[str, tuple] = {}
+        if collapsed:  # the block item will sit where the layers' top was
+            shift = (0.0, -extra / 2)
+            for n in graph.nodes:
+                if n.id not in members and n.pos[1] > rect.bottom() - NODE_H / 2:
+                    moves[n.id] = (n.pos, (n.pos[0], n.pos[1] - extra))
+        else:  # the layers start where the block item was
+            item = self.block_items.get(block_id)
+            top = item.pos() if item is not None else QPointF(rect.center().x() - NODE_W / 2, rect.top())
+            shift = (top.x() + NODE_W / 2 - rect.center().x(), top.y() - rect.top())
+            for n in graph.nodes:
+                if n.id not in members and n.pos[1] > top.y() + NODE_H / 2:
+                    moves[n.id] = (n.pos, (n.pos[0], n.pos[1] + extra))
+        for nid in block.nodes:
+            x, y = graph.node(nid).pos
+            moves[nid] = ((x, y), (x + shift[0], y + shift[1]))
+        moves = {k: v for k, v in moves.items() if v[0] != v[1]}
+        stack = self.document.undo_stack
+        command = collapse_command(graph, block_id, collapsed)
+        stack.beginMacro(command.text())
+        if collapsed:
+            self.document.push(command)
+        if moves:
+            self.document.push(MoveNodesCommand(graph, moves, "Make room"))
+        if not collapsed:
+            self.document.push(command)
+        stack.endMacro()
         if collapsed and block_id in self.block_items:
             self.clearSelection()
             self.block_items[block_id].setSelected(True)
