@@ -285,3 +285,16 @@ def test_no_module_is_over_max_lines():
             long[path.relative_to(REPO).as_posix()] = n
     assert not long, f"over {MAX_LINES} lines, split along a seam: " + ", ".join(
         f"{name} ({n})" for name, n in sorted(long.items()))
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports test modules by their file name (no packages): two files of one name
+    stop the whole run at collection."""
+    tests = Path(__file__).resolve().parent
+    seen: dict[str, Path] = {}
+    for path in sorted(tests.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        assert path.name not in seen or path.name in ("conftest.py", "__init__.py"), (
+            f"{path.relative_to(tests)} has the name of {seen[path.name].relative_to(tests)}")
+        seen.setdefault(path.name, path)
