@@ -110,7 +110,7 @@ BLOCKS = [
     ("vgg_block", "VGG block", "Two 3×3 convolutions and a 2×2 max pooling (Simonyan & Zisserman, 2014): "
      "the building unit of VGG16.", vgg),
     ("residual_block", "Residual block", "Two 3×3 convolutions with batch normalization, added to the "
-     "block's input (He et al., 2015). The input must have `filters` channels.", residual),
+     "block's input (He et al., 2015). The input needs `filters` channels (or one, which is repeated).", residual),
     ("residual_block_projection", "Residual block (projection)", "A residual block that changes the "
      "number of channels or halves the size: the shortcut is a 1×1 convolution.",
      lambda g: residual(g, projection=True)),

@@ -39,6 +39,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.scene: GraphScene | None = None
         self.view: GraphView | None = None
         self.recovery = None
+        self.previews = None  # the layer previews of the canvas (View > Layer Previews)
         self._pending_path = Path(path) if path else None
         self._pending_as_copy = as_copy  # examples open as untitled copies
         self.setWindowTitle("DL Studio")
@@ -115,6 +116,10 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.view = GraphView(self.scene, self)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.view.insight_requested.connect(self.show_in_insight)
+        from dlstudio.qt.editor.previews import PreviewController
+
+        self.previews = PreviewController(self.scene, run_of=lambda: self.insight_panel.runs.run())
+        self.previews.set_enabled(self.act_previews.isChecked())
         self.view.library_changed.connect(self.palette_panel.blocks.reload)
         self.view.block_dropped.connect(self.add_block)
         # swap the view inside a fixed central container, so the docks keep their sizes
@@ -397,6 +402,15 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
 
     def ungroup(self) -> None:
         self.view.ungroup()
+
+    def set_previews(self, on: bool) -> None:
+        """View > Layer Previews: a picture of each layer's output beside it."""
+        if self.act_previews.isChecked() != on:
+            self.act_previews.setChecked(on)  # re-enters through toggled
+            return
+        self.training_panel.set_weights_wanted(on, "previews")
+        if self.previews is not None:
+            self.previews.set_enabled(on)
 
     def show_in_insight(self, node_id: str) -> None:
         """A layer's "Show in Insight": the Insight panel in front, on that layer."""

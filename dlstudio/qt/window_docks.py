@@ -203,6 +203,10 @@ class WindowDocks:
         tp.running_changed.connect(lambda running: self.insight_panel.set_training(
             tp.worker.graph if running and tp.worker is not None else None))
         self.insight_panel.live_refresh_changed.connect(tp.set_weights_wanted)
+        tp.live_event.connect(lambda event: self.previews.on_live_event(
+            event, tp.worker.graph if tp.worker is not None else None) if self.previews is not None else None)
+        tp.running_changed.connect(lambda running: None if running or self.previews is None
+                                   else (self.previews.training_ended(), self.previews.refresh()))
 
     def explain_evaluated_sample(self, position: int) -> bool:
         """A sample clicked among a confusion-matrix cell's samples (Evaluation) opens in the

@@ -65,6 +65,10 @@ class WindowMenus:
         self.act_zoom_reset = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), QKeySequence("Ctrl+0"))
         self.act_layout = self._action("Auto &Layout", self.auto_layout, QKeySequence("Ctrl+L"),
                                        "Arrange the graph in layers, top to bottom")
+        self.act_previews = QAction("Layer &Previews", self, checkable=True, checked=False)
+        self.act_previews.setStatusTip("Show beside each layer what it makes of one sample (click one to open it "
+                                       "in Insight)")
+        self.act_previews.toggled.connect(self.set_previews)
         self.act_labels = QAction("Shapes on &Edges", self, checkable=True, checked=True)
         self.act_labels.toggled.connect(self._toggle_labels)
         # the Model menu's training actions (F5, Shift+F5, Ctrl+F5)
@@ -117,6 +121,7 @@ class WindowMenus:
         v.addSeparator()
         v.addAction(self.act_layout)
         v.addAction(self.act_labels)
+        v.addAction(self.act_previews)
         v.addSeparator()
         panels = v.addMenu("&Panels")
         for dock in self.findChildren(QDockWidget):  # every panel, in the order they were made

@@ -137,8 +137,9 @@ def test_a_built_in_block_from_the_palette_wires_exposes_its_settings_and_goes_t
         window, qtbot, tmp_path, monkeypatch):
     doc = window.document
     g = doc.graph
+    qtbot.waitUntil(lambda: doc.data_description() is not None)  # digits: 8x8x1 images of 10 classes
     inp = window.view.add_layer("Input")
-    doc.push(__import__("dlstudio.qt.editor.commands", fromlist=["x"]).SetParamCommand(g, inp, "shape", [16, 16, 8]))
+    assert g.node(inp).params["shape"] == [8, 8, 1]
     names = [window.palette_panel.blocks.item(i).text() for i in range(window.palette_panel.blocks.count())]
     assert "Residual block" in names and "Inception module" in names and "Transformer encoder" in names
     window.palette_panel.set_filter("residual")
@@ -154,18 +155,25 @@ def test_a_built_in_block_from_the_palette_wires_exposes_its_settings_and_goes_t
     assert len(item.in_ports) == 1 and len(item.out_ports) == 1
     target = item.in_ports[0].target
     assert window.scene.try_connect(inp, 0, target.node, target.port)
-    # its exposed setting drives both convolutions; the input needs as many channels
-    doc.push(SetBlockParamCommand(g, block.id, "filters", 8))
+    out = item.out_ports[0].target
+    gap = window.view.insert_layer("GlobalAveragePooling2D", out.node, out.port)
+    head = window.view.insert_layer("Dense", gap)
+    doc.push(__import__("dlstudio.qt.editor.commands", fromlist=["x"]).SetParamCommand(g, head, "units", 10))
+    doc.push(__import__("dlstudio.qt.editor.commands", fromlist=["x"]).SetParamCommand(
+        g, head, "activation", "softmax"))
+    # its exposed setting drives both convolutions
+    doc.push(SetBlockParamCommand(g, block.id, "filters", 1))
     convs = [g.node(n) for n in block.nodes if g.node(n).type == "Conv2D"]
-    assert [c.params["filters"] for c in convs] == [8, 8]
+    assert [c.params["filters"] for c in convs] == [1, 1]
     doc.analyze_now()
     item = window.scene.block_items[block.id]
-    assert item.summary.errors == 0 and item.summary.output_shapes == ((None, 16, 16, 8),)
-    assert "filters 8" in item.params_text()
+    assert item.summary.errors == 0 and item.summary.output_shapes == ((None, 8, 8, 1),)
+    assert not [p for p in doc.analysis.problems if p.is_error]
+    assert "filters 1" in item.params_text()
     doc.undo_stack.undo()
     assert [c.params["filters"] for c in convs] == [64, 64]
     doc.analyze_now()
-    assert window.scene.block_items[block.id].summary.errors >= 1  # 64 channels cannot add to 8
+    assert window.scene.block_items[block.id].summary.output_shapes == ((None, 8, 8, 64),)
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("My residual", True))
     menu = right_click(window.view, window.scene.block_items[block.id].sceneBoundingRect().center())
@@ -177,9 +185,9 @@ def test_a_built_in_block_from_the_palette_wires_exposes_its_settings_and_goes_t
                                       for i in range(window.palette_panel.blocks.count())]
     second = window.add_block(mine[0].key)
     assert len(g.blocks) == 2 and second != block.id
-    assert len({n.name for n in g.nodes}) == len(g.nodes) == 17  # fresh names for the second copy
+    assert len({n.name for n in g.nodes}) == len(g.nodes) == 19  # fresh names for the second copy
     doc.undo_stack.undo()
-    assert len(g.blocks) == 1 and len(g.nodes) == 9
+    assert len(g.blocks) == 1 and len(g.nodes) == 11
 
 
 def test_ctrl_g_and_ctrl_shift_g_in_the_window(window, qtbot):

@@ -118,6 +118,7 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self.in_ports: list[PortItem] = []
         self.out_ports: list[PortItem] = []
+        self._preview = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -131,6 +132,14 @@ class NodeItem(QGraphicsItem):
     # ---------------------------------------------------------------- helpers
     def colors(self) -> dict[str, QColor]:
         return self._scene.colors
+
+    def preview_item(self) -> Any:
+        """The picture of this layer's output beside it (View > Layer Previews), made on first use."""
+        if self._preview is None:
+            from dlstudio.qt.editor.previews import PreviewItem
+
+            self._preview = PreviewItem(self)
+        return self._preview
 
     def node(self):
         return self._scene.graph.node(self.node_id)

@@ -27,6 +27,7 @@ from dlstudio.qt.keras_loader import keras_ready
 class GraphScene(QGraphicsScene):
     message = Signal(str)  # for the status bar: why a connection was refused, ...
     refused = Signal(str, QPointF)  # why an edit was refused, and where (shown beside the cursor)
+    preview_clicked = Signal(str)  # a layer preview was clicked: its node id
 
     def __init__(self, document: Document, parent=None):
         super().__init__(parent)

@@ -59,6 +59,7 @@ class GraphView(CanvasEditing, QGraphicsView):
         self.refusal.hide()
         self._refusal_timer = QTimer(self, singleShot=True, interval=REFUSAL_MS, timeout=self.refusal.hide)
         scene.refused.connect(self.show_refusal)
+        scene.preview_clicked.connect(self.insight_requested)
 
     # --------------------------------------------------------------- notices
     def show_refusal(self, why: str, scene_pos: QPointF) -> None:

@@ -102,6 +102,7 @@ class TrainingPanel(TrainingCurves, TrainingStatus, QWidget):
         self._running = False
         self._can_continue = False
         self._weights_wanted = threading.Event()  # read by the training thread at each epoch's end
+        self._weights_wanting: set[str] = set()  # who asked for them (set_weights_wanted)
         self._reset_state()
 
         self._build()
@@ -228,9 +229,11 @@ class TrainingPanel(TrainingCurves, TrainingStatus, QWidget):
             options = dataclasses.replace(options, sequences=self.sample_settings)
         return options
 
-    def set_weights_wanted(self, on: bool) -> None:
-        """Whether the running (and next) training sends its weights at each epoch's end."""
-        if on:
+    def set_weights_wanted(self, on: bool, who: str = "insight") -> None:
+        """Whether the running (and next) training sends its weights at each epoch's end: while
+        anyone (``who``: the Insight panel, the layer previews) wants them."""
+        (self._weights_wanting.add if on else self._weights_wanting.discard)(who)
+        if self._weights_wanting:
             self._weights_wanted.set()
         else:
             self._weights_wanted.clear()
