@@ -49,6 +49,13 @@ def test_previews_appear_follow_edits_downstream_and_training(window, qtbot, tmp
     changed = {n for n, nid in names.items() if after[nid] != before[nid]}
     assert changed == {"fc1", "digit"} and blocker.args == [2]
 
+    # a collapsed block shows the picture of its output
+    window.scene.select_nodes([names["conv1"], names["pool1"]], center=False)
+    bid = window.view.group_selection()
+    block_preview = window.scene.block_items[bid].preview_item()
+    assert block_preview.isVisible() and block_preview.digest == items[names["pool1"]].preview_item().digest
+    window.document.undo_stack.undo()
+
     # a click on a preview opens the layer in Insight
     window.view.centerOn(conv)
     at = window.view.mapFromScene(conv.sceneBoundingRect().center())

@@ -54,6 +54,18 @@ class BlockItem(QGraphicsItem):
     def colors(self) -> dict[str, QColor]:
         return self._scene.colors
 
+    @property
+    def node_id(self) -> str | None:
+        """The layer whose output the block gives (its first output): its preview is the block's."""
+        return self.summary.outputs[0].node if self.summary is not None and self.summary.outputs else None
+
+    def preview_item(self) -> Any:
+        if getattr(self, "_preview", None) is None:
+            from dlstudio.qt.editor.previews import PreviewItem
+
+            self._preview = PreviewItem(self)
+        return self._preview
+
     def block(self):
         return self._scene.graph.block(self.block_id)
 

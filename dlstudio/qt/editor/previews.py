@@ -129,16 +129,26 @@ class PreviewController(QObject):
         self.live: tuple | None = None
         self._last_live = 0.0
         self.message = ""
+        self.last: dict = {}  # the latest previews by node id (re-shown on rebuilt block items)
         self.job = RunJob(self, cache_size=0)
         self.job.done.connect(self._done)
         self.job.failed.connect(self._failed)
         self._timer = QTimer(self, singleShot=True, interval=150, timeout=self.refresh)
         self.document.analysis_changed.connect(self._edited)
         self.document.runs_changed.connect(self._edited)
+        self.document.graph.blocks_changed.connect(self._blocks_changed)
+
+    def _blocks_changed(self) -> None:
+        if self.enabled and self.last:  # the scene made new block items: give them their pictures
+            self._done(None, self.last)
+
+    def items(self) -> list:
+        """The items that show a preview: every layer, and every collapsed block (its output's)."""
+        return list(self.scene.node_items.values()) + list(self.scene.block_items.values())
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = on
-        for item in self.scene.node_items.values():
+        for item in self.items():
             item.preview_item().setVisible(on and item.preview_item().image is not None)
         if on:
             self.refresh()
@@ -172,9 +182,10 @@ class PreviewController(QObject):
                          self.run_of() if self.live is None else None, self.live, self.datasets)
 
     def _done(self, _key: Any, previews: dict) -> None:
+        self.last = previews
         changed = 0
-        for nid, item in self.scene.node_items.items():
-            p = previews.get(nid)
+        for item in self.items():
+            p = previews.get(item.node_id)
             preview = item.preview_item()
             if p is None:
                 preview.setVisible(False)
