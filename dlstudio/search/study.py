@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,19 +61,29 @@ def quiet_optuna() -> Any:
     return optuna
 
 
+SCHEMA_RETRIES = 5
+
+
 def open_storage(url: str) -> Any:
     """Optuna's RDB storage for ``url`` (SQLite waits for a busy database instead of failing)."""
     optuna = quiet_optuna()
     kwargs: dict[str, Any] = {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Optuna marks the heartbeat experimental
-            return optuna.storages.RDBStorage(url, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, a refused connection
-        raise SearchError(f"cannot open the study storage {redact(url)}: {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    for attempt in range(SCHEMA_RETRIES + 1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Optuna marks the heartbeat experimental
+                return optuna.storages.RDBStorage(url, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, a refused connection
+            # Two workers starting on a new database both create its tables: the one that
+            # loses the race sees the other's rows (IntegrityError) or tables (OperationalError)
+            # and finds the schema complete when it tries again.
+            if type(exc).__name__ in ("IntegrityError", "OperationalError") and attempt < SCHEMA_RETRIES:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise SearchError(f"cannot open the study storage {redact(url)}: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
 def storage_of(study: Any) -> Any:

@@ -132,3 +132,30 @@ def test_a_trial_whose_worker_was_killed_is_failed_and_no_longer_counts(tmp_path
     assert result.trials == 1 and result.ran == 1
     assert [(r.state, r.counted) for r in result.records] == [("failed", False), ("complete", True)]
     assert result.records[0].problem == LOST
+
+
+def test_workers_opening_a_new_storage_at_once_all_get_it(tmp_path):
+    """Workers started together on a new SQLite file race to create its tables; the loser
+    sees the winner's rows and must open the storage, not fail (seen in a full test run)."""
+    import threading
+
+    from dlstudio.search.study import open_storage
+
+    for round_ in range(3):
+        url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        errors: list[BaseException] = []
+        start = threading.Barrier(6)
+
+        def open_it() -> None:
+            start.wait()
+            try:
+                open_storage(url)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
