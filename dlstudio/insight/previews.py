@@ -147,22 +147,31 @@ def preview_picture(output: np.ndarray, *, probabilities: bool = False, class_na
     if a.ndim == 2:  # (steps, features): features down, steps across
         return Preview.of("sequence", (_stretch(a.T) * 255).round(), f"{a.shape[0]} steps × {a.shape[1]} features")
     flat = a.reshape(-1)
-    if probabilities and flat.size > 1:
+    if probabilities and flat.size == 1:  # a sigmoid: the probability of the positive class
+        name = class_names[1] if class_names and len(class_names) > 1 else "1"
+        text = f"class {name}: {float(flat[0]):.0%}"
+        bars, kind = np.clip(flat, 0, 1), "probabilities"
+    elif probabilities and flat.size > 1:
         k = int(np.argmax(flat))
         name = class_names[k] if class_names and k < len(class_names) else str(k)
         text = f"class {name}: {flat[k]:.0%}"
         bars = np.clip(flat, 0, 1)
         kind = "probabilities"
     else:
-        text = f"{flat.size} values, {flat.min():.3g} to {flat.max():.3g}" if flat.size else "no values"
+        text = (f"{flat.size} values, {flat.min():.3g} to {flat.max():.3g}" if flat.size > 1
+                else f"value {float(flat[0]):.3g}" if flat.size else "no values")
         bars = _stretch(flat)
         kind = "vector"
     n = max(1, min(flat.size, STRIP_W))
     if flat.size > n:  # more values than columns: the strongest of each column's group
         bars = np.array([g.max() for g in np.array_split(bars, n)])
-    image = np.zeros((STRIP_H, n))
+    width = max(1, STRIP_W // (2 * n)) if n < STRIP_W // 2 else 1  # a few values get wide bars
+    gap = 1 if width > 2 else 0
+    image = np.zeros((STRIP_H, n * width))
     for i, v in enumerate(bars):
         height = int(round(float(v) * STRIP_H))
         if height:
-            image[STRIP_H - height:, i] = 255
+            image[STRIP_H - height:, i * width: (i + 1) * width - gap] = 255
+    if n == 1:  # one value (a sigmoid's probability): a gauge with its frame
+        image[0, :], image[-1, :], image[:, 0], image[:, -1] = 128, 128, 128, 128
     return Preview.of(kind, image, text)

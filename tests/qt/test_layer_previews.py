@@ -39,7 +39,7 @@ def test_previews_appear_follow_edits_downstream_and_training(window, qtbot, tmp
     assert all(items[nid].preview_item().isVisible() for nid in names.values())
     conv, digit = items[names["conv1"]].preview_item(), items[names["digit"]].preview_item()
     assert conv.image.width() > 16 and "16 feature maps of 8×8" in conv.toolTip()
-    assert "class " in digit.toolTip() and digit.image.width() == 10  # the output's class probabilities
+    assert "class " in digit.toolTip() and digit.image.width() == 20  # the output's class probabilities
     before = digests(window)
 
     # an edit: fc1 gets 32 units; only fc1 and what follows it change
