@@ -108,9 +108,12 @@ class PreviewModel:
         probe = keras.Model(model.inputs, tensors)
         batch = [np.asarray(x)[None].astype(np.float32) if np.asarray(x).dtype.kind == "f" else np.asarray(x)[None]
                  for x in inputs]
-        outs = probe.predict_on_batch(batch if len(batch) > 1 else batch[0])
+        # one eager call: no graph to trace for a model that changes after every edit (tracing a
+        # 500-layer function holds the GIL for long stretches and takes most of the time)
+        outs = probe(batch, training=False)
         if not isinstance(outs, (list, tuple)):
             outs = [outs]
+        outs = [keras.ops.convert_to_numpy(o) for o in outs]
         self.computed += 1
         result = {by_name[layer.name]: np.asarray(out)[0] for layer, out in zip(layers, outs)}
         input_names = [t._keras_history.operation.name for t in model.inputs]
