@@ -85,7 +85,7 @@ class WindowMenus:
         bar = self.menuBar()
         m = bar.addMenu("&File")
         m.addAction(self.act_new)
-        m.addAction("&Gallery\u2026", self.show_gallery).setShortcut(QKeySequence("Ctrl+Shift+E"))
+        m.addAction("&Gallery\u2026", self.show_gallery).setShortcut(QKeySequence("Ctrl+Shift+N"))
         self.examples_menu = m.addMenu("New from &Example")
         for path in sorted(EXAMPLES.glob("*.dlsproj")):
             self.examples_menu.addAction(path.stem.replace("_", " "), lambda p=path: self.open_example(p))

@@ -189,3 +189,19 @@ def test_ctrl_y_redoes_and_the_theme_menu_marks_the_theme_in_use(window, restore
     dark.trigger()
     window._mark_theme()
     assert [a.data() for a in window.theme_actions.actions() if a.isChecked()] == ["dark"]
+
+
+def test_no_two_actions_share_a_shortcut(window):
+    """A key that two actions claim does nothing in Qt (an ambiguous shortcut)."""
+    from PySide6.QtGui import QAction
+
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            text = key.toString()
+            if not text:
+                continue
+            assert text not in seen or seen[text] == action.text(), (
+                f"{text} is both '{seen.get(text)}' and '{action.text()}'")
+            seen[text] = action.text()
+    assert seen["Ctrl+G"] == "&Group into Block" and seen["Ctrl+Shift+G"] == "U&ngroup Block"
