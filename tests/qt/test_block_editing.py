@@ -230,3 +230,34 @@ def test_the_inspector_edits_a_blocks_exposed_settings(window, qtbot):
     assert g.block(bid).name == "head"
     window.inspector.block_form.ungroup.click()
     assert g.blocks == [] and window.inspector.block_id is None
+
+
+def test_a_block_fed_twice_by_one_tensor_has_one_input_port(editor, qtbot):
+    """A residual unit reads its input on two paths: collapsed, that is one port, and a wire
+    dropped on it feeds both paths (one undo step)."""
+    doc, scene, view = editor
+    g = doc.graph
+    conv = nid(doc, "conv")
+    skip = g.add_node("Conv2D", {"filters": 8, "kernel_size": 1}, name="skip", pos=(250, 150))
+    g.connect(nid(doc, "image"), skip.id)
+    add = g.add_node("Add", {}, name="add", pos=(0, 300))
+    g.connect(conv, add.id, 0), g.connect(skip.id, add.id, 1)
+    g.remove_edge(next(e.id for e in g.edges if e.src == conv and e.dst == nid(doc, "flat")))
+    g.connect(add.id, nid(doc, "flat"))
+    doc.analyze_now()
+    scene.select_nodes([conv, skip.id, add.id], center=False)
+    bid = view.group_selection("unit")
+    item = scene.block_items[bid]
+    assert len(item.in_ports) == 1 and {t.node for t in item.in_ports[0].targets} == {conv, skip.id}
+    other = g.add_node("Input", {"shape": [28, 28, 1]}, name="other", pos=(-300, -150))
+    doc.analyze_now()
+    source = scene.node_items[other.id].out_ports[0].scenePos()
+    QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(source))
+    QTest.mouseMove(view.viewport(), view.mapFromScene(item.in_ports[0].scenePos()))
+    QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       view.mapFromScene(item.in_ports[0].scenePos()))
+    assert {e.src for e in g.in_edges(conv) + g.in_edges(skip.id)} == {other.id}
+    assert doc.undo_stack.undoText() == "Connect other to 2 layers"
+    doc.undo_stack.undo()
+    assert {e.src for e in g.in_edges(conv) + g.in_edges(skip.id)} == {nid(doc, "image")}

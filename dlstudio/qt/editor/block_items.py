@@ -84,7 +84,16 @@ class BlockItem(QGraphicsItem):
             p.setParentItem(None)
             if p.scene():
                 p.scene().removeItem(p)
-        self.in_ports = [PortItem(self, i, False, graph.node(r.node).name, target=r) for i, r in enumerate(s.inputs)]
+        # inputs fed by the same tensor from outside (a residual unit's two paths) share one port
+        groups: dict = {}
+        for r in s.inputs:
+            edge = graph.edge_into(r.node, r.port)
+            groups.setdefault((edge.src, edge.src_port) if edge is not None else r, []).append(r)
+        self.in_ports = []
+        for i, refs in enumerate(groups.values()):
+            port = PortItem(self, i, False, ", ".join(graph.node(r.node).name for r in refs), target=refs[0])
+            port.targets = refs
+            self.in_ports.append(port)
         self.out_ports = [PortItem(self, i, True, graph.node(r.node).name, target=r) for i, r in enumerate(s.outputs)]
         for ports, y in ((self.in_ports, 0.0), (self.out_ports, NODE_H)):
             for i, port in enumerate(ports):
@@ -105,7 +114,7 @@ class BlockItem(QGraphicsItem):
 
     def port_pos(self, ref: Any, is_output: bool) -> QPointF | None:
         for port in self.out_ports if is_output else self.in_ports:
-            if port.target == ref:
+            if ref in port.targets:
                 return port.scenePos()
         return None
 

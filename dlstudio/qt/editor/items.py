@@ -71,6 +71,7 @@ class PortItem(QGraphicsItem):
     def __init__(self, node_item: Any, index: int, is_output: bool, name: str, target: Any = None):
         super().__init__(node_item)
         self.node_item, self.is_output, self.name, self.target = node_item, is_output, name, target
+        self.targets = [target] if target is not None else []  # a block's port may feed several layers
         self.index = target.port if target is not None else index
         self.hovered = False
         self.setAcceptHoverEvents(True)

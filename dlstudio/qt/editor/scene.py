@@ -398,7 +398,9 @@ class GraphScene(QGraphicsScene):
             self._wire = None
             src, self._wire_from = self._wire_from, None
             target = self._port_at(event.scenePos())
-            if target is not None and not target.is_output:
+            if target is not None and not target.is_output and len(target.targets) > 1:
+                self.connect_all(src.node_id, src.index, target.targets, event.scenePos())
+            elif target is not None and not target.is_output:
                 self.try_connect(src.node_id, src.index, target.node_id, target.index, replace=True,
                                  at=event.scenePos())
             elif target is not None:
@@ -469,6 +471,36 @@ class GraphScene(QGraphicsScene):
         self.document.push(ConnectCommand(graph, src, src_port, dst, dst_port))
         stack.endMacro()
         self.message.emit(f"Connected {names} (instead of {was})")
+        return True
+
+    def connect_all(self, src: str, src_port: int, targets: list, at: QPointF | None = None) -> bool:
+        """A wire dropped on a block's port that feeds several layers inside: connect (or
+        reconnect) every one of them in one undo step, or none when one is refused."""
+        graph = self.graph
+        analysis = self.document.analysis or self.document.analyze_now()
+        todo = []
+        for t in targets:
+            old = graph.edge_into(t.node, t.port)
+            if old is not None and (old.src, old.src_port) == (src, src_port):
+                continue  # already fed by this tensor
+            why = (connection_problem(graph, analysis, src, src_port, t.node, t.port, replace=True)
+                   if analysis is not None else
+                   graph.connection_error(_ref(src, src_port), _ref(t.node, t.port), replace=True))
+            if why:
+                self.refuse(f"Cannot connect: {why}", at)
+                return False
+            todo.append((t, old))
+        if not todo:
+            self.refuse(f"'{graph.node(src).name}' is already connected there", at)
+            return False
+        stack = self.document.undo_stack
+        stack.beginMacro(f"Connect {graph.node(src).name} to {len(todo)} layers")
+        for t, old in todo:
+            if old is not None:
+                self.document.push(RemoveItemsCommand(graph, [], [old.id]))
+            self.document.push(ConnectCommand(graph, src, src_port, t.node, t.port))
+        stack.endMacro()
+        self.message.emit(f"Connected {graph.node(src).name} → {len(todo)} layers of the block")
         return True
 
     def items_rect(self) -> QRectF:
