@@ -127,6 +127,13 @@ def test_dragging_a_block_moves_its_layers_and_delete_removes_them(editor, qtbot
     assert {n: g.node(n).pos for n in (conv, flat)} == before and item.pos() == item.home()
 
     item.setSelected(True)
+    copies = view.duplicate_selection()  # a block copied whole comes with its block
+    assert len(copies) == 2 and len(g.blocks) == 2 and set(g.blocks[1].nodes) == set(copies)
+    assert g.blocks[1].name == "features" and g.blocks[1].id != bid
+    doc.undo_stack.undo()
+    assert len(g.blocks) == 1
+    scene.clearSelection()
+    scene.block_items[bid].setSelected(True)
     scene.delete_selection()
     assert [n.name for n in g.nodes] == ["image", "out"] and g.blocks == []
     doc.undo_stack.undo()
