@@ -72,13 +72,15 @@ def test_previews_appear_follow_edits_downstream_and_training(window, qtbot, tmp
     updates: list[int] = []
     during: list[int] = []
     window.previews.updated.connect(updates.append)
-    window.previews.updated.connect(lambda n: during.append(n) if window.training_panel.is_running() else None)
+    window.previews.updated.connect(lambda n: during.append((window.previews.shown_from, n)))
     window.document.undo_stack.setClean()
     with qtbot.waitSignal(window.training_panel.training_finished, timeout=TIMEOUT):
         window.act_train.trigger()
     qtbot.waitUntil(lambda: not window.training_panel.is_running(), timeout=TIMEOUT)
-    qtbot.waitUntil(lambda: len(updates) >= 2, timeout=TIMEOUT)  # during training, and the finished run
-    assert any(n > 0 for n in during)  # new pictures from the weights of an epoch, while it trained
+    qtbot.waitUntil(lambda: window.previews.shown_from[:1] == ("run",), timeout=TIMEOUT)  # then the run
+    # new pictures from the weights of an epoch while it trained, then from the finished run
+    assert any(source[0] == "epoch" and n > 0 for source, n in during), during
+    assert window.previews.shown_from[1] == window.document.runs.latest().id
     trained = digests(window)
     assert trained[names["conv1"]] != untrained[names["conv1"]]  # trained weights make other maps
     assert trained[names["image"]] == untrained[names["image"]]  # the sample stays the sample

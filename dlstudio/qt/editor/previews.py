@@ -94,7 +94,7 @@ def _compute(model: Any, graph: Any, project: Any, run: Any, live: Any, datasets
     inputs = [x[0]] if not isinstance(x, (list, tuple)) else [part[0] for part in x]
     source = None
     if live is not None:  # the running training's weights at its last epoch's end
-        live_graph, weights = live
+        live_graph, weights, _epoch = live
         source = untrained_model(live_graph)
         source.set_weights(list(weights))
     elif run is not None:
@@ -130,6 +130,7 @@ class PreviewController(QObject):
         self._last_live = 0.0
         self.message = ""
         self.last: dict = {}  # the latest previews by node id (re-shown on rebuilt block items)
+        self.shown_from: tuple = ()  # the weights they were computed with (see _done)
         self.job = RunJob(self, cache_size=0)
         self.job.done.connect(self._done)
         self.job.failed.connect(self._failed)
@@ -163,7 +164,7 @@ class PreviewController(QObject):
 
         if not self.enabled or not isinstance(event, WeightsSnapshot) or graph is None:
             return
-        self.live = (graph.copy(), event.weights)
+        self.live = (graph.copy(), event.weights, event.epoch)
         if time.monotonic() - self._last_live >= LIVE_INTERVAL_S:
             self._last_live = time.monotonic()
             self.refresh()
@@ -178,10 +179,15 @@ class PreviewController(QObject):
         if analysis is not None and analysis.errors:
             self.message = "Previews wait until the graph has no errors"
             return
-        self.job.request(object(), _compute, self.model, self.document.graph.copy(), self.document.project,
-                         self.run_of() if self.live is None else None, self.live, self.datasets)
+        run = self.run_of() if self.live is None else None
+        source = (("epoch", self.live[2]) if self.live is not None else ("run", run.id) if run is not None
+                  else ("untrained",))
+        self.job.request((source, object()), _compute, self.model, self.document.graph.copy(),
+                         self.document.project, run, self.live, self.datasets)
 
-    def _done(self, _key: Any, previews: dict) -> None:
+    def _done(self, key: Any, previews: dict) -> None:
+        if key is not None:
+            self.shown_from = key[0]  # ("untrained",), ("run", id) or ("epoch", n) of a running training
         self.last = previews
         changed = 0
         for item in self.items():
