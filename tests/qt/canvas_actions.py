@@ -34,3 +34,37 @@ def menu_action(menu, *path: str):
         else:
             raise AssertionError(f"no '{text}' in {[a.text() for a in menu.actions()]}")
     raise AssertionError(f"no {path}")
+
+
+def open_editor(qtbot, graph, size=(900, 700), name: str = "test"):
+    """A project holding ``graph`` open in a canvas (Document, scene, view) as a user sees it:
+    shown, analysed and fitted. Returns (document, scene, view)."""
+    from dlstudio.project import new_project
+    from dlstudio.qt.document import Document
+    from dlstudio.qt.editor.scene import GraphScene
+    from dlstudio.qt.editor.view import GraphView
+
+    project = new_project(name)
+    project.graph = graph
+    doc = Document(project)
+    scene = GraphScene(doc)
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    doc.analyze_now()
+    view.fit_all()
+    return doc, scene, view
+
+
+def chain_graph():
+    """image (28x28x1) -> conv (Conv2D 8) -> flat (Flatten) -> out (Dense 10)."""
+    from dlstudio.graph import Graph
+
+    g = Graph()
+    inp = g.add_node("Input", {"shape": [28, 28, 1]}, name="image", pos=(0, 0))
+    conv = g.add_node("Conv2D", {"filters": 8, "kernel_size": 3}, name="conv", pos=(0, 150))
+    flat = g.add_node("Flatten", {}, name="flat", pos=(0, 300))
+    out = g.add_node("Dense", {"units": 10}, name="out", pos=(0, 450))
+    g.connect(inp.id, conv.id), g.connect(conv.id, flat.id), g.connect(flat.id, out.id)
+    return g

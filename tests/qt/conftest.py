@@ -76,3 +76,23 @@ def window(qtbot, tmp_path, monkeypatch):
     w.gan_panel.stop_and_wait(60_000)
     if w.document is not None:
         w.document.undo_stack.setClean()
+
+
+@pytest.fixture
+def isolated_editor(tmp_path, monkeypatch):
+    """For a canvas test: settings in a folder of the test's own, Keras loaded."""
+    from dlstudio.qt.keras_loader import loader
+
+    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
+    assert loader().wait(120), loader().error
+
+
+@pytest.fixture
+def chain_editor(qtbot, isolated_editor):
+    """A canvas on image (28x28x1) -> conv (Conv2D 8) -> flat (Flatten) -> out (Dense 10):
+    (document, scene, view)."""
+    from canvas_actions import chain_graph, open_editor
+
+    doc, scene, view = open_editor(qtbot, chain_graph(), (900, 800), "chain")
+    yield doc, scene, view
+    doc.undo_stack.setClean()

@@ -11,41 +11,12 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QInputDialog
 
 from canvas_actions import menu_action, right_click
-from dlstudio.project import new_project
 from dlstudio.project.block_library import library_blocks
-from dlstudio.qt.document import Document
 from dlstudio.qt.editor.block_commands import SetBlockParamCommand
 from dlstudio.qt.editor.block_items import BlockItem
-from dlstudio.qt.editor.scene import GraphScene
-from dlstudio.qt.editor.view import GraphView
-from dlstudio.qt.keras_loader import loader
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
-
-
-@pytest.fixture
-def editor(qtbot):
-    project = new_project("blocks")
-    g = project.graph
-    inp = g.add_node("Input", {"shape": [28, 28, 1]}, name="image", pos=(0, 0))
-    conv = g.add_node("Conv2D", {"filters": 8, "kernel_size": 3}, name="conv", pos=(0, 150))
-    flat = g.add_node("Flatten", {}, name="flat", pos=(0, 300))
-    out = g.add_node("Dense", {"units": 10}, name="out", pos=(0, 450))
-    g.connect(inp.id, conv.id), g.connect(conv.id, flat.id), g.connect(flat.id, out.id)
-    doc = Document(project)
-    scene = GraphScene(doc)
-    view = GraphView(scene)
-    qtbot.addWidget(view)
-    view.resize(900, 800)
-    view.show()
-    doc.analyze_now()
-    view.fit_all()
-    yield doc, scene, view
-    doc.undo_stack.setClean()
+pytestmark = pytest.mark.usefixtures("isolated_editor")
 
 
 def nid(doc, name):
@@ -60,8 +31,8 @@ def click(view, scene_pos, double=False):
         QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
 
 
-def test_group_collapse_expand_ungroup_and_undo(editor, qtbot):
-    doc, scene, view = editor
+def test_group_collapse_expand_ungroup_and_undo(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     g = doc.graph
     conv, flat = nid(doc, "conv"), nid(doc, "flat")
     scene.select_nodes([conv, flat], center=False)
@@ -106,8 +77,8 @@ def test_group_collapse_expand_ungroup_and_undo(editor, qtbot):
     assert [b.nodes for b in g.blocks] == [[conv, flat]]
 
 
-def test_dragging_a_block_moves_its_layers_and_delete_removes_them(editor, qtbot):
-    doc, scene, view = editor
+def test_dragging_a_block_moves_its_layers_and_delete_removes_them(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     g = doc.graph
     conv, flat = nid(doc, "conv"), nid(doc, "flat")
     scene.select_nodes([conv, flat], center=False)
@@ -239,10 +210,10 @@ def test_the_inspector_edits_a_blocks_exposed_settings(window, qtbot):
     assert g.blocks == [] and window.inspector.block_id is None
 
 
-def test_a_block_fed_twice_by_one_tensor_has_one_input_port(editor, qtbot):
+def test_a_block_fed_twice_by_one_tensor_has_one_input_port(chain_editor, qtbot):
     """A residual unit reads its input on two paths: collapsed, that is one port, and a wire
     dropped on it feeds both paths (one undo step)."""
-    doc, scene, view = editor
+    doc, scene, view = chain_editor
     g = doc.graph
     conv = nid(doc, "conv")
     skip = g.add_node("Conv2D", {"filters": 8, "kernel_size": 1}, name="skip", pos=(250, 150))

@@ -15,37 +15,9 @@ from dlstudio.project import new_project
 from dlstudio.qt.document import Document
 from dlstudio.qt.editor.scene import GraphScene
 from dlstudio.qt.editor.view import GraphView
-from dlstudio.qt.keras_loader import loader
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
-
-
-@pytest.fixture
-def editor(qtbot):
-    """image (28x28x1) -> conv (Conv2D 8) -> flat (Flatten) -> out (Dense 10)."""
-    project = new_project("menus")
-    g = project.graph
-    inp = g.add_node("Input", {"shape": [28, 28, 1]}, name="image", pos=(0, 0))
-    conv = g.add_node("Conv2D", {"filters": 8, "kernel_size": 3}, name="conv", pos=(0, 150))
-    flat = g.add_node("Flatten", {}, name="flat", pos=(0, 300))
-    out = g.add_node("Dense", {"units": 10}, name="out", pos=(0, 450))
-    g.connect(inp.id, conv.id)
-    g.connect(conv.id, flat.id)
-    g.connect(flat.id, out.id)
-    doc = Document(project)
-    scene = GraphScene(doc)
-    view = GraphView(scene)
-    qtbot.addWidget(view)
-    view.resize(900, 700)
-    view.show()
-    doc.analyze_now()
-    view.fit_all()
-    yield doc, scene, view
-    doc.undo_stack.setClean()
+pytestmark = pytest.mark.usefixtures("isolated_editor")
 
 
 def nid(doc, name):
@@ -73,8 +45,8 @@ def chain(doc):
     return names
 
 
-def test_canvas_menu_adds_here_pastes_here_selects_lays_out_and_fits(editor, qtbot):
-    doc, scene, view = editor
+def test_canvas_menu_adds_here_pastes_here_selects_lays_out_and_fits(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     empty = QPointF(400, 100)
     menu = right_click(view, empty)
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
@@ -111,8 +83,8 @@ def test_canvas_menu_adds_here_pastes_here_selects_lays_out_and_fits(editor, qtb
     assert all(visible.contains(item.sceneBoundingRect()) for item in scene.node_items.values())
 
 
-def test_node_menu_renames_duplicates_copies_deletes_and_shows_in_insight(editor, qtbot, monkeypatch):
-    doc, scene, view = editor
+def test_node_menu_renames_duplicates_copies_deletes_and_shows_in_insight(chain_editor, qtbot, monkeypatch):
+    doc, scene, view = chain_editor
     conv = nid(doc, "conv")
     menu = right_click(view, centre(scene, doc, "conv"))
     assert scene.selected_node_ids() == [conv]  # a right-click selects the layer
@@ -159,8 +131,8 @@ def test_node_menu_renames_duplicates_copies_deletes_and_shows_in_insight(editor
     assert asked == [nid(doc, "flat")]
 
 
-def test_insert_before_and_after_offer_layers_that_fit_with_their_shapes(editor, qtbot):
-    doc, scene, view = editor
+def test_insert_before_and_after_offer_layers_that_fit_with_their_shapes(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     menu = right_click(view, centre(scene, doc, "conv"))
     after = menu_action(menu, "Insert Layer After").menu()
     entries = [a.text() for a in after.actions() if not a.isSeparator()]
@@ -195,8 +167,8 @@ def test_insert_before_and_after_offer_layers_that_fit_with_their_shapes(editor,
     assert chain(doc)[:3] == ["image", "conv", "batch_normalization_1"]
 
 
-def test_edge_menu_inserts_on_the_connection_and_deletes_it(editor, qtbot):
-    doc, scene, view = editor
+def test_edge_menu_inserts_on_the_connection_and_deletes_it(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     menu = right_click(view, edge_point(scene, doc, "conv", "flat"))
     assert [a.text() for a in menu.actions()] == ["Insert Layer", "Delete Connection"]
     assert len(scene.selected_edge_ids()) == 1  # the connection is selected
@@ -209,8 +181,8 @@ def test_edge_menu_inserts_on_the_connection_and_deletes_it(editor, qtbot):
     assert chain(doc) == ["image", "conv", "flat", "out"]
 
 
-def test_port_menus_disconnect_and_disconnect_all(editor, qtbot):
-    doc, scene, view = editor
+def test_port_menus_disconnect_and_disconnect_all(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     flat = scene.node_items[nid(doc, "flat")]
     menu = right_click(view, flat.in_ports[0].scenePos())
     assert [a.text() for a in menu.actions()] == ["Disconnect from conv"]
@@ -240,8 +212,8 @@ def drag_wire(qtbot, view, a: QPointF, b: QPointF) -> None:
     QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
 
 
-def test_dropping_a_wire_on_a_taken_input_replaces_the_edge_in_one_step(editor, qtbot):
-    doc, scene, view = editor
+def test_dropping_a_wire_on_a_taken_input_replaces_the_edge_in_one_step(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     g = doc.graph
     pool = g.add_node("GlobalAveragePooling2D", {}, name="gap", pos=(300, 300))
     g.connect(nid(doc, "conv"), pool.id)
@@ -255,8 +227,8 @@ def test_dropping_a_wire_on_a_taken_input_replaces_the_edge_in_one_step(editor, 
     assert [e.src for e in g.in_edges(nid(doc, "out"))] == [nid(doc, "flat")]
 
 
-def test_a_refused_connection_says_why_beside_the_cursor(editor, qtbot):
-    doc, scene, view = editor
+def test_a_refused_connection_says_why_beside_the_cursor(chain_editor, qtbot):
+    doc, scene, view = chain_editor
     conv, image = scene.node_items[nid(doc, "conv")], scene.node_items[nid(doc, "image")]
     assert not view.refusal.isVisible()
     drag_wire(qtbot, view, conv.out_ports[0].scenePos(), image.sceneBoundingRect().center())

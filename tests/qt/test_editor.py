@@ -17,13 +17,9 @@ from dlstudio.qt.editor.commands import (
 )
 from dlstudio.qt.editor.scene import GraphScene
 from dlstudio.qt.editor.view import LAYER_MIME, GraphView
-from dlstudio.qt.keras_loader import loader
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLSTUDIO_CONFIG_DIR", str(tmp_path / "config"))
-    assert loader().wait(120), loader().error
+pytestmark = pytest.mark.usefixtures("isolated_editor")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from PySide6.QtGui import QUndoCommand
 
 from dlstudio.graph import Graph
-from dlstudio.qt.editor.commands import PasteCommand, SetParamCommand
+from dlstudio.qt.editor.commands import CompositeCommand, PasteCommand, SetParamCommand
 
 
 class BlocksCommand(QUndoCommand):
@@ -81,7 +81,7 @@ def unexpose_command(graph: Graph, block_id: str, name: str) -> BlocksCommand:
     return BlocksCommand(graph, f"Stop exposing {name}", lambda g: g.set_block(block_id, params=params))
 
 
-class SetBlockParamCommand(QUndoCommand):
+class SetBlockParamCommand(CompositeCommand):
     """Set an exposed parameter of a block: the same value on every layer it drives."""
 
     def __init__(self, graph: Graph, block_id: str, name: str, value: Any):
@@ -89,16 +89,8 @@ class SetBlockParamCommand(QUndoCommand):
         super().__init__(f"Set {block.name}.{name}")
         self.commands = [SetParamCommand(graph, nid, param, value) for nid, param in block.params[name]]
 
-    def redo(self) -> None:
-        for cmd in self.commands:
-            cmd.redo()
 
-    def undo(self) -> None:
-        for cmd in reversed(self.commands):
-            cmd.undo()
-
-
-class InstantiateBlockCommand(QUndoCommand):
+class InstantiateBlockCommand(CompositeCommand):
     """A library block dropped on the canvas: its layers with fresh ids and names, grouped
     as a collapsed block centred at ``at`` (scene coordinates)."""
 
@@ -112,18 +104,11 @@ class InstantiateBlockCommand(QUndoCommand):
         block_name = unique_block_name(graph, _snake(name))
         self.group = BlocksCommand(graph, self.text(), lambda g: g.add_block(
             block_name, self.paste.node_ids, collapsed=True, params=params, source=source).id)
+        self.commands = [self.paste, self.group]
 
     @property
     def block_id(self) -> str | None:
         return self.group.result
-
-    def redo(self) -> None:
-        self.paste.redo()
-        self.group.redo()
-
-    def undo(self) -> None:
-        self.group.undo()
-        self.paste.undo()
 
 
 def _snake(name: str) -> str:

@@ -15,7 +15,9 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from dlstudio.compile.infer import fmt_shape
-from dlstudio.qt.editor.items import HEADER_H, LOD_SIMPLE, NODE_H, NODE_W, RADIUS, PortItem
+from dlstudio.qt.editor.items import (
+    HEADER_H, LOD_SIMPLE, NODE_H, NODE_W, RADIUS, PortItem, card_shape, paint_badge, paint_header,
+)
 from dlstudio.qt.panels.editing.summary import format_si
 
 if TYPE_CHECKING:
@@ -122,9 +124,7 @@ class BlockItem(QGraphicsItem):
         return QRectF(-4, -4, NODE_W + 16, NODE_H + 12)
 
     def shape(self) -> QPainterPath:
-        p = QPainterPath()
-        p.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), RADIUS, RADIUS)
-        return p
+        return card_shape()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         c = self.colors()
@@ -137,13 +137,7 @@ class BlockItem(QGraphicsItem):
         painter.drawRoundedRect(body.translated(5, 5), RADIUS, RADIUS)
         painter.setBrush(c["node_body"])
         painter.drawRoundedRect(body, RADIUS, RADIUS)
-        header = QPainterPath()
-        header.addRoundedRect(QRectF(0, 0, NODE_W, HEADER_H + RADIUS), RADIUS, RADIUS)
-        clip = QPainterPath()
-        clip.addRect(QRectF(0, 0, NODE_W, HEADER_H))
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(BLOCK_COLOR)
-        painter.drawPath(header.intersected(clip))
+        paint_header(painter, BLOCK_COLOR)
         border = c["selection"] if self.isSelected() else (c["error"] if s.errors else c["node_border"])
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(border, 2.2 if self.isSelected() or s.errors else 1.0))
@@ -180,13 +174,7 @@ class BlockItem(QGraphicsItem):
             painter.drawText(QRectF(NODE_W - 10 - tw, y, tw, 18), Qt.AlignmentFlag.AlignVCenter
                              | Qt.AlignmentFlag.AlignRight, totals)
         if s.errors or s.warnings:
-            centre = QPointF(NODE_W - 12, HEADER_H / 2)
-            painter.setPen(QPen(c["node_body"], 1.5))
-            painter.setBrush(c["error"] if s.errors else c["warning"])
-            painter.drawEllipse(centre, 8, 8)
-            painter.setPen(QColor("white"))
-            painter.setFont(bold)
-            painter.drawText(QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
+            paint_badge(painter, c, bool(s.errors), bold)
 
     def params_text(self) -> str:
         """``filters 64 · strides 2``: the exposed parameters and their values (none exposed:

@@ -108,18 +108,23 @@ class CanvasEditing:
         self.fit_all()
 
     # ------------------------------------------------------------ one layer
+    def _new_name(self, title: str, old: str, name: str | None) -> str | None:
+        """``name`` stripped, or the name the user types (None: cancelled or unchanged)."""
+        if name is None:
+            name, ok = QInputDialog.getText(self, title, "Name:", QLineEdit.EchoMode.Normal, old)
+            if not ok:
+                return None
+        name = name.strip()
+        return None if name == old else name
+
     def rename_node(self, node_id: str, name: str | None = None) -> bool:
         """Rename a layer (``name`` None: ask for it); refuses a taken or invalid name with its reason."""
         from dlstudio.graph.model import layer_name_problem
 
         graph = self.document.graph
         old = graph.node(node_id).name
+        name = self._new_name("Rename layer", old, name)
         if name is None:
-            name, ok = QInputDialog.getText(self, "Rename layer", "Name:", QLineEdit.EchoMode.Normal, old)
-            if not ok:
-                return False
-        name = name.strip()
-        if name == old:
             return False
         why = layer_name_problem(name)
         if why is None and graph.node_by_name(name) is not None:
@@ -225,13 +230,8 @@ class CanvasEditing:
         from dlstudio.qt.editor.block_commands import rename_block_command
 
         graph = self.document.graph
-        old = graph.block(block_id).name
-        if name is None:
-            name, ok = QInputDialog.getText(self, "Rename block", "Name:", QLineEdit.EchoMode.Normal, old)
-            if not ok:
-                return False
-        name = name.strip()
-        if not name or name == old:
+        name = self._new_name("Rename block", graph.block(block_id).name, name)
+        if not name:
             return False
         self.document.push(rename_block_command(graph, block_id, name))
         return True

@@ -209,7 +209,21 @@ def _unique(name: str, taken: set[str]) -> str:
     return f"{base}_{i}"
 
 
-class ApplyFixCommand(QUndoCommand):
+class CompositeCommand(QUndoCommand):
+    """Several commands as one undo step: ``commands`` run in order, undone in reverse."""
+
+    commands: list[QUndoCommand]
+
+    def redo(self) -> None:
+        for cmd in self.commands:
+            cmd.redo()
+
+    def undo(self) -> None:
+        for cmd in reversed(self.commands):
+            cmd.undo()
+
+
+class ApplyFixCommand(CompositeCommand):
     """A problem's Fix (dlstudio.graph.fixes) as one undo step: its edits become the
     ordinary commands above (set a parameter, add a layer, reconnect, change a
     training setting), run in order and undone in reverse. The editor's "Insert layer"
@@ -238,11 +252,3 @@ class ApplyFixCommand(QUndoCommand):
             from dlstudio.qt.editor.settings_commands import SetTrainingSettingsCommand  # it imports this module
 
             self.commands.append(SetTrainingSettingsCommand(document, training))
-
-    def redo(self) -> None:
-        for cmd in self.commands:
-            cmd.redo()
-
-    def undo(self) -> None:
-        for cmd in reversed(self.commands):
-            cmd.undo()

@@ -64,6 +64,35 @@ def key_params_text(params: dict[str, Any], spec: Any, limit: int = 3) -> str:
     return " · ".join(parts)
 
 
+def card_shape() -> QPainterPath:
+    """The outline of a node (a layer, or a collapsed block): a rounded card."""
+    p = QPainterPath()
+    p.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), RADIUS, RADIUS)
+    return p
+
+
+def paint_header(painter: QPainter, accent: QColor) -> None:
+    """The coloured band at the top of a node's card."""
+    header = QPainterPath()
+    header.addRoundedRect(QRectF(0, 0, NODE_W, HEADER_H + RADIUS), RADIUS, RADIUS)
+    clip = QPainterPath()
+    clip.addRect(QRectF(0, 0, NODE_W, HEADER_H))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(accent)
+    painter.drawPath(header.intersected(clip))
+
+
+def paint_badge(painter: QPainter, c: dict[str, QColor], error: bool, font: QFont) -> None:
+    """The "!" badge in a node's header: red for an error, amber for a warning."""
+    centre = QPointF(NODE_W - 12, HEADER_H / 2)
+    painter.setPen(QPen(c["node_body"], 1.5))
+    painter.setBrush(c["error"] if error else c["warning"])
+    painter.drawEllipse(centre, 8, 8)
+    painter.setPen(QColor("white"))
+    painter.setFont(font)
+    painter.drawText(QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
+
+
 class PortItem(QGraphicsItem):
     """An input (top) or output (bottom) port; drag from an output to connect. A collapsed
     block's port stands for a port of a layer inside it (``target``: that node and port)."""
@@ -206,9 +235,7 @@ class NodeItem(QGraphicsItem):
         return QRectF(-4, -4, NODE_W + 16, NODE_H + 8)
 
     def shape(self) -> QPainterPath:
-        p = QPainterPath()
-        p.addRoundedRect(QRectF(0, 0, NODE_W, NODE_H), RADIUS, RADIUS)
-        return p
+        return card_shape()
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
         c = self.colors()
@@ -231,12 +258,7 @@ class NodeItem(QGraphicsItem):
         painter.drawRoundedRect(body.translated(0, 2.5), RADIUS, RADIUS)
         painter.setBrush(c["node_body"])
         painter.drawRoundedRect(body, RADIUS, RADIUS)
-        header = QPainterPath()
-        header.addRoundedRect(QRectF(0, 0, NODE_W, HEADER_H + RADIUS), RADIUS, RADIUS)
-        clip = QPainterPath()
-        clip.addRect(QRectF(0, 0, NODE_W, HEADER_H))
-        painter.setBrush(accent)
-        painter.drawPath(header.intersected(clip))
+        paint_header(painter, accent)
 
         border = c["selection"] if self.isSelected() else (c["error"] if errors else c["node_border"])
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -283,16 +305,8 @@ class NodeItem(QGraphicsItem):
             painter.drawText(QRectF(NODE_W - 10 - count_w, y, count_w, 18),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, count)
 
-        # problem badge
         if errors or warnings:
-            colour = c["error"] if errors else c["warning"]
-            centre = QPointF(NODE_W - 12, HEADER_H / 2)
-            painter.setPen(QPen(c["node_body"], 1.5))
-            painter.setBrush(colour)
-            painter.drawEllipse(centre, 8, 8)
-            painter.setPen(QColor("white"))
-            painter.setFont(bold)
-            painter.drawText(QRectF(centre.x() - 8, centre.y() - 8, 16, 16), Qt.AlignmentFlag.AlignCenter, "!")
+            paint_badge(painter, c, bool(errors), bold)
 
     def _paint_simple(self, painter: QPainter, c: dict[str, QColor], accent: QColor, errors: list,
                       warnings: list) -> None:
