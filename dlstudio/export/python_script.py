@@ -216,7 +216,7 @@ def _safe_word(text: Any, default: str) -> str:
 
 def python_script(graph: Graph, *, settings: dict[str, Any], dataset_name: str, dataset_options: dict[str, Any],
                   loss: Any, metrics: list[Any], title: str, source: str, script_name: str = "model.py",
-                  notes: str = "") -> str:
+                  notes: str = "", data_folder: str | None = None) -> str:
     """The whole script as text. Text from the project or the run (its name, the layer
     names, the dataset and its options, the settings) enters the code only as Python
     literals made by ``repr`` (TITLE, SOURCE, NOTES, DATASET, ``name=...``) or as numbers made by
@@ -235,7 +235,9 @@ def python_script(graph: Graph, *, settings: dict[str, Any], dataset_name: str, 
     notes_text = ("\n" + "\n".join(comments) + "\n") if comments else ""
     text = _TEMPLATE.format(
         version=__version__, script_name=script_name, math_import=math_import, title=repr(str(title)),
-        source=repr(str(source)), project_notes=repr(str(notes)), dataset=repr(str(dataset_name)), options=_literal(dataset_options, 18), seed=seed,
+        source=repr(str(source)), project_notes=repr(str(notes)), dataset=repr(str(dataset_name)),
+        options=_literal(dataset_options, 18), data_folder=repr(None if data_folder is None else str(data_folder)),
+        seed=seed,
         epochs=int(settings.get("epochs", 10)), batch_size=int(settings.get("batch_size", 32)), lr=t["lr"],
         validation_split=repr(float(settings.get("validation_split", 0.0) or 0.0)),
         model=model_source(graph), loss=t["loss"], notes=notes_text, prelude=t["prelude"],
@@ -245,8 +247,8 @@ def python_script(graph: Graph, *, settings: dict[str, Any], dataset_name: str, 
 
 
 #: The module-level names the script defines, in order: constants, then functions.
-CONSTANTS = ("TITLE", "SOURCE", "NOTES", "DATASET", "DATASET_OPTIONS", "SEED", "EPOCHS", "BATCH_SIZE", "LEARNING_RATE",
-             "VALIDATION_SPLIT")
+CONSTANTS = ("TITLE", "SOURCE", "NOTES", "DATASET", "DATASET_OPTIONS", "DATA_FOLDER", "SEED", "EPOCHS", "BATCH_SIZE",
+             "LEARNING_RATE", "VALIDATION_SPLIT")
 FUNCTIONS = ("build_model", "load_data", "make_loss", "main")
 
 
@@ -329,6 +331,7 @@ SOURCE = {source}
 NOTES = {project_notes}
 DATASET = {dataset}
 DATASET_OPTIONS = {options}
+DATA_FOLDER = {data_folder}  # where relative data paths start (the project's folder), as in the app
 SEED = {seed}
 EPOCHS = {epochs}
 BATCH_SIZE = {batch_size}
@@ -345,7 +348,7 @@ def load_data():
     from dlstudio.data import load_dataset
     from dlstudio.data.prepare import labels_for_loss
 
-    data = load_dataset(DATASET, DATASET_OPTIONS, seed=SEED)
+    data = load_dataset(DATASET, DATASET_OPTIONS, seed=SEED, base=DATA_FOLDER)
     loss = make_loss()
     y_train, y_test = data.y_train, data.y_test
     if data.task == "classification":

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from dlstudio.data.paths import base_folder
 from dlstudio.export.formats import ExportError, check_target, get_format, staged
 
 Progress = Callable[[str], None]
@@ -201,9 +202,9 @@ def _export_script(project: Any, run: Any, graph: Any, path: Path) -> ExportResu
         raise ExportError(f"run {run.id}: {exc}") from None
     options = run.info.get("dataset_options", dict(project.dataset.options))
     source = f"{Path(project.path).name if project.path else project.name}, run {run.id}"
-    text = python_script(graph, settings=settings, dataset_name=dataset.name, dataset_options=dict(options),
+    text = python_script(graph, settings=settings, dataset_name=project.dataset.name, dataset_options=dict(options),
                          loss=loss, metrics=list(metrics), title=project.name, source=source,
-                         script_name=path.name, notes=project.notes)
+                         script_name=path.name, notes=project.notes, data_folder=base_folder(project))
     with staged(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
         mode = tmp.stat().st_mode

@@ -93,3 +93,36 @@ def test_metric_settings_that_change_results_are_kept_in_the_script():
         "keras.metrics.Precision(thresholds=0.0)"
     assert _object_source(keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top_5_accuracy"), "metrics") == \
         "keras.metrics.SparseTopKCategoricalAccuracy(k=5, name='top_5_accuracy')"
+
+
+@pytest.mark.slow  # trains one epoch in a child process
+def test_the_script_reads_relative_data_from_the_projects_folder_wherever_it_starts(tmp_path):
+    """A project whose data path is relative (data.csv beside it) exports a script that reads
+    that file, run from another folder, not a data.csv where it happens to start."""
+    from dlstudio.cli import run_cli
+    from dlstudio.project import new_project, save_project
+    from dlstudio.runs import RunStore
+    from tests.export.conftest import chain
+
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "data.csv").write_text("a,b,label\n" + "".join(f"{i % 7},{i % 3},{i % 2}\n" for i in range(60)))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data.csv").write_text("this is not the file the project means\n")
+    project = new_project("tabular")
+    project.graph = chain(("Input", {"shape": [2]}), ("Dense", {"units": 2, "activation": "softmax"}))
+    project.dataset.name, project.dataset.options = "csv", {"path": "data.csv"}
+    project.training.epochs = 1
+    save_project(project, folder / "tabular.dlsproj")
+    assert run_cli(["train", str(folder / "tabular.dlsproj")]) == 0
+    project = load_project(folder / "tabular.dlsproj")
+    run = RunStore.of_project(folder / "tabular.dlsproj").latest()
+    script = tmp_path / "out" / "tabular.py"
+    script.parent.mkdir()
+    export_run(project, run, "python", script)
+    assert f"DATA_FOLDER = {str(folder.resolve())!r}" in script.read_text()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, str(script), "--epochs", "1"], capture_output=True, text=True, env=env,
+                          cwd=elsewhere, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
