@@ -80,6 +80,22 @@ def fsync_folder(folder: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def fsync_tree(folder: str | os.PathLike) -> None:
+    """Flush every file and folder under ``folder`` (a copied tree) to the disk, so that a
+    rename that publishes it cannot survive a power cut without its contents."""
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_folder(root)
+
+
 def _temp_name(path: Path) -> Path:
     # the target's name stays at the end: writers that check suffixes (.weights.h5, .npz) accept it
     return path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(4)}-{path.name}")

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from dlstudio.bounded import LIMITS, LimitError, load_json
-from dlstudio.project.atomic import WriteError, atomic_write_json, is_temporary, write_error
+from dlstudio.project.atomic import (
+    WriteError, atomic_write_json, fsync_folder, fsync_tree, is_temporary, write_error,
+)
 from dlstudio.runs.errors import NoRunsYet, RunNotFound
 from dlstudio.runs.record import INTERRUPTED, RunDamaged, still_running, validate_record, writer_fields
 
@@ -274,12 +276,16 @@ def adopt_runs(source: str | os.PathLike, target: str | os.PathLike, skip_runnin
             dest = target / f"{child.name}-{secrets.token_hex(1)}"
         try:
             os.rename(child, dest)
-        except OSError:
+        except OSError:  # another file system: copy, flush, then publish under the real name
             partial = target / f".{dest.name}.partial"
             shutil.rmtree(partial, ignore_errors=True)
             shutil.copytree(child, partial)
+            fsync_tree(partial)
             os.rename(partial, dest)
+            fsync_folder(target)
             shutil.rmtree(child, ignore_errors=True)
+        else:
+            fsync_folder(target)
         moved.append(dest)
     try:
         source.rmdir()

@@ -134,15 +134,28 @@ def test_moving_across_file_systems_copies_whole_then_removes(tmp_path, monkeypa
     run = fake_run(scratch.folder)
     real_rename = os.rename
 
+    events: list[tuple[str, str]] = []
+    real_fsync = os.fsync
+
     def cross_device(src, dst):
         if str(src) == str(run.path):
             raise OSError(18, "Invalid cross-device link")
+        events.append(("rename", str(src)))
         return real_rename(src, dst)
 
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real_fsync(fd)
+
     monkeypatch.setattr(os, "rename", cross_device)
+    monkeypatch.setattr(os, "fsync", fsync)
     [moved] = adopt_runs(scratch.folder, tmp_path / "x.runs")
     assert (moved / "model.weights.h5").read_bytes() == b"weights" and not run.path.exists()
     assert not any(p.name.endswith(".partial") for p in (tmp_path / "x.runs").iterdir())
+    # the copy is on the disk before the rename that publishes it, and the rename after it
+    publish = next(i for i, e in enumerate(events) if e[0] == "rename" and e[1].endswith(".partial"))
+    assert any(e == ("fsync", f"{tmp_path}/x.runs/.{run.id}.partial/model.weights.h5") for e in events[:publish])
+    assert ("fsync", str(tmp_path / "x.runs")) in events[publish:]
 
 
 def test_a_run_is_labelled_the_same_everywhere(store):
