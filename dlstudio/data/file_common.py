@@ -12,7 +12,7 @@ import numpy as np
 
 from dlstudio.bounded import LIMITS, LimitError, read_limited, regular_file
 from dlstudio.data.dataset import DatasetError
-from dlstudio.data.paths import resolve_data_path
+from dlstudio.data.paths import confined, resolve_data_path
 from dlstudio.data.registry import OptionSpec
 from dlstudio.data.split import train_test
 
@@ -48,6 +48,8 @@ def user_file(options: dict[str, Any], dataset: str, key: str = "path", what: st
     if what != "folder" and path.is_dir():
         raise DatasetError(f"{raw}: is a folder, expected a file")
     if what != "folder":
+        if path.is_symlink():  # a link may point within its own folder, never out of it (as in data folders)
+            path = confined(path, path.parent, raw)
         try:
             regular_file(path, what)
         except LimitError as exc:

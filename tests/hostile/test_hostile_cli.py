@@ -93,6 +93,21 @@ def test_an_image_linked_to_a_file_outside_is_refused(hostile):
     assert_refused(run(["train", proj]), "cats/passwd.png", "outside the data folder")
 
 
+def test_a_data_file_linked_out_of_its_folder_is_refused(hostile):
+    """The single file a csv/numpy/text dataset names may be a link within its own folder (as
+    in a data folder), never to a file elsewhere such as /etc/passwd or a key."""
+    run, root = hostile
+    (root / "outside" / "rows.csv").write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    os.symlink(root / "outside" / "rows.csv", root / "work" / "data.csv")
+    proj = project(root / "work", dataset="csv", options={"path": "data.csv"})
+    assert_refused(run(["train", proj]), "data.csv", "outside the data folder")
+    (root / "work" / "real.csv").write_text((root / "outside" / "rows.csv").read_text())
+    os.symlink("real.csv", root / "work" / "alias.csv")  # a link that stays beside it is fine
+    proj = project(root / "work", dataset="csv", options={"path": "alias.csv"})
+    outcome = run(["validate", proj])
+    assert outcome.code == 0 and "not checked" not in outcome.text, outcome.text
+
+
 def test_relative_data_paths_are_read_from_the_projects_folder_wherever_it_starts(hostile):
     run, root = hostile
     folder = root / "work" / "proj"
