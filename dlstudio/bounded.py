@@ -12,7 +12,10 @@ build on the checks here, which all look before they allocate:
 * :func:`npy_header` / :func:`check_array`: a NumPy array's shape and dtype from its header;
 * :func:`image_size`: an image's dimensions from its header, before any pixel is decoded;
 * :func:`check_memory`: an estimate of what an operation will allocate against the memory
-  this process may still use (the machine's, its cgroup's and its rlimits').
+  this process may still use (the machine's, its cgroup's and its rlimits');
+* :func:`check_hdf5` / :func:`load_weights`: an HDF5 file (a run's weights) read through once in
+  a child process with a time and a memory limit before this process reads it (HDF5 can loop
+  for ever on a few flipped bits, ignoring Ctrl+C).
 
 Every refusal is a :class:`LimitError` (a DLStudioError) whose message names the input, the
 limit and the way out. This module imports nothing heavy and nothing of DL Studio's but its
@@ -375,3 +378,65 @@ def check_count(n: int, limit: int, what: str, hint: str = "") -> None:
     """LimitError when ``n`` (of ``what``) is over ``limit``."""
     if n > limit:
         raise LimitError(f"{n:,} {what}; DL Studio allows at most {limit:,}{': ' + hint if hint else ''}")
+
+
+def limit_memory(max_bytes: int) -> Any:
+    """A preexec function for a child process: its address space and data limited to ``max_bytes``."""
+    def apply() -> None:
+        for kind in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+            soft, hard = resource.getrlimit(kind)
+            want = max_bytes if soft == resource.RLIM_INFINITY else min(soft, max_bytes)
+            if hard != resource.RLIM_INFINITY:
+                want = min(want, hard)
+            resource.setrlimit(kind, (want, hard))
+    return apply
+
+
+#: Reads every attribute and every dataset of an HDF5 file (the child of :func:`check_hdf5`).
+_HDF5_WALK = """
+import sys, h5py
+def visit(name, obj):
+    for key in obj.attrs:
+        obj.attrs[key]
+    if isinstance(obj, h5py.Dataset):
+        obj[()]
+with h5py.File(sys.argv[1], "r") as f:
+    for key in f.attrs:
+        f.attrs[key]
+    f.visititems(visit)
+"""
+_HDF5_CHECKED: set[tuple[str, int, int]] = set()
+#: Seconds the child may take for a small file; one more per 20 MB.
+HDF5_SECONDS = 30.0
+
+
+def check_hdf5(path: str | os.PathLike, what: str = "weights file") -> None:
+    """LimitError unless a child process reads the whole HDF5 file ``path`` in time and in
+    memory (once per file version: a file checked before and unchanged since is not read again)."""
+    import subprocess
+    import sys
+
+    st = regular_file(path, what)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key in _HDF5_CHECKED:
+        return
+    timeout = HDF5_SECONDS + st.st_size / (20 * 1024 ** 2)
+    memory = max(available_memory() // 2, 1024 ** 3)
+    try:
+        done = subprocess.run([sys.executable, "-c", _HDF5_WALK, os.fspath(path)], capture_output=True,
+                              text=True, timeout=timeout, preexec_fn=limit_memory(memory), check=False)
+    except subprocess.TimeoutExpired:
+        raise LimitError(f"{path}: reading this {what} did not finish in {timeout:.0f} s; it is damaged "
+                         "(HDF5 can loop for ever on a damaged file)") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        if "MemoryError" in done.stderr:
+            raise LimitError(f"{path}: this {what} needs more than {fmt_bytes(memory)} to read") from None
+        raise LimitError(f"{path}: this {what} cannot be read: {last}") from None
+    _HDF5_CHECKED.add(key)
+
+
+def load_weights(model: Any, path: str | os.PathLike, what: str = "weights file") -> None:
+    """``model.load_weights(path)`` after :func:`check_hdf5` read the file safely once."""
+    check_hdf5(path, what)
+    model.load_weights(path)

@@ -24,7 +24,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from dlstudio.bounded import LIMITS, LimitError, available_memory, check_archive, fmt_bytes, regular_file
+from dlstudio.bounded import (
+    LIMITS, LimitError, available_memory, check_archive, fmt_bytes, limit_memory, regular_file,
+)
 from dlstudio.compile.model_file import ModelImportError
 
 #: Seconds a child may take for a small file; large files get one more second per 20 MB.
@@ -67,20 +69,6 @@ def precheck(path: Path) -> int:
     return size
 
 
-def _limit_memory(max_bytes: int) -> Any:
-    """A preexec function: the child's address space and data limited to ``max_bytes``."""
-    def apply() -> None:
-        import resource
-
-        for kind in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
-            soft, hard = resource.getrlimit(kind)
-            want = max_bytes if soft == resource.RLIM_INFINITY else min(soft, max_bytes)
-            if hard != resource.RLIM_INFINITY:
-                want = min(want, hard)
-            resource.setrlimit(kind, (want, hard))
-    return apply
-
-
 def import_model_isolated(path: str | os.PathLike, timeout: float | None = None) -> tuple[Any, dict[str, list[Any]]]:
     """Graph and weights of the model in a ``.keras`` or ``.h5`` file, read in a child process
     (see the module's description); ModelImportError for every problem, the limits included."""
@@ -100,7 +88,7 @@ def import_model_isolated(path: str | os.PathLike, timeout: float | None = None)
         try:
             done = subprocess.run([sys.executable, "-m", "dlstudio.compile.import_process", str(path.resolve()), out],
                                   capture_output=True, text=True, timeout=timeout, env=env,
-                                  preexec_fn=_limit_memory(memory) if os.name == "posix" else None, check=False)
+                                  preexec_fn=limit_memory(memory) if os.name == "posix" else None, check=False)
         except subprocess.TimeoutExpired:
             raise ModelImportError(
                 f"reading '{path.name}' took more than {timeout:.0f} s and was stopped: the file is damaged "

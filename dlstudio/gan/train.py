@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from dlstudio.bounded import load_weights
 from dlstudio.gan.events import GanSamples, GanStep
 from dlstudio.gan.project import GanError, dataset_problem, gan_pair
 from dlstudio.runs.store import GENERATOR_WEIGHTS_FILE
@@ -159,8 +160,8 @@ class _Loop:
         self.history: dict[str, list[float]] = {k: [] for k in METRICS}
         self.first_epoch, self.step = 0, 0
         if previous is not None:
-            self.G.load_weights(previous.path / GENERATOR_WEIGHTS)
-            self.D.load_weights(previous.path / DISCRIMINATOR_WEIGHTS)
+            load_weights(self.G, previous.path / GENERATOR_WEIGHTS)
+            load_weights(self.D, previous.path / DISCRIMINATOR_WEIGHTS)
             self.history.update({k: list(v) for k, v in previous.history().items() if k in METRICS})
             self.first_epoch = int(previous.info.get("epochs_done", 0))
             self.step = int(previous.info.get("steps_done", 0))
@@ -341,5 +342,5 @@ def load_generator(project: Any, run: Any) -> tuple[Any, Any]:
             except ValidationError as exc:  # a damaged or hand-edited run.json
                 raise GanError(located(exc, f"{run.path / 'run.json'}: gan")) from None
     generator = build_model(graph, name="generator")
-    generator.load_weights(weights)
+    load_weights(generator, weights)
     return generator, pair

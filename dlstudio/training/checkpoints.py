@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from dlstudio.bounded import npz_headers
+from dlstudio.bounded import load_weights, npz_headers
 from dlstudio.project.atomic import write_file
 from dlstudio.training.objectives import TrainingError
 
@@ -164,4 +164,4 @@ def load_run_weights(model: Any, run: Any) -> None:
         raise TrainingError(f"cannot continue run {run.id}: it has no weights yet (status: {run.status}; it "
                             "ended before its first checkpoint); start a new training instead")
     check_weights_fit(model, run, run.weights_path, "continue")
-    model.load_weights(run.weights_path)
+    load_weights(model, run.weights_path)

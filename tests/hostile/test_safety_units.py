@@ -263,3 +263,43 @@ def test_a_reader_that_does_not_finish_is_stopped_with_a_message(tmp_path):
     keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save(tmp_path / "m.keras")
     with pytest.raises(ModelImportError, match=r"took more than 0 s and was stopped: the file is damaged"):
         import_model_isolated(tmp_path / "m.keras", timeout=0.2)  # as a looping HDF5 reader would be
+
+
+def test_weights_files_are_read_in_a_child_first(tmp_path, monkeypatch):
+    """A run's weights (HDF5, which can loop for ever on flipped bits) are read through once in
+    a child process with a time limit before the app reads them; a file that hangs or is not
+    HDF5 is a message naming it; a file checked once is not read again until it changes."""
+    import subprocess
+
+    import h5py
+    import numpy as np
+
+    from dlstudio import bounded
+
+    good = tmp_path / "model.weights.h5"
+    with h5py.File(good, "w") as f:
+        f.create_dataset("layers/dense/vars/0", data=np.ones((3, 2), np.float32))
+        f.attrs["note"] = "fine"
+    calls = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a) or real_run(*a, **k))
+    bounded.check_hdf5(good)
+    bounded.check_hdf5(good)
+    assert len(calls) == 1  # once per file version
+    os.utime(good, ns=(1, 1))  # changed since: checked again
+    bounded.check_hdf5(good)
+    assert len(calls) == 2
+
+    garbage = tmp_path / "garbage.weights.h5"
+    garbage.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 8)
+    with pytest.raises(bounded.LimitError, match="garbage.weights.h5: this weights file cannot be read"):
+        bounded.check_hdf5(garbage)
+
+    monkeypatch.setattr(bounded, "_HDF5_WALK", "import time; time.sleep(60)")  # an HDF5 loop, as seen
+    monkeypatch.setattr(bounded, "HDF5_SECONDS", 1.0)
+    hangs = tmp_path / "hangs.weights.h5"
+    hangs.write_bytes(b"x" * 10)
+    with pytest.raises(bounded.LimitError, match=r"hangs.weights.h5: reading this weights file did not finish in 1 s"):
+        bounded.check_hdf5(hangs)
+    with pytest.raises(FileNotFoundError):
+        bounded.check_hdf5(tmp_path / "missing.weights.h5")
