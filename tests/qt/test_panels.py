@@ -294,6 +294,20 @@ def test_inspector_choice_combo(qtbot, inspector, doc):
     assert doc.graph.node("dense").params["kernel_regularizer"] is None
 
 
+def test_inspector_shares_offers_the_layers_it_can_share(qtbot, inspector, doc):
+    """``shares`` is a choice of the other layers of the same type with weights of their own."""
+    g = doc.graph
+    g.add_node("Dense", {"units": 10, "activation": "softmax"}, name="second", id="second")
+    g.add_node("Dense", {"units": 10, "shares": "head"}, name="third", id="third")
+    inspector.set_node("second")
+    combo = inspector.editor("shares")
+    assert [combo.itemText(i) for i in range(combo.count())] == ["(none)", "head"]  # not third: it shares
+    combo.setCurrentIndex(combo.findText("head"))
+    assert g.node("second").params["shares"] == "head"
+    doc.undo_stack.undo()
+    assert not g.node("second").params.get("shares")
+
+
 def test_inspector_checkbox(qtbot, inspector, doc):
     inspector.set_node("dense")
     box = inspector.editor("use_bias")

@@ -310,7 +310,8 @@ class InspectorPanel(QWidget):
 
         # parameters
         if spec is not None:
-            outer_specs = tuple(p for p in spec.params if p.kind != "inner")
+            outer_specs = tuple(self._shares_choice(p, node) if p.name == "shares" else p
+                                for p in spec.params if p.kind != "inner")
             if outer_specs:
                 lay.addWidget(section_header("Parameters", content))
                 self.form = ParamForm(outer_specs, content)
@@ -357,6 +358,15 @@ class InspectorPanel(QWidget):
         lay.addWidget(self.inner_form)
         inner = node.params.get("inner") if isinstance(node.params.get("inner"), dict) else {}
         self.inner_form.show_values(inner)
+
+    def _shares_choice(self, p: Any, node: Any) -> Any:
+        """``shares`` as a choice of the layers whose weights this one can use: the other
+        layers of its type that have weights of their own."""
+        import dataclasses
+
+        owners = sorted(n.name for n in self._graph.nodes
+                        if n.type == node.type and n.id != node.id and not n.params.get("shares"))
+        return dataclasses.replace(p, kind="choice", choices=tuple(owners))
 
     def _param_edited(self, name: str, value: Any) -> None:
         self._push_param(name, value)
