@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 BLOCK_COLOR = QColor("#3c7d8c")
 FRAME_MARGIN = 24.0
+#: Space between an expanded block's header and its first layer: the label of the wire into
+#: that layer sits there, clear of the header.
+FRAME_TOP = 58.0
+#: How far below where the collapsed block was its first layer starts when expanded.
+EXPAND_PAD = FRAME_TOP + HEADER_H
 
 
 def members_rect(scene: GraphScene, block) -> QRectF:
@@ -216,7 +221,7 @@ class BlockFrameItem(QGraphicsItem):
     def refresh(self) -> None:
         self.prepareGeometryChange()
         r = members_rect(self._scene, self._scene.graph.block(self.block_id))
-        self.rect = r.adjusted(-FRAME_MARGIN, -FRAME_MARGIN - HEADER_H, FRAME_MARGIN, FRAME_MARGIN)
+        self.rect = r.adjusted(-FRAME_MARGIN, -EXPAND_PAD, FRAME_MARGIN, FRAME_MARGIN)
         self.update()
 
     def header_rect(self) -> QRectF:

@@ -243,24 +243,24 @@ class GraphScene(QGraphicsScene):
         its layers take: expanding puts them where the block was, with the layers below moved
         down by the extra height; collapsing is the reverse."""
         from dlstudio.qt.editor.block_commands import collapse_command
-        from dlstudio.qt.editor.block_items import members_rect
+        from dlstudio.qt.editor.block_items import EXPAND_PAD, members_rect
         from dlstudio.qt.editor.items import NODE_H, NODE_W
 
         graph = self.graph
         block = graph.block(block_id)
         rect = members_rect(self, block)
-        extra = max(rect.height() - NODE_H, 0.0)
+        extra = max(rect.height() + EXPAND_PAD - NODE_H, 0.0)  # what the layers take beyond the block's node
         members = set(block.nodes)
         moves: dict[str, tuple] = {}
-        if collapsed:  # the block item will sit where the layers' top was
-            shift = (0.0, -extra / 2)
+        if collapsed:  # the block item will sit where the frame began
+            shift = (0.0, NODE_H / 2 - EXPAND_PAD - rect.height() / 2)
             for n in graph.nodes:
                 if n.id not in members and n.pos[1] > rect.bottom() - NODE_H / 2:
                     moves[n.id] = (n.pos, (n.pos[0], n.pos[1] - extra))
-        else:  # the layers start where the block item was
+        else:  # the frame begins where the block item was
             item = self.block_items.get(block_id)
             top = item.pos() if item is not None else QPointF(rect.center().x() - NODE_W / 2, rect.top())
-            shift = (top.x() + NODE_W / 2 - rect.center().x(), top.y() - rect.top())
+            shift = (top.x() + NODE_W / 2 - rect.center().x(), top.y() + EXPAND_PAD - rect.top())
             for n in graph.nodes:
                 if n.id not in members and n.pos[1] > top.y() + NODE_H / 2:
                     moves[n.id] = (n.pos, (n.pos[0], n.pos[1] + extra))
