@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget,
+    QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QStackedWidget,
     QWidget,
 )
 
@@ -436,7 +436,16 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
                           f"networks visually.</p><p>Keras on {_backend() if keras_ready() else '…'}</p>")
 
     # ------------------------------------------------------------ lifecycle
+    def reset_layout(self) -> None:
+        """View > Reset Layout: every panel where a new window puts it, at its size."""
+        for dock in self.findChildren(QDockWidget):
+            dock.setFloating(False)
+        self.restoreState(self._default_state)
+        self._show_relevant_docks(self.document)
+        self._default_dock_sizes()
+
     def _restore_layout(self) -> None:
+        self._default_state = self.saveState()  # the docks as built: what Reset Layout goes back to
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
         if geometry is not None:

@@ -126,6 +126,8 @@ class WindowMenus:
         panels = v.addMenu("&Panels")
         for dock in self.findChildren(QDockWidget):  # every panel, in the order they were made
             panels.addAction(dock.toggleViewAction())
+        v.addAction("&Reset Layout", self.reset_layout).setStatusTip(
+            "Put every panel back where a new window has it")
         theme = v.addMenu("&Theme")
         self.theme_actions = QActionGroup(self)  # one checked: the theme in use
         for mode in ("system", "light", "dark"):

@@ -205,3 +205,18 @@ def test_no_two_actions_share_a_shortcut(window):
                 f"{text} is both '{seen.get(text)}' and '{action.text()}'")
             seen[text] = action.text()
     assert seen["Ctrl+G"] == "&Group into Block" and seen["Ctrl+Shift+G"] == "U&ngroup Block"
+
+
+def test_view_reset_layout_puts_every_panel_back(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    window.palette_dock.setFloating(True)
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, window.inspector_dock)
+    window.problems_dock.hide()
+    assert window.dockWidgetArea(window.inspector_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    next(a for a in view.actions() if a.text() == "&Reset Layout").trigger()
+    assert not window.palette_dock.isFloating()
+    assert window.dockWidgetArea(window.inspector_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert window.dockWidgetArea(window.palette_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert not window.problems_dock.isHidden()
