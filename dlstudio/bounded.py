@@ -380,21 +380,33 @@ def check_count(n: int, limit: int, what: str, hint: str = "") -> None:
         raise LimitError(f"{n:,} {what}; DL Studio allows at most {limit:,}{': ' + hint if hint else ''}")
 
 
-def limit_memory(max_bytes: int) -> Any:
-    """A preexec function for a child process: its address space and data limited to ``max_bytes``."""
-    def apply() -> None:
-        for kind in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
-            soft, hard = resource.getrlimit(kind)
-            want = max_bytes if soft == resource.RLIM_INFINITY else min(soft, max_bytes)
-            if hard != resource.RLIM_INFINITY:
-                want = min(want, hard)
-            resource.setrlimit(kind, (want, hard))
-    return apply
+#: The environment variable that carries a child's memory limit (see :func:`limit_own_memory`).
+CHILD_MEMORY_ENV = "DLSTUDIO_CHILD_MEMORY"
+
+
+def limit_own_memory(max_bytes: int | None = None) -> None:
+    """Limit this process's address space and data to ``max_bytes`` (default: the number in
+    :data:`CHILD_MEMORY_ENV`; nothing when unset). A child process calls it first thing: a
+    ``preexec_fn`` could deadlock in a parent with threads (the app's Qt and TensorFlow threads)."""
+    if max_bytes is None:
+        text = os.environ.get(CHILD_MEMORY_ENV, "")
+        if not text.isdigit():
+            return
+        max_bytes = int(text)
+    for kind in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+        soft, hard = resource.getrlimit(kind)
+        want = max_bytes if soft == resource.RLIM_INFINITY else min(soft, max_bytes)
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        resource.setrlimit(kind, (want, hard))
 
 
 #: Reads every attribute and every dataset of an HDF5 file (the child of :func:`check_hdf5`).
 _HDF5_WALK = """
-import sys, h5py
+import sys
+from dlstudio.bounded import limit_own_memory
+limit_own_memory(int(sys.argv[2]))
+import h5py
 def visit(name, obj):
     for key in obj.attrs:
         obj.attrs[key]
@@ -423,8 +435,8 @@ def check_hdf5(path: str | os.PathLike, what: str = "weights file") -> None:
     timeout = HDF5_SECONDS + st.st_size / (20 * 1024 ** 2)
     memory = max(available_memory() // 2, 1024 ** 3)
     try:
-        done = subprocess.run([sys.executable, "-c", _HDF5_WALK, os.fspath(path)], capture_output=True,
-                              text=True, timeout=timeout, preexec_fn=limit_memory(memory), check=False)
+        done = subprocess.run([sys.executable, "-c", _HDF5_WALK, os.fspath(path), str(memory)], capture_output=True,
+                              text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise LimitError(f"{path}: reading this {what} did not finish in {timeout:.0f} s; it is damaged "
                          "(HDF5 can loop for ever on a damaged file)") from None

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from dlstudio.bounded import (
-    LIMITS, LimitError, available_memory, check_archive, fmt_bytes, limit_memory, regular_file,
+    CHILD_MEMORY_ENV, LIMITS, LimitError, available_memory, check_archive, fmt_bytes, limit_own_memory,
+    regular_file,
 )
 from dlstudio.compile.model_file import ModelImportError
 
@@ -83,12 +84,11 @@ def import_model_isolated(path: str | os.PathLike, timeout: float | None = None)
     timeout = timeout if timeout is not None else TIMEOUT_SECONDS + size / (20 * 1024 ** 2)
     # the child's own memory: what this process may still use, but at least what TensorFlow needs to start
     memory = max(int(available_memory() * LIMITS.memory_share), 3 * 1024 ** 3)
-    env = dict(os.environ, MALLOC_ARENA_MAX="2", TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(os.environ, MALLOC_ARENA_MAX="2", TF_CPP_MIN_LOG_LEVEL="3", **{CHILD_MEMORY_ENV: str(memory)})
     with tempfile.TemporaryDirectory(prefix="dlstudio-import-") as out:
         try:
             done = subprocess.run([sys.executable, "-m", "dlstudio.compile.import_process", str(path.resolve()), out],
-                                  capture_output=True, text=True, timeout=timeout, env=env,
-                                  preexec_fn=limit_memory(memory) if os.name == "posix" else None, check=False)
+                                  capture_output=True, text=True, timeout=timeout, env=env, check=False)
         except subprocess.TimeoutExpired:
             raise ModelImportError(
                 f"reading '{path.name}' took more than {timeout:.0f} s and was stopped: the file is damaged "
@@ -172,4 +172,5 @@ def _child(model: str, out: str) -> int:
 
 
 if __name__ == "__main__":
+    limit_own_memory()  # the parent's limit, set here: a preexec_fn could deadlock in a threaded parent
     sys.exit(_child(sys.argv[1], sys.argv[2]))
