@@ -43,9 +43,25 @@ def load_keras():
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
+            _enough_inter_op_threads(tf)
             tf.config.list_physical_devices()
             tf.get_logger().setLevel("ERROR")
     return keras
+
+
+#: TensorFlow's pool for running independent ops in parallel is as large as the machine's core
+#: count by default (2 on a small machine). The app runs TensorFlow from several threads at once
+#: (a training, the panels' pool jobs, previews); functions that block in that pool while the
+#: others wait for it can deadlock when it has fewer threads than callers. Four at least.
+MIN_INTER_OP_THREADS = 4
+
+
+def _enough_inter_op_threads(tf) -> None:
+    try:
+        if tf.config.threading.get_inter_op_parallelism_threads() == 0:  # 0: TensorFlow's default
+            tf.config.threading.set_inter_op_parallelism_threads(max(MIN_INTER_OP_THREADS, os.cpu_count() or 1))
+    except RuntimeError:  # the runtime was already started (by the caller): too late to change
+        pass
 
 
 def backend_name() -> str:
