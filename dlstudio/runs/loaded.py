@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dlstudio.bounded import check_hdf5
+from dlstudio.bounded import LimitError, check_hdf5
 from dlstudio.runs.errors import RunIncompatible
 from dlstudio.runs.store import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Run, RunStore
 
@@ -92,7 +92,10 @@ def load_run_model(run: Run, which: str = "last") -> Any:
         model = build_model(graph)
     except CompileError as exc:
         raise RunIncompatible(f"run {run.id}: its graph no longer compiles ({exc})") from None
-    check_hdf5(path, "weights file")  # read once in a child process first: a damaged file cannot hang us
+    try:
+        check_hdf5(path, "weights file")  # read once in a child process first: a damaged file cannot hang us
+    except LimitError as exc:
+        raise RunIncompatible(f"run {run.id}: cannot load {path.name} ({str(exc).split(': ', 1)[-1]})") from None
     try:
         model.load_weights(path)
     except Exception as exc:  # noqa: BLE001 - h5py/keras raise many kinds

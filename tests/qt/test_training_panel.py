@@ -574,3 +574,35 @@ def test_live_curves_fill_the_plots_instead_of_the_epoch_budget(qtbot):
     assert plots.x_view() == 1500
     plots.set_epochs(2)
     assert plots.x_view() == 2
+
+
+def test_every_plot_can_be_copied_and_saved_from_its_right_click_menu(qtbot, tmp_path, monkeypatch):
+    """Right-click a plot (the training curves here; every plot installs the same menu):
+    Copy Image puts it on the clipboard, Save as PNG / SVG write whole files."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent, QGuiApplication
+    from PySide6.QtWidgets import QApplication, QFileDialog
+
+    from dlstudio.qt.panels.training.training_plots import TrainingPlots
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.resize(600, 300)
+    plots.show()
+    qtbot.waitExposed(plots)
+    view = plots.view
+    at = QPoint(100, 100)
+    QApplication.sendEvent(view.viewport(), QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at,
+                                                              view.viewport().mapToGlobal(at)))
+    menu = view.plot_menu
+    assert [a.text() for a in menu.actions()] == ["Copy Image", "Save Image as PNG…", "Save Image as SVG…"]
+    QGuiApplication.clipboard().clear()
+    menu.actions()[0].trigger()
+    image = QGuiApplication.clipboard().image()
+    assert not image.isNull() and image.width() >= 600
+    for action, name in ((menu.actions()[1], "curves.png"), (menu.actions()[2], "curves")):
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, n=name, **k: (str(tmp_path / n), ""))
+        action.trigger()
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in (tmp_path / "curves.svg").read_bytes()[:400]  # the suffix was added
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "curves.svg"]  # no temporary left

@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
+from dlstudio.project.atomic import atomic_path
 from dlstudio.qt.editor.scene import GraphScene
 
 MARGIN = 40.0
@@ -47,8 +48,9 @@ def export_png(scene: GraphScene, path: str | Path, scale: float = 2.0) -> Path:
     _render(scene, painter, QRectF(0, 0, size.width(), size.height()), source)
     painter.end()
     path = Path(path)
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    with atomic_path(path) as tmp:  # whole or not at all
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"could not write {path}")
     return path
 
 
@@ -57,17 +59,16 @@ def export_svg(scene: GraphScene, path: str | Path) -> Path:
 
     source = _source_rect(scene)
     path = Path(path)
-    gen = QSvgGenerator()
-    gen.setFileName(str(path))
-    gen.setSize(QSize(int(source.width()), int(source.height())))
-    gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
-    gen.setTitle("DL Studio graph")
-    painter = QPainter(gen)
-    painter.fillRect(QRectF(0, 0, source.width(), source.height()), scene.colors["background"])
-    _render(scene, painter, QRectF(0, 0, source.width(), source.height()), source)
-    painter.end()
-    if not path.is_file():
-        raise OSError(f"could not write {path}")
+    with atomic_path(path) as tmp:  # whole or not at all
+        gen = QSvgGenerator()
+        gen.setFileName(str(tmp))
+        gen.setSize(QSize(int(source.width()), int(source.height())))
+        gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
+        gen.setTitle("DL Studio graph")
+        painter = QPainter(gen)
+        painter.fillRect(QRectF(0, 0, source.width(), source.height()), scene.colors["background"])
+        _render(scene, painter, QRectF(0, 0, source.width(), source.height()), source)
+        painter.end()
     return path
 
 

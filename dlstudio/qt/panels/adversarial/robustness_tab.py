@@ -18,6 +18,7 @@ from dlstudio.data.grid import CLASS_COLORS
 from dlstudio.qt.panels.adversarial.attack_views import FittedPage
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header
 from dlstudio.qt.panels.insight.insight_views import scroll_area
+from dlstudio.qt.plot_menu import install_plot_menu
 
 GALLERY_SIZE = 24
 CURVE_EPS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3)
@@ -79,6 +80,7 @@ class RobustnessTab:
 
         layout, index = self._plot_slot
         self.plot = pg.PlotWidget(layout.parentWidget())
+        install_plot_menu(self.plot, "Robustness curve")
         self.plot.setFixedHeight(240)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(False, False)

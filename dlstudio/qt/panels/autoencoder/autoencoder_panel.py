@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.runs.run_panel import RunPanel
 from dlstudio.qt.panels.training.training_plots import style_axes
+from dlstudio.qt.plot_menu import install_plot_menu
 
 #: Class colours of the scatter (Tableau 10), one per digit.
 CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -202,6 +203,7 @@ class AutoencoderPanel(RunPanel):
         import pyqtgraph as pg
 
         self.plot = pg.PlotWidget(self)
+        install_plot_menu(self.plot, "Autoencoder codes")
         self.plot.setMinimumHeight(220)
         self.plot.setMenuEnabled(False)
         self.plot.getPlotItem().setAspectLocked(False)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from dlstudio.data.grid import CLASS_COLORS, class_balance, class_color, sample_indices, text_preview
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header, shape_text
+from dlstudio.qt.plot_menu import install_plot_menu
 
 SAMPLES = 48  # images in the sample grid
 TABLE_ROWS = 50
@@ -95,6 +96,7 @@ class DatasetViews:
         import pyqtgraph as pg
 
         plot = pg.PlotWidget(parent)
+        install_plot_menu(plot, "Dataset")
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.getPlotItem().setContentsMargins(2, 4, 6, 2)

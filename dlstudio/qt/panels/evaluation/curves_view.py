@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dlstudio.qt.panels.data.data_widgets import muted_label
+from dlstudio.qt.plot_menu import install_plot_menu
 
 
 class CurvesView(QWidget):
@@ -49,6 +50,7 @@ class CurvesView(QWidget):
         self.widgets = []
         for title in ("ROC", "Precision\u2013recall", "Reliability"):
             w = pg.PlotWidget(self, title=title)
+            install_plot_menu(w, title)
             w.setBackground(c["background"])
             plots.addWidget(w, 1)  # three plots of one width
             self.widgets.append(w)

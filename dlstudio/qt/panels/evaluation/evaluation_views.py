@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label
 from dlstudio.qt.panels.insight.insight_views import scroll_area
+from dlstudio.qt.plot_menu import install_plot_menu
 
 MAX_SAMPLES_SHOWN = 200  # a cell's samples beyond this are counted, not drawn
 
@@ -334,6 +335,7 @@ class RegressionScatter(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget(self)
+        install_plot_menu(self.view, "Evaluation plot")
         lay.addWidget(self.view)
         c = plot_colors(self.palette())
         self.view.setBackground(c["background"])

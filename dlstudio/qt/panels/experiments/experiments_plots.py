@@ -15,12 +15,14 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from dlstudio.qt.panels.training.training_plots import style_axes
 from dlstudio.search.study import TrialRecord, best_so_far, pareto_front
+from dlstudio.qt.plot_menu import install_plot_menu
 
 FRONT_COLOR, POINT_COLOR, FAILED_COLOR = "#e8710a", "#1f6feb", "#8b949e"
 
 
 def plot_widget(parent: QWidget, bottom: str, left: str) -> pg.PlotWidget:
     plot = pg.PlotWidget(parent)
+    install_plot_menu(plot, "Experiment")
     plot.setLabel("bottom", bottom)
     plot.setLabel("left", left)
     plot.showGrid(x=True, y=True, alpha=0.2)

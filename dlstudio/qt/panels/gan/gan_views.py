@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors
+from dlstudio.qt.plot_menu import install_plot_menu
 
 SMOOTH = 0.9  # exponential smoothing of the per-step curves (debiased)
 CURVES = {  # name: (plot, label, colour key)
@@ -62,6 +63,7 @@ class GanCurves(QWidget):
         colors = plot_colors(self.palette())
         colors.update(real="#2da44e", fake="#cf222e")
         self.widget = pg.GraphicsLayoutWidget(self)
+        install_plot_menu(self.widget, "GAN")
         self.widget.setBackground(colors["background"])
         self.layout().addWidget(self.widget)
         for row, (key, title) in enumerate((("loss", "Losses"), ("prob", "D(x), the belief 'real'"))):

@@ -34,6 +34,7 @@ from dlstudio.insight.saliency import display_image, normalized, overlay
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.insight.conv_playground import rgb_pixmap
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label, section_header, shape_text
+from dlstudio.qt.plot_menu import install_plot_menu
 
 #: Vector layers not worth bars of their own (they repeat the layer before them).
 HIDDEN_VECTORS = ("Flatten", "Reshape", "Dropout", "GaussianNoise", "RepeatVector", "InputLayer")
@@ -374,6 +375,7 @@ class WeightsView(QWidget):
 
         layout, index = self._plot_slot
         self.plot = pg.PlotWidget(self)
+        install_plot_menu(self.plot, "Layer outputs")
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label
 from dlstudio.qt.panels.runs.run_panel import RunPanel
+from dlstudio.qt.plot_menu import install_plot_menu
 
 GRID_MAX = 48  # samples of a lasso selection shown
 HOVER_PIXELS = 12  # the pointer is "on" a point within this many pixels
@@ -209,6 +210,7 @@ class ProjectorPanel(RunPanel):
         pg = import_pyqtgraph()
         self.viewbox = _lasso_viewbox_class()(self.select_polygon)
         self.plot = pg.PlotWidget(self.plot_box, viewBox=self.viewbox)
+        install_plot_menu(self.plot, "Projector")
         c = plot_colors(self.palette())
         self.plot.setBackground(c["background"])
         style_axes(self.plot, self.palette())

@@ -24,6 +24,7 @@ from dlstudio.qt.panels.sequences.sequence_docks import LIVE, RunPicker
 from dlstudio.qt.panels.training.training_plots import style_axes
 from dlstudio.runs import load_run
 from dlstudio.training.events import ForecastFrame
+from dlstudio.qt.plot_menu import install_plot_menu
 
 #: (key, legend name, colour, dashed)
 CURVES = (("history", "history", "#8a8a8a", False), ("truth", "truth", "#1f77b4", False),
@@ -130,6 +131,7 @@ class ForecastPanel(QWidget):
         import pyqtgraph as pg
 
         self.plot = pg.PlotWidget(self)
+        install_plot_menu(self.plot, "Forecast")
         self.plot.setObjectName("forecast_plot")
         pal = self.palette()
         colors = style_axes(self.plot, pal)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from dlstudio.qt.panels.data.data_widgets import muted_label
 from dlstudio.qt.panels.training.training_plots import Series, import_pyqtgraph, plot_colors, style_axes
+from dlstudio.qt.plot_menu import install_plot_menu
 
 REDRAW_MS = 50
 FLOOR = 1e-12  # magnitudes below this are drawn at it (log scale)
@@ -49,6 +50,7 @@ class GradientFlowView(QWidget):
         self.caption = muted_label("", self, wrap=True)
         lay.addWidget(self.caption)
         self.view = pg.GraphicsLayoutWidget(self)
+        install_plot_menu(self.view, "Gradient flow")
         lay.addWidget(self.view, 1)
         self.bars_plot = self.view.addPlot(row=0, col=0)
         self.lines_plot = self.view.addPlot(row=0, col=1)

@@ -28,6 +28,7 @@ from dlstudio.qt.panels.data.data_widgets import muted_label
 from dlstudio.qt.panels.training.training_plots import import_pyqtgraph, style_axes
 from dlstudio.training.events import BoundaryFrame
 from dlstudio.training.gradient_events import GradientFlow
+from dlstudio.qt.plot_menu import install_plot_menu
 
 REDRAW_MS = 50
 
@@ -61,6 +62,7 @@ class BoundaryView(QWidget):
                                 "it is less sure; the dots are the data points in their true class's colour")
         lay.addWidget(self.caption)
         self.view = pg.GraphicsLayoutWidget(self)
+        install_plot_menu(self.view, "Decision boundary")
         lay.addWidget(self.view, 1)
         self.plot = self.view.addPlot()
         self.plot.setAspectLocked(True)

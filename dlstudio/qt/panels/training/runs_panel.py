@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.qt.panels.training.training_plots import format_metric, import_pyqtgraph, metric_title, style_axes
 from dlstudio.qt.signals import rebind
+from dlstudio.qt.plot_menu import install_plot_menu
 
 #: Colours of overlaid runs (light palette, dark palette), cycled.
 RUN_COLORS = (("#1f6feb", "#5b9cf6"), ("#e8710a", "#ffa657"), ("#1a7f37", "#56d364"),
@@ -330,6 +331,7 @@ class RunsPanel(QWidget):
             return
         pg = import_pyqtgraph()
         self.plot_widget = pg.PlotWidget(self)
+        install_plot_menu(self.plot_widget, "Runs compared")
         self.plot_widget.setObjectName("compare_plot")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.setDownsampling(auto=True, mode="peak")

@@ -19,6 +19,8 @@ from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 
+from dlstudio.qt.plot_menu import install_plot_menu
+
 SYMBOLS_UP_TO = 60  # epoch curves show their points while they have at most this many
 SPARE = "_metric"  # the name of the metric plot before the first metric arrives
 FIRST_VIEW_EPOCHS = 5.0  # the x axes show this many epochs at first (or the whole run, if shorter)
@@ -170,6 +172,7 @@ class TrainingPlots(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget(self)
+        install_plot_menu(self.view, "Training curves")
         self.view.installEventFilter(self)  # re-flow the plots before the view fits its layout
         lay.addWidget(self.view)
         self.ci = self.view.ci
