@@ -119,6 +119,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         from dlstudio.qt.editor.previews import PreviewController
 
         self.previews = PreviewController(self.scene, run_of=lambda: self.insight_panel.runs.run())
+        self.previews.failed.connect(lambda text: self.statusBar().showMessage(f"Layer previews: {text}", 8000))
         self.previews.set_enabled(self.act_previews.isChecked())
         self.view.library_changed.connect(self.palette_panel.blocks.reload)
         self.view.block_dropped.connect(self.add_block)

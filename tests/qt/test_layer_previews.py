@@ -86,3 +86,16 @@ def test_previews_appear_follow_edits_downstream_and_training(window, qtbot, tmp
     assert trained[names["image"]] == untrained[names["image"]]  # the sample stays the sample
     window.act_previews.trigger()
     assert not any(item.preview_item().isVisible() for item in items.values())
+
+
+def test_previews_that_cannot_be_made_say_why(window, qtbot, tmp_path):
+    """A project whose data cannot be read: the status bar says why there are no previews."""
+    project = load_project(RESOURCES / "examples" / "xor_mlp.dlsproj")
+    project.dataset.name, project.dataset.options = "csv", {"path": "missing.csv"}
+    save_project(project, tmp_path / "nodata.dlsproj")
+    assert window.open_path(tmp_path / "nodata.dlsproj")
+    with qtbot.waitSignal(window.previews.failed, timeout=TIMEOUT) as blocker:
+        window.act_previews.trigger()
+    assert "missing.csv" in blocker.args[0]
+    assert window.statusBar().currentMessage().startswith("Layer previews: ")
+    assert "missing.csv" in window.statusBar().currentMessage()
