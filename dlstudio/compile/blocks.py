@@ -29,9 +29,11 @@ class BlockSummary:
     warnings: int
 
 
-def _input_count(graph: Graph, node_id: str) -> tuple[int, tuple[bool, ...]]:
+def _input_count(graph: Graph, node_id: str, catalog: bool = True) -> tuple[int, tuple[bool, ...]]:
     node = graph.node(node_id)
     try:
+        if not catalog:  # the catalog (Keras) is not loaded yet: the ports that have edges
+            raise UnknownLayerError(node.type)
         spec = get_spec(node.type)
     except UnknownLayerError:
         n = len(graph.in_edges(node_id))
@@ -47,13 +49,14 @@ def _order(graph: Graph, block: Block) -> list[str]:
         n for n in block.nodes if n not in set(graph.acyclic_order())]
 
 
-def block_ports(graph: Graph, block: Block) -> tuple[list[PortRef], list[PortRef]]:
-    """The block's (input ports, output ports), each an inner (node id, port), in graph order."""
+def block_ports(graph: Graph, block: Block, catalog: bool = True) -> tuple[list[PortRef], list[PortRef]]:
+    """The block's (input ports, output ports), each an inner (node id, port), in graph order
+    (``catalog=False``: without asking the layer catalog, from the edges alone)."""
     members = set(block.nodes)
     inputs: list[PortRef] = []
     outputs: list[PortRef] = []
     for nid in _order(graph, block):
-        count, optional = _input_count(graph, nid)
+        count, optional = _input_count(graph, nid, catalog)
         fed = {e.dst_port: e for e in graph.in_edges(nid)}
         for port in range(count):
             edge = fed.get(port)
@@ -67,9 +70,9 @@ def block_ports(graph: Graph, block: Block) -> tuple[list[PortRef], list[PortRef
     return inputs, outputs
 
 
-def block_summary(graph: Graph, block: Block, analysis: Analysis | None) -> BlockSummary:
+def block_summary(graph: Graph, block: Block, analysis: Analysis | None, catalog: bool = True) -> BlockSummary:
     """Ports, parameter and MAC totals, border shapes and problem counts of a block."""
-    inputs, outputs = block_ports(graph, block)
+    inputs, outputs = block_ports(graph, block, catalog)
     nodes = analysis.nodes if analysis is not None else {}
     params = sum(nodes[n].params for n in block.nodes if n in nodes)
     macs = sum(nodes[n].macs for n in block.nodes if n in nodes)

@@ -592,3 +592,18 @@ def test_palette_search_ranks_name_matches_first_and_restores_the_order(qtbot, k
     assert panel.visible_types()[0] == "Conv2D"
     panel.search.clear()
     assert panel.visible_types() == before
+
+
+def test_the_palette_does_not_wait_for_keras(tmp_path):
+    """The palette (layers and blocks) is built without importing Keras: block files are read
+    once Keras is in, so the window appears at once (a fresh process: Keras is loaded here)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom PySide6.QtWidgets import QApplication\napp = QApplication([])\n"
+            "from dlstudio.qt.panels.editing.palette import PalettePanel\np = PalettePanel()\n"
+            "print('keras' in sys.modules, 'tensorflow' in sys.modules, p.blocks.item(0).text())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "DLSTUDIO_CONFIG_DIR": str(tmp_path)})
+    assert done.stdout.split("\n")[-2] == "False False Loading blocks…", done.stdout + done.stderr[-1000:]

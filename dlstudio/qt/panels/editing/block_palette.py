@@ -30,9 +30,11 @@ class BlockList(QListWidget):
         self.itemDoubleClicked.connect(lambda item: self.add_requested.emit(item.data(KEY_ROLE)))
         self.blocks = {}
         self.problems: list[str] = []
-        self.reload()
+        self.addItem("Loading blocks…")  # block files are checked against the layer catalog: once Keras is in
+        self.item(0).setFlags(Qt.ItemFlag.NoItemFlags)
 
     def reload(self) -> None:
+        """Read the built-in and the user's blocks (after Keras has loaded: the palette calls it)."""
         from dlstudio.qt.icons import category_icon
 
         found, self.problems = library_blocks(user_blocks_dir())
@@ -50,7 +52,9 @@ class BlockList(QListWidget):
         words = text.lower().split()
         for i in range(self.count()):
             item = self.item(i)
-            b = self.blocks[item.data(KEY_ROLE)]
+            b = self.blocks.get(item.data(KEY_ROLE))
+            if b is None:  # "Loading blocks…"
+                continue
             hay = f"{b.name} {b.description} block".lower()
             item.setHidden(not all(w in hay for w in words))
 

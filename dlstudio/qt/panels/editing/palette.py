@@ -494,6 +494,7 @@ class PalettePanel(QWidget):
                 self._items[spec.type] = item
                 self._specs[spec.type] = spec
         self.tree.expandAll()
+        self.blocks.reload()
         self._populated = True
         self.search.setEnabled(True)
         self.stack.setCurrentWidget(self.tree)
