@@ -375,6 +375,24 @@ class GalleryWindow(QWidget):
         total = len(self.cards)
         self.count.setText(f"{total} examples" if shown == total else f"{shown} of {total} examples")
         self._relayout(force=True)
+        self._follow_filter()
+
+    def _follow_filter(self) -> None:
+        """The details show an example the filter shows: the selected one while it matches,
+        else the first one shown (none: "Choose an example")."""
+        if self.current is not None and not self.cards[self.current.path].isHidden():
+            return
+        if self.current is None and not self.search.text().strip():
+            return  # nothing chosen yet and nothing searched: "Choose an example"
+        first = next((card for *_rest, cards in self._section_widgets for card in cards if not card.isHidden()),
+                     None)
+        if first is not None:
+            self.select(first.entry)
+            return
+        if self.current is not None and self.current.path in self.cards:
+            self.cards[self.current.path].set_selected(False)
+        self.current = None
+        self.details.show_entry(None)
 
     def select(self, entry: GalleryEntry) -> None:
         if self.current is not None and self.current.path in self.cards:

@@ -69,6 +69,21 @@ def test_search_filters_cards_and_hides_empty_lectures(gallery, qtbot):
     assert all(not c.isHidden() for c in gallery.cards.values())
 
 
+def test_the_details_follow_the_search(gallery, qtbot):
+    """The details pane never describes an example the search hides: a search shows its first
+    match; a selected example stays while it matches; no match, no details."""
+    gallery.select(gallery.cards[EXAMPLES_DIR / "small_vgg.dlsproj"].entry)
+    qtbot.keyClicks(gallery.search, "vanishing")
+    shown = [c.entry for c in gallery.cards.values() if not c.isHidden()]
+    assert gallery.current in shown and gallery.details.title.text() == gallery.current.title
+    kept = gallery.current
+    qtbot.keyClicks(gallery.search, " ")
+    assert gallery.current == kept  # still shown: still chosen
+    gallery.search.setText("no example is called this")
+    assert gallery.current is None and gallery.details.title.text() == "Choose an example"
+    assert not gallery.details.open_button.isEnabled()
+
+
 def test_selecting_a_card_shows_the_whole_explanation_and_the_result(gallery, qtbot):
     assert not gallery.details.open_button.isEnabled()
     card = gallery.cards[EXAMPLES_DIR / "deep_sigmoid.dlsproj"]
