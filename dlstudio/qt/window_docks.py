@@ -15,12 +15,45 @@ from PySide6.QtWidgets import QDockWidget
 from dlstudio.qt.document import Document
 
 
+#: What each dock is for (Help > What's This?, Shift+F1, then click a panel), by object name.
+WHATS_THIS = {
+    "palette": "<b>Layers</b>: every Keras layer DL Studio knows, by category, and the <i>Blocks</i>: groups "
+               "of layers from the lectures and your own. Drag one onto the canvas, double-click it, or search.",
+    "inspector": "<b>Inspector</b>: the settings of the selected layer (or block), its output shape, "
+                 "parameters and multiply-adds, and its problems with their fixes. Every edit can be undone.",
+    "summary": "<b>Summary</b>: every layer with its output shape, parameters and multiply-adds, and the totals.",
+    "problems": "<b>Problems</b>: what stops the model from training on its data, found while you edit, "
+                "with a one-click <i>Fix</i> where one small edit resolves it.",
+    "data": "<b>Data</b>: the project's dataset, its options and samples; the Input's shape follows it.",
+    "insight": "<b>Insight</b>: feature maps, filters, saliency and attribution for a sample, from the untrained "
+               "graph or a trained run; refreshed while training if you ask.",
+    "training": "<b>Training</b>: train (F5), stop and continue; loss and metrics plotted per batch and epoch, "
+                "with live views (decision boundary, gradient flow).",
+    "runs": "<b>Runs</b>: every training of the project with its settings and results; compare their curves.",
+    "training_settings": "<b>Settings</b>: loss, optimizer, learning rate and schedule, epochs, batch size, "
+                         "metrics, early stopping, device.",
+    "adversarial": "<b>Adversarial</b>: attack a trained classifier (FGSM, PGD) and see how robust it is.",
+    "evaluation": "<b>Evaluation</b>: a run's test metrics, confusion matrix (click a cell for its samples), "
+                  "per-class scores, ROC/PR and reliability curves.",
+    "predict": "<b>Predict</b>: a run's answer for a test sample or a file you drop here.",
+    "autoencoder": "<b>Autoencoder</b>: reconstructions and the code space of an autoencoder run.",
+    "experiments": "<b>Experiments</b>: search over layer settings and training settings (Optuna), every trial "
+                   "a run; compare trials and open the best.",
+    "gan": "<b>GAN</b>: train a generator against a discriminator and watch the sample grid.",
+    "projector": "<b>Projector</b>: a run's learned representation of the test set in 2-D (PCA or t-SNE); "
+                 "hover for samples, click to predict.",
+    "text_samples": "<b>Text</b>: what a language model writes after each epoch, or a trained run writes now.",
+    "forecast": "<b>Forecast</b>: a time-series model's one-step and free-running forecasts against the truth.",
+}
+
+
 class WindowDocks:
     """The docks of the main window (a mixin: ``self`` is the window)."""
 
     def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
+        dock.setWhatsThis(WHATS_THIS.get(name, ""))
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)

@@ -59,7 +59,8 @@ class WindowMenus:
                                         "Turn the selected block back into its layers")
         self.act_add = self._action("&Add Layer…", lambda: self.view.open_quick_add(), None,
                                     "Search and add a layer (Tab or Space over the canvas)")
-        self.act_fit = self._action("&Fit to View", lambda: self.view.fit_all(), QKeySequence("F"))
+        self.act_fit = self._action("&Fit to View", lambda: self.view.fit_all(), QKeySequence("F"),
+                                    "Show the whole graph (F)")
         self.act_zoom_in = self._action("Zoom &In", lambda: self.view.set_zoom(self.view.zoom() * 1.25), K.ZoomIn)
         self.act_zoom_out = self._action("Zoom &Out", lambda: self.view.set_zoom(self.view.zoom() / 1.25), K.ZoomOut)
         self.act_zoom_reset = self._action("&Actual Size", lambda: self.view.set_zoom(1.0), QKeySequence("Ctrl+0"))
@@ -144,6 +145,10 @@ class WindowMenus:
                                       "The guide to every panel and the command line (searchable)")
         h.addAction(self.act_guide)
         h.addAction("&Keyboard Shortcuts\u2026", self.show_shortcuts)
+        from PySide6.QtWidgets import QWhatsThis
+
+        self.act_whats_this = QWhatsThis.createAction(self)  # Shift+F1, then click a panel
+        h.addAction(self.act_whats_this)
         h.addAction("Example &Gallery\u2026", self.show_gallery)
         h.addSeparator()
         h.addAction("&About DL Studio", self.about)
@@ -175,6 +180,8 @@ class WindowMenus:
                              QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) else [])])
         undo.setIconText("Undo")  # the tool bar keeps a steady width; menus say what is undone
         redo.setIconText("Redo")
+        undo.setToolTip("Undo the last edit (Ctrl+Z); the Edit menu names it")
+        redo.setToolTip("Redo what was undone (Ctrl+Shift+Z or Ctrl+Y)")
         first = self.edit_menu.actions()[0]
         self.edit_menu.insertActions(first, [undo, redo])
         self.toolbar.insertActions(self._undo_anchor, [undo, redo])

@@ -220,3 +220,17 @@ def test_view_reset_layout_puts_every_panel_back(window, qtbot):
     assert window.dockWidgetArea(window.inspector_dock) == Qt.DockWidgetArea.RightDockWidgetArea
     assert window.dockWidgetArea(window.palette_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
     assert not window.problems_dock.isHidden()
+
+
+def test_every_dock_says_whats_this_and_every_toolbar_action_has_a_tooltip(window):
+    from PySide6.QtWidgets import QDockWidget
+
+    docks = window.findChildren(QDockWidget)
+    assert len(docks) >= 15
+    assert all(d.whatsThis().startswith(f"<b>{d.windowTitle().split(' (')[0]}</b>") for d in docks), [
+        d.objectName() for d in docks if not d.whatsThis()]
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert window.act_whats_this in help_menu.actions() and window.act_whats_this.shortcut().toString() == "Shift+F1"
+    for action in window.toolbar.actions():
+        if not action.isSeparator():
+            assert action.toolTip() and action.toolTip() != action.text().replace("&", ""), action.text()
