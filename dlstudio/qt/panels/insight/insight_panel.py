@@ -142,7 +142,7 @@ class InsightPanel(QWidget):
         self.job = RunJob(self, CACHE_SIZE)
         self.job.done.connect(self._done)
         self.job.failed.connect(lambda _key, message: self._fail(message))
-        self._jobs: dict[tuple, dict] = {}  # the key asked for last -> the job it describes
+        self._jobs: dict[tuple, dict] = {}  # the keys asked for lately -> the job each describes
         self._file: str | None = None
         self._stale = True
         self._shown_key: tuple | None = None
@@ -421,7 +421,11 @@ class InsightPanel(QWidget):
         key = self._key(job)
         if key == self._shown_key:
             return
-        self._jobs = {key: job}
+        # a result is shown with the job it was computed for: while one computes, newer requests wait,
+        # and the one that was running still arrives (epoch 2's maps must not be labelled epoch 3)
+        self._jobs[key] = job
+        while len(self._jobs) > 8:
+            self._jobs.pop(next(iter(self._jobs)))
         if self.job.request(key, _compute, job):
             self.status.setText("Computing\u2026")
 
