@@ -44,9 +44,11 @@ def _input_count(graph: Graph, node_id: str, catalog: bool = True) -> tuple[int,
 
 
 def _order(graph: Graph, block: Block) -> list[str]:
+    """The block's layers in data-flow order (those on a cycle last, as grouped)."""
     members = set(block.nodes)
-    return [n for n in graph.acyclic_order() if n in members] + [
-        n for n in block.nodes if n not in set(graph.acyclic_order())]
+    ordered = [n for n in graph.acyclic_order() if n in members]
+    placed = set(ordered)
+    return ordered + [n for n in block.nodes if n not in placed]
 
 
 def block_ports(graph: Graph, block: Block, catalog: bool = True) -> tuple[list[PortRef], list[PortRef]]:
@@ -80,12 +82,10 @@ def block_summary(graph: Graph, block: Block, analysis: Analysis | None, catalog
 
     def fed_shape(ref: PortRef) -> Shape | None:
         edge = graph.edge_into(ref.node, ref.port)
-        info = nodes.get(edge.src) if edge is not None else None
-        return info.output_shapes[edge.src_port] if info and edge.src_port < len(info.output_shapes) else None
+        return analysis.shape_at(edge.src, edge.src_port) if edge is not None and analysis is not None else None
 
     def out_shape(ref: PortRef) -> Shape | None:
-        info = nodes.get(ref.node)
-        return info.output_shapes[ref.port] if info and ref.port < len(info.output_shapes) else None
+        return analysis.shape_at(ref.node, ref.port) if analysis is not None else None
 
     return BlockSummary(tuple(inputs), tuple(outputs), params, macs, tuple(fed_shape(r) for r in inputs),
                         tuple(out_shape(r) for r in outputs), sum(p.is_error for p in problems),

@@ -222,8 +222,7 @@ def _flatten_fix(graph: Graph, analysis: Any, out_id: str) -> Fix | None:
     if graph.node(out_id).type != "Dense" or len(preds) != 1:
         return None
     e = preds[0]
-    info = analysis.nodes.get(e.src)
-    shape = info.output_shapes[e.src_port] if info and e.src_port < len(info.output_shapes) else None
+    shape = analysis.shape_at(e.src, e.src_port)
     if shape is None or len(shape) < 3:
         return None
     return Fix.insert(f"Insert Flatten before '{graph.node(out_id).name}'", "Flatten", e.src, out_id,

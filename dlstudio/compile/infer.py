@@ -36,6 +36,10 @@ class NodeInfo:
     def output_shape(self) -> Shape | None:
         return self.output_shapes[0] if self.output_shapes else None
 
+    def shape_of(self, port: int) -> Shape | None:
+        """The shape on output ``port`` (None: unknown, or no such port)."""
+        return self.output_shapes[port] if 0 <= port < len(self.output_shapes) else None
+
     @property
     def ok(self) -> bool:
         return not any(p.is_error for p in self.problems)
@@ -52,6 +56,11 @@ class Analysis:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
+
+    def shape_at(self, node_id: str, port: int = 0) -> Shape | None:
+        """The shape found on output ``port`` of ``node_id`` (None: unknown)."""
+        info = self.nodes.get(node_id)
+        return info.shape_of(port) if info is not None else None
 
     @property
     def ok(self) -> bool:
@@ -412,8 +421,7 @@ def connection_problem(graph: Graph, analysis: Analysis, src: str, src_port: int
     ports = spec.input_ports(params)
     if dst_port >= len(ports):
         return f"{label(node)} has no input {dst_port + 1}"
-    info = analysis.nodes.get(src)
-    shape = info.output_shapes[src_port] if info and src_port < len(info.output_shapes) else None
+    shape = analysis.shape_at(src, src_port)
     port = ports[dst_port]
     if shape is not None and port.ranks is not None and len(shape) not in port.ranks:
         return (f"rank mismatch: {label(node)} expects {port.expects} but '{graph.node(src).name}' "

@@ -39,14 +39,6 @@ class Suggestion:
         return self.type if self.output is None else f"{self.type}  →  {fmt_shape(self.output)}"
 
 
-def shape_at(analysis: Analysis | None, node_id: str, port: int = 0) -> Shape | None:
-    """The shape the shape pass found on output ``port`` of ``node_id`` (None: unknown)."""
-    info = analysis.nodes.get(node_id) if analysis is not None else None
-    if info is None or port >= len(info.output_shapes):
-        return None
-    return info.output_shapes[port]
-
-
 def _port_ranks(graph: Graph, dst: str, dst_port: int) -> tuple[int, ...] | None:
     node = graph.node(dst)
     try:
@@ -63,7 +55,7 @@ def suggest_layers(graph: Graph, analysis: Analysis | None, src: str, src_port: 
                    limit: int = 6) -> list[Suggestion]:
     """Layers to insert after output ``src_port`` of ``src`` (and before input ``dst_port``
     of ``dst`` when given), best first. ``check=False`` skips asking Keras (not loaded yet)."""
-    shape = shape_at(analysis, src, src_port)
+    shape = analysis.shape_at(src, src_port) if analysis is not None else None
     candidates = BY_RANK.get(len(shape), GENERIC) if shape is not None else GENERIC
     ranks = _port_ranks(graph, dst, dst_port) if dst is not None else None
     found: list[Suggestion] = []

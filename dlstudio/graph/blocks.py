@@ -12,7 +12,6 @@ a graph without blocks is written exactly as before).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +40,3 @@ class Block:
         params = {k: [(str(n), str(p)) for n, p in v] for k, v in (d.get("params") or {}).items()}
         return cls(str(d["id"]), str(d["name"]), [str(n) for n in d["nodes"]], bool(d.get("collapsed", True)),
                    params, str(d.get("source") or ""))
-
-    def copy(self) -> Block:
-        return copy.deepcopy(self)

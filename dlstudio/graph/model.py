@@ -276,12 +276,12 @@ class Graph:
             return f"no node with id {dst.node!r}"
         if src.node == dst.node:
             return f"cannot connect '{self._nodes[src.node].name}' to itself"
-        for e in self._edges.values():
-            if e.dst == dst.node and e.dst_port == dst.port and not replace:
-                return (
-                    f"input {dst.port} of '{self._nodes[dst.node].name}' is already "
-                    f"taken by '{self._nodes[e.src].name}'; remove that edge first"
-                )
+        taken = None if replace else self.edge_into(dst.node, dst.port)
+        if taken is not None:
+            return (
+                f"input {dst.port} of '{self._nodes[dst.node].name}' is already "
+                f"taken by '{self._nodes[taken.src].name}'; remove that edge first"
+            )
         if src.node in self.descendants(dst.node):
             return (
                 f"connecting '{self._nodes[src.node].name}' to "
@@ -294,8 +294,12 @@ class Graph:
         while True:
             self._counter += 1
             candidate = f"{prefix}{self._counter}"
-            if candidate not in self._nodes and candidate not in self._edges and candidate not in self._blocks:
+            if not self._id_taken(candidate):
                 return candidate
+
+    def _id_taken(self, id: str) -> bool:
+        """Whether a node, an edge or a block has this id (ids are unique across all three)."""
+        return id in self._nodes or id in self._edges or id in self._blocks
 
     def unique_name(self, base: str) -> str:
         base = snake_case(base)
@@ -316,7 +320,7 @@ class Graph:
     ) -> Node:
         if id is None:
             id = self.new_id("n")
-        elif id in self._nodes or id in self._edges:
+        elif self._id_taken(id):
             raise GraphError(f"duplicate id {id!r}")
         if name is None:
             name = self.unique_name(type)
@@ -352,7 +356,7 @@ class Graph:
                 raise GraphError(f"edge refers to unknown node {nid!r}")
         if id is None:
             id = self.new_id("e")
-        elif id in self._edges or id in self._nodes:
+        elif self._id_taken(id):
             raise GraphError(f"duplicate id {id!r}")
         edge = Edge(id, src, int(src_port), dst, int(dst_port))
         self._edges[id] = edge
@@ -438,7 +442,7 @@ class Graph:
                     raise GraphError(f"block parameter '{name_}' refers to a layer outside the block")
         if id is None:
             id = self.new_id("b")
-        elif id in self._blocks or id in self._nodes or id in self._edges:
+        elif self._id_taken(id):
             raise GraphError(f"duplicate id {id!r}")
         block = Block(id, name, node_ids, collapsed, {k: [tuple(t) for t in v] for k, v in (params or {}).items()},
                       source)
