@@ -76,6 +76,7 @@ class WindowDocks:
         self.palette_panel.block_requested.connect(lambda key: self.add_block(key))
         self.palette_dock.setWidget(self.palette_panel)
         self.inspector = InspectorPanel(None)
+        self.inspector.block_collapse_requested.connect(lambda bid, collapse: self.scene.set_collapsed(bid, collapse))
         self.inspector_dock.setWidget(self.inspector)
         self.summary = SummaryPanel(None)
         self.summary_dock.setWidget(self.summary)

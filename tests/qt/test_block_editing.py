@@ -206,6 +206,10 @@ def test_the_inspector_edits_a_blocks_exposed_settings(window, qtbot):
     form.name_edit.setText("head")
     form.name_edit.editingFinished.emit()
     assert g.block(bid).name == "head"
+    window.inspector.block_form.toggle.click()  # Expand, done by the canvas (it makes room)
+    assert not g.block(bid).collapsed and bid in window.scene.frame_items
+    assert doc.undo_stack.undoText() == "Expand head"
+    window.inspector.set_block(bid)
     window.inspector.block_form.ungroup.click()
     assert g.blocks == [] and window.inspector.block_id is None
 

@@ -168,28 +168,14 @@ def save_to_library(view: GraphView, block_id: str) -> None:
 
 
 def export_block(view: GraphView, block_id: str) -> None:
-    from pathlib import Path
-
-    from PySide6.QtWidgets import QFileDialog, QMessageBox
-
     from dlstudio.compile.blocks import block_fragment
-    from dlstudio.errors import DLStudioError
-    from dlstudio.project.block_library import SUFFIX, write_block_file
+    from dlstudio.qt.panels.editing.block_palette import export_block_file
 
     graph = view.document.graph
     block = graph.block(block_id)
-    path, _ = QFileDialog.getSaveFileName(view, "Export block", str(Path.home() / f"{block.name}{SUFFIX}"),
-                                          f"DL Studio blocks (*{SUFFIX})")
-    if not path:
-        return
-    if not path.endswith(SUFFIX):
-        path += SUFFIX
-    try:
-        write_block_file(path, block.name, "", block_fragment(graph, block))
-    except (OSError, DLStudioError) as exc:
-        QMessageBox.critical(view, "Cannot export block", str(exc))
-        return
-    view.graph_scene.message.emit(f"Exported block to {path}")
+    path = export_block_file(view, block.name, "", block_fragment(graph, block), block.name)
+    if path is not None:
+        view.graph_scene.message.emit(f"Exported block to {path}")
 
 
 def menu_at(view: GraphView, scene_pos: QPointF) -> QMenu:

@@ -360,8 +360,7 @@ class EdgeItem(QGraphicsPathItem):
     def refresh_label(self) -> None:
         e = self.edge()
         info = self._scene.graph.annotations.get(e.src)
-        shapes = info.output_shapes if info is not None else ()
-        shape = shapes[e.src_port] if e.src_port < len(shapes) else None
+        shape = info.shape_of(e.src_port) if info is not None else None
         self.label = fmt_shape(shape) if shape is not None else ""
         self.setToolTip(f"{self._scene.graph.node(e.src).name} → {self._scene.graph.node(e.dst).name}"
                         + (f": {self.label}" if self.label else ""))

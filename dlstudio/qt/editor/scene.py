@@ -441,21 +441,35 @@ class GraphScene(QGraphicsScene):
         if at is not None:
             self.refused.emit(why, at)
 
+    def connection_refusal(self, src: str, src_port: int, dst: str, dst_port: int, *,
+                           replace: bool = False) -> str | None:
+        """Why the edge ``src:src_port -> dst:dst_port`` would be refused (None: it may be made)."""
+        analysis = self.document.analysis or self.document.analyze_now()
+        if analysis is None:
+            return self.graph.connection_error(_ref(src, src_port), _ref(dst, dst_port), replace=replace)
+        return connection_problem(self.graph, analysis, src, src_port, dst, dst_port, replace=replace)
+
+    def _push_connections(self, src: str, src_port: int, targets: list, text: str) -> None:
+        """Feed ``src:src_port`` into each (node, port, edge there now or None), one undo step."""
+        stack = self.document.undo_stack
+        stack.beginMacro(text)
+        for node, port, old in targets:
+            if old is not None:
+                self.document.push(RemoveItemsCommand(self.graph, [], [old.id]))
+            self.document.push(ConnectCommand(self.graph, src, src_port, node, port))
+        stack.endMacro()
+
     def try_connect(self, src: str, src_port: int, dst: str, dst_port: int, *, replace: bool = False,
                     at: QPointF | None = None) -> bool:
         """Connect if the edge is valid; otherwise say why (status bar, and beside ``at``).
         With ``replace`` (a wire dropped on a taken input) the new edge replaces the old one,
         in one undo step."""
-        graph = self.document.graph
+        graph = self.graph
         old = graph.edge_into(dst, dst_port) if replace else None
         if old is not None and (old.src, old.src_port) == (src, src_port):
             self.refuse(f"'{graph.node(src).name}' is already connected there", at)
             return False
-        analysis = self.document.analysis or self.document.analyze_now()
-        if analysis is None:
-            why = graph.connection_error(_ref(src, src_port), _ref(dst, dst_port), replace=replace)
-        else:
-            why = connection_problem(graph, analysis, src, src_port, dst, dst_port, replace=replace)
+        why = self.connection_refusal(src, src_port, dst, dst_port, replace=replace)
         if why:
             self.refuse(f"Cannot connect: {why}", at)
             return False
@@ -464,42 +478,28 @@ class GraphScene(QGraphicsScene):
             self.document.push(ConnectCommand(graph, src, src_port, dst, dst_port))
             self.message.emit(f"Connected {names}")
             return True
-        stack = self.document.undo_stack
-        stack.beginMacro(f"Reconnect {graph.node(dst).name}")
-        was = graph.node(old.src).name
-        self.document.push(RemoveItemsCommand(graph, [], [old.id]))
-        self.document.push(ConnectCommand(graph, src, src_port, dst, dst_port))
-        stack.endMacro()
-        self.message.emit(f"Connected {names} (instead of {was})")
+        self._push_connections(src, src_port, [(dst, dst_port, old)], f"Reconnect {graph.node(dst).name}")
+        self.message.emit(f"Connected {names} (instead of {graph.node(old.src).name})")
         return True
 
     def connect_all(self, src: str, src_port: int, targets: list, at: QPointF | None = None) -> bool:
         """A wire dropped on a block's port that feeds several layers inside: connect (or
         reconnect) every one of them in one undo step, or none when one is refused."""
         graph = self.graph
-        analysis = self.document.analysis or self.document.analyze_now()
         todo = []
         for t in targets:
             old = graph.edge_into(t.node, t.port)
             if old is not None and (old.src, old.src_port) == (src, src_port):
                 continue  # already fed by this tensor
-            why = (connection_problem(graph, analysis, src, src_port, t.node, t.port, replace=True)
-                   if analysis is not None else
-                   graph.connection_error(_ref(src, src_port), _ref(t.node, t.port), replace=True))
+            why = self.connection_refusal(src, src_port, t.node, t.port, replace=True)
             if why:
                 self.refuse(f"Cannot connect: {why}", at)
                 return False
-            todo.append((t, old))
+            todo.append((t.node, t.port, old))
         if not todo:
             self.refuse(f"'{graph.node(src).name}' is already connected there", at)
             return False
-        stack = self.document.undo_stack
-        stack.beginMacro(f"Connect {graph.node(src).name} to {len(todo)} layers")
-        for t, old in todo:
-            if old is not None:
-                self.document.push(RemoveItemsCommand(graph, [], [old.id]))
-            self.document.push(ConnectCommand(graph, src, src_port, t.node, t.port))
-        stack.endMacro()
+        self._push_connections(src, src_port, todo, f"Connect {graph.node(src).name} to {len(todo)} layers")
         self.message.emit(f"Connected {graph.node(src).name} → {len(todo)} layers of the block")
         return True
 

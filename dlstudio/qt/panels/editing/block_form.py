@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
@@ -16,6 +17,7 @@ from dlstudio.compile.infer import fmt_shape
 
 
 class BlockForm(QWidget):
+    collapse_requested = Signal(str, bool)  # block id, collapse (True) or expand
     def __init__(self, document, block_id: str, parent: QWidget | None = None):
         from dlstudio.catalog import get_spec
         from dlstudio.compile.blocks import block_summary
@@ -102,10 +104,8 @@ class BlockForm(QWidget):
             self.document.push(expose_command(self.document.graph, self.block_id, *target))
 
     def _toggle(self) -> None:
-        from dlstudio.qt.editor.block_commands import collapse_command
-
-        graph = self.document.graph
-        self.document.push(collapse_command(graph, self.block_id, not graph.block(self.block_id).collapsed))
+        # the canvas collapses or expands it (making room for its layers), as a double-click does
+        self.collapse_requested.emit(self.block_id, not self.document.graph.block(self.block_id).collapsed)
 
     def _ungroup(self) -> None:
         from dlstudio.qt.editor.block_commands import ungroup_command

@@ -6,6 +6,8 @@ a block file, export one, or remove one of your own from the library.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QListWidget, QListWidgetItem, QMenu, QMessageBox
 
@@ -15,6 +17,25 @@ from dlstudio.qt.settings import user_blocks_dir
 
 BLOCK_MIME = "application/x-dlstudio-block"
 KEY_ROLE = Qt.ItemDataRole.UserRole
+
+
+def export_block_file(parent, name: str, description: str, fragment: dict, stem: str,
+                      path: str | None = None) -> str | None:
+    """Write a block file (asking where when ``path`` is None; the suffix is added); the path
+    written, or None (cancelled, or refused with a message box)."""
+    if path is None:
+        path, _ = QFileDialog.getSaveFileName(parent, "Export block", str(Path.home() / f"{stem}{SUFFIX}"),
+                                              f"DL Studio blocks (*{SUFFIX})")
+        if not path:
+            return None
+    if not path.endswith(SUFFIX):
+        path += SUFFIX
+    try:
+        write_block_file(path, name, description, fragment)
+    except (DLStudioError, OSError) as exc:
+        QMessageBox.critical(parent, "Cannot export block", str(exc))
+        return None
+    return path
 
 
 class BlockList(QListWidget):
@@ -96,15 +117,7 @@ class BlockList(QListWidget):
 
     def export(self, key: str, path: str | None = None) -> None:
         block = self.blocks[key]
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export block", f"{block.path.stem}{SUFFIX}",
-                                                  f"DL Studio blocks (*{SUFFIX})")
-            if not path:
-                return
-        try:
-            write_block_file(path, block.name, block.description, block.fragment)
-        except (DLStudioError, OSError) as exc:
-            QMessageBox.critical(self, "Cannot export block", str(exc))
+        export_block_file(self, block.name, block.description, block.fragment, block.path.stem, path)
 
     def remove(self, key: str) -> None:
         block = self.blocks[key]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QFormLayout, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
@@ -40,6 +40,8 @@ class InspectorPanel(QWidget):
     ``set_node(node_id | None)`` chooses the node (the main window connects
     the canvas selection to it). Edits go through ``document.push``.
     """
+
+    block_collapse_requested = Signal(str, bool)  # a block's Expand/Collapse button: the canvas does it
 
     def __init__(self, document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -110,6 +112,7 @@ class InspectorPanel(QWidget):
             return
         self._clear_content()
         self.block_form = BlockForm(self.document, block_id)
+        self.block_form.collapse_requested.connect(self.block_collapse_requested)
         self._content = self.block_form
         self.scroll.setWidget(self.block_form)
         self.stack.setCurrentWidget(self.scroll)
