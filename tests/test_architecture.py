@@ -103,9 +103,11 @@ def test_core_import_does_not_load_keras_or_qt():
 #: the layers below it, never of a layer above; imports inside functions count too (heavy
 #: modules are imported lazily), and so do relative and ``importlib`` imports.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # the package root (RESOURCES, __version__), the one error base, the Keras backend module and
-    # the bounded-reading checks: they import nothing of ours but errors, so everything may import them
-    ("dlstudio", "dlstudio.errors", "dlstudio.backend", "dlstudio.bounded"),
+    # the package root (RESOURCES, __version__), the one error base, the Keras backend module,
+    # the bounded-reading checks, the one file writer and the cache folder: they import nothing of
+    # ours but errors, so everything may import them
+    ("dlstudio", "dlstudio.errors", "dlstudio.backend", "dlstudio.bounded", "dlstudio.atomic",
+     "dlstudio.cache"),
     ("dlstudio.graph",),
     ("dlstudio.catalog",),
     ("dlstudio.compile",),

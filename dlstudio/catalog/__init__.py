@@ -1,11 +1,12 @@
 """The layer catalog: one registry of node types, derived from Keras itself.
 
-Importing this package is cheap; Keras is imported the first time the catalog
-itself is needed.
+Importing this package is cheap. The catalog comes from a disk cache when it was derived by
+the same Keras and DL Studio (catalog/disk.py); otherwise Keras is imported to derive it.
 """
 
 from dlstudio.catalog.registry import (
     UnknownLayerError,
+    cached_catalog,
     catalog,
     categories,
     check_params,
@@ -18,6 +19,6 @@ from dlstudio.catalog.from_keras import NotInCatalogError, dropped_settings, nod
 
 __all__ = [
     "LayerSpec", "NotInCatalogError", "ParamError", "ParamSpec", "PortSpec", "UnknownLayerError",
-    "catalog", "categories", "check_params", "dropped_settings", "get_spec", "instantiate",
+    "cached_catalog", "catalog", "categories", "check_params", "dropped_settings", "get_spec", "instantiate",
     "keras_kwargs", "node_type_of", "params_from_config",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import threading
 from typing import Any
 
 from dlstudio.catalog import overrides as ov
@@ -166,7 +167,7 @@ def _input_spec() -> LayerSpec:
     return LayerSpec(
         type="Input", category="Input",
         help="The model's input: a tensor of the given shape (without the batch axis).",
-        cls=None,
+        class_name=None,
         params=(
             ParamSpec("shape", "shape", default=[28, 28, 1], min=1, optional=True,
                       help="Shape of one sample, without the batch axis; null for a variable length."),
@@ -196,10 +197,46 @@ def _wrapper_params(type_name: str, inner_types: tuple[str, ...]) -> tuple[Param
     )
 
 
-@functools.cache
+_catalog: dict[str, LayerSpec] | None = None
+_catalog_lock = threading.Lock()
+
+
 def catalog() -> dict[str, LayerSpec]:
-    """All layer types, keyed by type name, in palette order."""
-    from keras import layers
+    """All layer types, keyed by type name, in palette order: from the disk cache when it was
+    derived by this Keras and DL Studio (no Keras import), else derived now and kept there."""
+    global _catalog
+    if _catalog is None:
+        with _catalog_lock:
+            if _catalog is None:
+                from dlstudio.catalog import disk
+
+                found = disk.load()
+                if found is None:
+                    found = derive_catalog()
+                    disk.save(found)
+                _catalog = found
+    return _catalog
+
+
+def cached_catalog() -> dict[str, LayerSpec] | None:
+    """The catalog if it is at hand without importing Keras (in memory, or in the disk cache),
+    else None: the editor asks this before Keras has loaded."""
+    global _catalog
+    if _catalog is None:
+        from dlstudio.catalog import disk
+
+        found = disk.load()
+        with _catalog_lock:
+            if _catalog is None and found is not None:
+                _catalog = found
+    return _catalog
+
+
+def derive_catalog() -> dict[str, LayerSpec]:
+    """The catalog as Keras' classes give it now (imports Keras)."""
+    from dlstudio.backend import load_keras
+
+    layers = load_keras().layers
 
     out: dict[str, LayerSpec] = {}
     for category, names in ov.CATEGORIES.items():
@@ -229,7 +266,7 @@ def catalog() -> dict[str, LayerSpec]:
             params = params + (SHARES,)
             ports = ov.PORTS.get(name, (PortSpec("input"),))
             out[name] = LayerSpec(
-                type=name, category=category, help=_summary(cls.__doc__), cls=cls,
+                type=name, category=category, help=_summary(cls.__doc__), class_name=name,
                 params=params, inputs=ports, variadic=name in ov.VARIADIC, call=call,
                 keywords=ov.KEYWORDS.get(name, ()),
             )

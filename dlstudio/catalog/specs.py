@@ -7,6 +7,7 @@ class reference used to build a layer), so the GUI can read them cheaply.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from dlstudio.errors import DLStudioError
@@ -142,13 +143,27 @@ class LayerSpec:
     type: str
     category: str
     help: str
-    cls: Any  # the Keras class, None for Input
+    class_name: str | None  # the Keras class in keras.layers, None for Input
     params: tuple[ParamSpec, ...]
     inputs: tuple[PortSpec, ...]
     variadic: bool = False  # merge layers: input count from the "inputs" param
     call: str = "single"  # single | list | attention | rnn | input
     outputs: tuple[str, ...] = ("output",)
     keywords: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def cls(self) -> Any:
+        """The Keras class (imports Keras: the catalog itself may come from the disk cache,
+        read before Keras has loaded). None for Input."""
+        if self.class_name is None:
+            return None
+        if "keras" not in sys.modules:
+            from dlstudio.backend import load_keras
+
+            load_keras()
+        import keras
+
+        return getattr(keras.layers, self.class_name)
 
     def param(self, name: str) -> ParamSpec:
         for p in self.params:

@@ -160,7 +160,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
               file=out)
     if args.npy:
         array = a.values if a.unit in ("pixel", "feature", "step") else a.heat
-        from dlstudio.project.atomic import write_file
+        from dlstudio.atomic import write_file
 
         values = np.asarray(array, np.float32)
         # whole or not at all; np.save given a file object adds no ".npy" to the name
@@ -222,7 +222,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if args.nearest is not None:
         result["nearest"] = _nearest(loaded, args.nearest, out)
     if args.csv:
-        from dlstudio.project.atomic import atomic_write_text
+        from dlstudio.atomic import atomic_write_text
 
         buffer = io.StringIO(newline="")
         w = csv.writer(buffer)

@@ -194,7 +194,7 @@ def save_imported_weights(project_path: Path, graph: Any, weights: Any, source: 
 
     model = build_model(graph)
     apply_weights(model, graph, weights)
-    from dlstudio.project.atomic import write_file
+    from dlstudio.atomic import write_file
 
     run = RunStore.of_project(project_path).create({"status": "importing", "source": str(source),
                                                     "graph": graph.to_dict()})

@@ -155,6 +155,6 @@ def write_forecast_csv(f: Any, path: str) -> None:
     for i, t in enumerate(f.truth_t):
         free = f"{f.free[i]:.6g}" if i < len(f.free) else ""
         lines.append(f"{int(t)},{f.truth[i]:.6g},{f.one_step[i]:.6g},{free}")
-    from dlstudio.project.atomic import atomic_write_text
+    from dlstudio.atomic import atomic_write_text
 
     atomic_write_text(path, "\n".join(lines) + "\n")  # the one writer: WriteError names the file

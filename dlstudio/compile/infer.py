@@ -31,6 +31,9 @@ class NodeInfo:
     macs: int = 0
     weights: tuple[tuple[str, tuple[int, ...], bool], ...] = ()
     problems: tuple[Problem, ...] = ()
+    #: Not known yet: Keras has not loaded and the shape store has no answer for this layer
+    #: (or for one before it). Not a problem; the analysis after Keras loads fills it in.
+    pending: bool = False
 
     @property
     def output_shape(self) -> Shape | None:
@@ -56,6 +59,11 @@ class Analysis:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
+
+    @property
+    def pending(self) -> bool:
+        """Some shapes wait for Keras (see NodeInfo.pending): problems may be missing."""
+        return any(info.pending for info in self.nodes.values())
 
     def shape_at(self, node_id: str, port: int = 0) -> Shape | None:
         """The shape found on output ``port`` of ``node_id`` (None: unknown)."""
@@ -176,37 +184,80 @@ def _keras_message(exc: BaseException) -> str:
     return text if len(text) <= 240 else text[:237] + "..."
 
 
-class ShapeInference:
-    """Analyses graphs; keeps a cache so repeated analysis after an edit is cheap."""
+class ShapesPending(Exception):
+    """Raised inside an analysis without Keras for a layer the shape store does not know."""
 
-    def __init__(self, cache_size: int = 4096) -> None:
+
+#: Exceptions that are Keras' answer about a layer (kept in the shape store); others (a failed
+#: import, memory) are not remembered beyond this process.
+REFUSALS = (ValueError, TypeError, IndexError, KeyError, NotImplementedError, AttributeError)
+
+
+class ShapeInference:
+    """Analyses graphs; keeps a cache so repeated analysis after an edit is cheap.
+
+    ``store``: a :class:`~dlstudio.compile.shape_store.ShapeStore` shared with other processes
+    over time (the editor's); with one, an analysis with ``keras=False`` answers every layer the
+    store knows and leaves the rest pending, without importing Keras.
+    """
+
+    def __init__(self, cache_size: int = 4096, store: Any = None) -> None:
         self._cache: OrderedDict[tuple, LayerResult | Exception] = OrderedDict()
         self._cache_size = cache_size
+        self.store = store
         self.keras_calls = 0  # how many times Keras was asked (for tests and benchmarks)
 
-    def _layer(self, type_name: str, params: dict[str, Any], shapes: list[Shape | None]) -> LayerResult:
+    def _layer(self, type_name: str, params: dict[str, Any], shapes: list[Shape | None],
+               keras: bool = True) -> LayerResult:
         key = (type_name, json.dumps(params, sort_keys=True, default=str), tuple(shapes))
         hit = self._cache.get(key)
-        if hit is None:
-            self.keras_calls += 1
-            try:
-                hit = layer_output(type_name, params, shapes)
-            except Exception as exc:  # Keras rejects the combination
-                hit = exc
+        if hit is not None:
+            self._cache.move_to_end(key)
+        else:
+            hit = self._ask(key, params, keras)
             self._cache[key] = hit
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(key)
         if isinstance(hit, Exception):
             raise hit
         return hit
 
-    def analyze(self, graph: Graph, data: Any = None, *, loss: Any = "auto", targets: bool = True) -> Analysis:
+    def _ask(self, key: tuple, params: dict[str, Any], keras: bool) -> LayerResult | Exception:
+        """The shape store's answer, else Keras' (kept in the store); without ``keras``,
+        ShapesPending is raised for what the store does not know."""
+        stored_key = None
+        if self.store is not None:
+            from dlstudio.compile.shape_store import entry_key
+
+            stored_key = entry_key(*key)
+            hit = self.store.get(stored_key)
+            if hit is not None:
+                return hit
+        if not keras and get_spec(key[0]).call != "input":  # an Input's shape is its own setting
+            raise ShapesPending(key[0])
+        self.keras_calls += 1
+        type_name, _, shapes = key
+        try:
+            hit = layer_output(type_name, params, list(shapes))
+        except Exception as exc:  # Keras rejects the combination
+            hit = exc
+        if stored_key is not None:
+            from dlstudio.compile.shape_store import KerasRefused
+
+            if isinstance(hit, LayerResult):
+                self.store.put(stored_key, hit)
+            elif isinstance(hit, REFUSALS):
+                self.store.put(stored_key, KerasRefused(_keras_message(hit)))
+        return hit
+
+    def analyze(self, graph: Graph, data: Any = None, *, loss: Any = "auto", targets: bool = True,
+                keras: bool = True) -> Analysis:
         """Shapes, counts and problems of ``graph``. With ``data`` (a Dataset or a
         :class:`~dlstudio.compile.data_fit.DataDescription`) the problems include where
         the model does not fit it when trained with ``loss`` (see ``data_fit.data_problems``;
-        ``targets=False``: only the input side, for a model whose output is not the labels)."""
+        ``targets=False``: only the input side, for a model whose output is not the labels).
+        ``keras=False``: Keras is not asked (it may not have loaded yet); layers the shape store
+        does not know are pending, and so is what follows them (see ``Analysis.pending``)."""
         result = Analysis()
         nodes = {n.id: n for n in graph.nodes}
         problems: dict[str, list[Problem]] = {nid: [] for nid in nodes}
@@ -244,7 +295,7 @@ class ShapeInference:
         for nid in order:
             node = nodes[nid]
             edges = sorted(in_edges[nid], key=lambda e: e.dst_port)
-            info = self._analyze_node(graph, node, nodes, result.nodes, edges)
+            info = self._analyze_node(graph, node, nodes, result.nodes, edges, keras)
             result.nodes[nid] = info
         for nid in nodes:
             if nid not in result.nodes:  # on or after a cycle
@@ -261,7 +312,7 @@ class ShapeInference:
                 problems[nid].append(Problem(f"Input '{nodes[nid].name}' is not connected to any layer",
                                              (nid,), hint="connect it or delete it", severity="warning"))
 
-        if data is not None:
+        if data is not None and not result.pending:  # checked against the data once every shape is known
             from dlstudio.compile.data_fit import data_problems
 
             for p in data_problems(graph, result, data, loss, targets):
@@ -270,12 +321,13 @@ class ShapeInference:
             extra = problems.get(nid, [])
             if extra:
                 result.nodes[nid] = NodeInfo(info.output_shapes, info.params, info.trainable_params,
-                                             info.macs, info.weights, info.problems + tuple(extra))
+                                             info.macs, info.weights, info.problems + tuple(extra), info.pending)
         result.problems = graph_problems + [p for nid in nodes for p in result.nodes[nid].problems]
         return result
 
     def _analyze_node(self, graph: Graph, node: Node, nodes: dict[str, Node],
-                      done: dict[str, NodeInfo], in_edges: list[Edge] | None = None) -> NodeInfo:
+                      done: dict[str, NodeInfo], in_edges: list[Edge] | None = None,
+                      keras: bool = True) -> NodeInfo:
         def fail(message: str, hint: str = "", ids: tuple[str, ...] = (), port: int | None = None,
                  severity: str = "error") -> NodeInfo:
             prob = Problem(message, ids or (node.id,), port=port, hint=hint, severity=severity)
@@ -325,6 +377,8 @@ class ShapeInference:
             src_info = done.get(e.src)
             if src_info is None:
                 return NodeInfo(output_shapes=(None,))
+            if src_info.pending:
+                return NodeInfo(output_shapes=(None,), pending=True)
             if e.src_port >= len(src_info.output_shapes):
                 return fail(f"'{nodes[e.src].name}' has no output {e.src_port + 1}",
                             hint="reconnect the edge to an existing output", port=port_idx)
@@ -375,7 +429,9 @@ class ShapeInference:
                         port=port_idx, ids=(node.id, src.id))
 
         try:
-            res = self._layer(node.type, params, shapes)
+            res = self._layer(node.type, params, shapes, keras)
+        except ShapesPending:
+            return NodeInfo(output_shapes=(None,), pending=True)
         except Exception as exc:
             return fail(f"{label(node)} cannot take input {', '.join(fmt_shape(s) for s in shapes if s)}: "
                         f"{_keras_message(exc)}", hint="check its parameters and the layers before it")

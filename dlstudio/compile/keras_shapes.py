@@ -58,11 +58,11 @@ def layer_output(type_name: str, params: dict[str, Any], input_shapes: list[Shap
     ``input_shapes`` has one entry per input port (None for an unconnected
     optional port). Raises whatever Keras raises for an invalid combination.
     """
-    import keras
-
     spec = get_spec(type_name)
     if spec.call == "input":
         return LayerResult(((None, *params["shape"]),), ())
+    import keras
+
     with keras.StatelessScope():
         try:
             layer = instantiate(type_name, params)

@@ -189,7 +189,7 @@ def image_grid(images: np.ndarray, labels: Sequence[str] | None = None, columns:
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, 3) or (H, W) uint8 array (floats in [0, 1] are converted) as a PNG, through
-    the one writer (:func:`dlstudio.project.atomic.write_file`)."""
+    the one writer (:func:`dlstudio.atomic.write_file`)."""
     from PIL import Image
 
     a = np.asarray(array)
@@ -197,7 +197,7 @@ def save_png(array: np.ndarray, path: str | Path) -> Path:
         a = np.rint(np.clip(a.astype(np.float32), 0.0, 1.0) * 255.0).astype(np.uint8)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
-    from dlstudio.project.atomic import write_file
+    from dlstudio.atomic import write_file
 
     image = Image.fromarray(a)
     return write_file(Path(path), lambda tmp: image.save(tmp, format="PNG"))  # atomic: never half a PNG

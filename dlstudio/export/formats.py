@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from dlstudio.errors import DLStudioError
-from dlstudio.project.atomic import fsync_folder, replace_file, write_error
+from dlstudio.atomic import fsync_folder, replace_file, write_error
 
 
 class ExportError(DLStudioError, ValueError):

@@ -249,7 +249,7 @@ class _Loop:
 
     def save(self, epoch: int) -> None:
         """Both networks' weights through the one writer, then run.json (never before them)."""
-        from dlstudio.project.atomic import write_file
+        from dlstudio.atomic import write_file
 
         run = self.run_folder
         write_file(run.path / GENERATOR_WEIGHTS, self.G.save_weights)

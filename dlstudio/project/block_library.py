@@ -25,7 +25,7 @@ from typing import Any
 from dlstudio import RESOURCES
 from dlstudio.bounded import load_json
 from dlstudio.errors import DLStudioError
-from dlstudio.project.atomic import atomic_write_json
+from dlstudio.atomic import atomic_write_json
 from dlstudio.project.io import ProjectError, project_from_dict
 
 SUFFIX = ".dlsblock"

@@ -18,7 +18,7 @@ from psygnal import Signal
 
 from dlstudio.graph.model import Graph, GraphError
 from dlstudio.bounded import LimitError, check_json_text, open_regular, regular_file
-from dlstudio.project.atomic import atomic_write_text
+from dlstudio.atomic import atomic_write_text
 from dlstudio.project.migrate import MigrationError, migrate
 from dlstudio.project.schema import (
     FORMAT_VERSION, DatasetRef, GanSettings, TrainingSettings, plain_json_problems, validate_document,

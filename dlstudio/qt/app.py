@@ -46,6 +46,7 @@ def run_app(argv: Sequence[str] = ()) -> int:
     from dlstudio.qt.keras_loader import loader
 
     loader().ready.connect(lambda: _report("keras_ready"))
+    _report_when(window.editor_is_ready, "editor_ready")
     return app.exec()
 
 
@@ -69,6 +70,27 @@ def _set_icon(app) -> None:
     if not icon.isNull():
         app.setWindowIcon(icon)
     app.setDesktopFileName("io.github.dlstudio.DLStudio")  # Wayland: the .desktop file in packaging/
+
+
+def _report_when(condition, what: str) -> None:
+    """Report ``what`` once ``condition()`` holds (checked every 10 ms; only when timing)."""
+    import os
+
+    if not os.environ.get("DLSTUDIO_STARTUP_TIMING"):
+        return
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.setInterval(10)
+
+    def check() -> None:
+        if condition():
+            timer.stop()
+            _report(what)
+
+    timer.timeout.connect(check)
+    timer.start()
+    _report_when.timer = timer  # kept alive with the app
 
 
 def _report(what: str) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from dlstudio.compile.infer import Analysis, ShapeInference
 from dlstudio.graph import Graph
 from dlstudio.project import Project, new_project, save_project
-from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.keras_loader import catalog_ready, keras_ready, loader
 from dlstudio.qt.project_data import ProjectData
 
 
@@ -47,7 +47,10 @@ class Document(QObject):
         self.takes_dataset = True
         #: More checks for the shape pass: callables ``Analysis -> list[Problem]`` (a GAN's checks across graphs).
         self.problem_sources: list = []
-        self._inference = ShapeInference()
+        from dlstudio.compile.shape_store import shape_store
+
+        #: Answers from the shape store on disk until Keras has loaded (then Keras, kept there).
+        self._inference = ShapeInference(store=shape_store())
         self._scratch = None  # RunStore of an unsaved project's runs, made on first use
         self.project.settings_changed.connect(self.settings_changed.emit)
         self.settings_changed.connect(self._setting_changed)
@@ -59,6 +62,7 @@ class Document(QObject):
         for sig in (g.node_added, g.node_removed, g.edge_added, g.edge_removed, g.params_changed,
                     g.node_renamed):
             sig.connect(self._graph_changed)
+        loader().catalog_loaded.connect(self.schedule_analysis)
         loader().ready.connect(self.schedule_analysis)
         self.schedule_analysis()
 
@@ -140,7 +144,7 @@ class Document(QObject):
         self.schedule_analysis()
 
     def schedule_analysis(self) -> None:
-        if keras_ready():
+        if catalog_ready():
             self._timer.start()
 
     @property
@@ -183,11 +187,13 @@ class Document(QObject):
         self.push(ApplyFixCommand(self, fix))
 
     def analyze_now(self) -> Analysis | None:
-        if not keras_ready():
+        """Shapes and problems of the graph now: before Keras has loaded, what the shape store
+        knows (the rest pending, analysed again when Keras is ready)."""
+        if not catalog_ready():
             return None
         self.project_data.ensure()  # the project's dataset changed: load it (the analysis follows)
         self.analysis = self._inference.analyze(self.graph, self.data_description(), loss=self.project.training.loss,
-                                                targets=self.data_role() == "model")
+                                                targets=self.data_role() == "model", keras=keras_ready())
         for source in self.problem_sources:
             self.analysis.problems.extend(source(self.analysis))
         self.graph.set_annotations(self.analysis.nodes)

@@ -20,7 +20,7 @@ from dlstudio.project import Project, ProjectError, load_project, new_project
 from dlstudio.qt.document import Document
 from dlstudio.qt.editor.scene import GraphScene
 from dlstudio.qt.editor.view import GraphView
-from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.keras_loader import catalog_ready, keras_ready, loader
 from dlstudio.qt.window_docks import WindowDocks
 from dlstudio.qt.window_menus import WindowMenus
 
@@ -42,6 +42,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self.previews = None  # the layer previews of the canvas (View > Layer Previews)
         self._pending_path = Path(path) if path else None
         self._pending_as_copy = as_copy  # examples open as untitled copies
+        self._catalog_opened = False  # the project asked for at start has been opened
         self.setWindowTitle("DL Studio")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.canvas_stack = QStackedWidget(self)
@@ -54,9 +55,12 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self._build_toolbar()
         self.set_document(Document(new_project("Untitled")))
         self._restore_layout()
+        loader().catalog_loaded.connect(self._catalog_ready)
         loader().ready.connect(self._keras_ready)
         loader().failed.connect(self._keras_failed)
         loader().start()
+        if catalog_ready():  # the disk cache had it: the editor does not wait for TensorFlow
+            QTimer.singleShot(0, self._catalog_ready)
         if keras_ready():
             QTimer.singleShot(0, self._keras_ready)
 
@@ -169,17 +173,32 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         if len(ids) == 1:
             self.inspector_dock.raise_()
 
-    def _keras_ready(self) -> None:
-        self.loading.hide()
-        self.statusBar().showMessage(f"Ready — Keras on {_backend()}", 4000)
+    def _catalog_ready(self) -> None:
+        """The layer catalog is at hand (from the disk cache, or with Keras): open the project
+        asked for at start and offer unsaved work back; Keras may still be loading."""
+        if self._catalog_opened:
+            return
+        self._catalog_opened = True
         if self._pending_path is not None:
             path, self._pending_path = self._pending_path, None
             if self._pending_as_copy:
                 self._open_copy(path)
             else:
                 self.open_path(path)
-        self.scene._annotations_changed()
         QTimer.singleShot(0, self.offer_recovery)
+
+    def _keras_ready(self) -> None:
+        self.loading.hide()
+        self.statusBar().showMessage(f"Ready — Keras on {_backend()}", 4000)
+        self._catalog_ready()
+        self.scene._annotations_changed()
+
+    def editor_is_ready(self) -> bool:
+        """The palette is filled and the opened graph is drawn with every shape (for
+        benchmarks/startup.py's editor_ready_s)."""
+        analysis = self.document.analysis
+        return (self._catalog_opened and self._pending_path is None and not self.palette_panel.is_loading()
+                and analysis is not None and not analysis.pending)
 
     def offer_recovery(self) -> bool:
         """After a crash or kill, offer the newest autosaved project back."""
@@ -280,7 +299,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
             self.open_path(path)
 
     def open_path(self, path: str | Path) -> bool:
-        if not keras_ready():
+        if not catalog_ready():
             self._pending_path = Path(path)
             return False
         project = self._load(path)

@@ -2,7 +2,7 @@
 
 Every plot of the app (training curves, runs compared, evaluation curves, feature-map
 bars, the projector, ...) gets the same menu through :func:`install_plot_menu`; the files
-are written whole or not at all (:func:`dlstudio.project.atomic.atomic_path`). pyqtgraph's
+are written whole or not at all (:func:`dlstudio.atomic.atomic_path`). pyqtgraph's
 own menu stays off: it offers axis and mouse settings a reader of a plot does not need.
 """
 
@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
-from dlstudio.project.atomic import atomic_path
+from dlstudio.atomic import atomic_path
 
 
 def widget_image(widget: QWidget) -> QImage:

@@ -36,7 +36,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from dlstudio.project import Project, ProjectError, load_project, project_from_json, project_to_json
-from dlstudio.project.atomic import atomic_write_json, atomic_write_text
+from dlstudio.atomic import atomic_write_json, atomic_write_text
 from dlstudio.qt.notifications import notifications
 from dlstudio.qt.settings import config_dir
 

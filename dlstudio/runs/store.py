@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dlstudio.bounded import LIMITS, LimitError, load_json
-from dlstudio.project.atomic import (
+from dlstudio.atomic import (
     WriteError, atomic_write_json, fsync_folder, fsync_tree, is_temporary, write_error,
 )
 from dlstudio.runs.errors import NoRunsYet, RunNotFound

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from dlstudio.bounded import load_weights, npz_headers
-from dlstudio.project.atomic import write_file
+from dlstudio.atomic import write_file
 from dlstudio.training.objectives import TrainingError
 
 OPTIMIZER_FILE = "optimizer.npz"

@@ -337,7 +337,7 @@ def train_multi_worker(graph: Any, dataset: Any, settings: Any, emit: Callable[[
     metrics.update({k: v[-1] for k, v in history.items()})
     folder = run.path if run else Path(worker_dir or tempfile.mkdtemp(prefix="dlstudio-worker-"))
     folder.mkdir(parents=True, exist_ok=True)
-    from dlstudio.project.atomic import write_file
+    from dlstudio.atomic import write_file
 
     write_file(folder / "model.weights.h5", model.save_weights)  # every worker saves (the TensorFlow pattern)
     save_optimizer_state(optimizer, folder)

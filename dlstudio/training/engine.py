@@ -29,7 +29,7 @@ from dlstudio.compile import analyze, build_model, data_problems
 from dlstudio.data import Dataset
 from dlstudio.data.pipeline import make_dataset
 from dlstudio.graph import Graph
-from dlstudio.project.atomic import atomic_write_json, write_file
+from dlstudio.atomic import atomic_write_json, write_file
 from dlstudio.runs.store import BEST_WEIGHTS_FILE
 from dlstudio.training import batch_losses
 from dlstudio.training.checkpoints import (
@@ -189,7 +189,7 @@ class RunRecorder(keras.callbacks.BackupAndRestore):
     slow small models down and a run killed mid-way resumes from the epoch
     that ``run.json`` names.
 
-    Every file goes through the one writer (:mod:`dlstudio.project.atomic`: a temporary
+    Every file goes through the one writer (:mod:`dlstudio.atomic`: a temporary
     file, fsync, rename), the backup too (Keras' own files, which Keras' restore reads),
     and run.json is updated only after the files it describes are complete, so a kill at
     any moment leaves the previous checkpoint whole. The backup stays until the run's

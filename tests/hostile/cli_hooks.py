@@ -2,7 +2,7 @@
 for the unlucky moments a test cannot otherwise produce (a test helper, never imported by DL Studio):
 
 * ``kill:N:before`` / ``kill:N:after``: SIGKILL this process just before / after the N-th rename
-  of a file into place (every file DL Studio writes ends with one, see dlstudio/project/atomic.py);
+  of a file into place (every file DL Studio writes ends with one, see dlstudio/atomic.py);
 * ``kill:N:sync``: SIGKILL it at the N-th fsync (a file written but not yet renamed);
 * ``enospc:N``: from the N-th fsync on, every fsync fails as on a full disk (ENOSPC);
 * ``no-memory-check``: the checks made before allocating pass everything (an estimate that was

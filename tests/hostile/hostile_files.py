@@ -113,7 +113,7 @@ def run_of(project_path: Path):
     from dlstudio.backend import load_keras
     from dlstudio.compile import build_model
     from dlstudio.project import load_project
-    from dlstudio.project.atomic import write_file
+    from dlstudio.atomic import write_file
     from dlstudio.runs import RunStore
 
     load_keras()

@@ -23,7 +23,7 @@ import pytest
 from hostile_cli import environment, run_dlstudio
 from hostile_files import project
 
-from dlstudio.project.atomic import is_temporary
+from dlstudio.atomic import is_temporary
 from dlstudio.runs import RunStore, load_run_model, open_run
 
 pytestmark = pytest.mark.slow

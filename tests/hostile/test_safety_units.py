@@ -20,8 +20,8 @@ from dlstudio.bounded import LimitError
 from dlstudio.data import DatasetError
 from dlstudio.data.file_common import decode_text
 from dlstudio.data.paths import confined, resolve_data_path
-from dlstudio.project import atomic
-from dlstudio.project.atomic import WriteError, atomic_write_json, atomic_write_text, write_file
+from dlstudio import atomic
+from dlstudio.atomic import WriteError, atomic_write_json, atomic_write_text, write_file
 from dlstudio.runs import RunStore, create_run, list_runs, open_run
 from dlstudio.runs.record import RunDamaged
 

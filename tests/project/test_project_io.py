@@ -13,7 +13,7 @@ from dlstudio.project import (
     Project, ProjectError, TrainingSettings, load_project, new_project, project_from_dict,
     project_to_dict, save_project,
 )
-from dlstudio.project import atomic
+from dlstudio import atomic
 
 
 # ---------------------------------------------------------------- round trip

@@ -150,14 +150,14 @@ def test_palette_double_click_emits_add_requested(qtbot, keras_loaded):
 def test_palette_loading_state(qtbot, keras_loaded, monkeypatch):
     from dlstudio.qt.panels.editing import palette as palette_mod
 
-    monkeypatch.setattr(palette_mod, "keras_ready", lambda: False)
+    monkeypatch.setattr(palette_mod, "catalog_ready", lambda: False)  # no disk cache: it comes with Keras
     panel = palette_mod.PalettePanel()
     qtbot.addWidget(panel)
     assert panel.is_loading()
     assert panel.stack.currentWidget() is not panel.tree
     assert "Loading layers" in panel._loading_label.text()
     assert not panel.search.isEnabled()
-    panel._on_ready()  # what loader().ready triggers
+    panel._on_ready()  # what loader().catalog_loaded triggers
     assert not panel.is_loading() and panel.search.isEnabled()
     assert "Dense" in panel.type_names()
 
@@ -546,12 +546,12 @@ def test_inspector_reset_json_and_optional_int(qtbot, inspector, doc):
 def test_inspector_loading_state(qtbot, doc, monkeypatch):
     from dlstudio.qt.panels.editing import inspector as inspector_mod
 
-    monkeypatch.setattr(inspector_mod, "keras_ready", lambda: False)
+    monkeypatch.setattr(inspector_mod, "catalog_ready", lambda: False)
     panel = inspector_mod.InspectorPanel(doc)
     qtbot.addWidget(panel)
     panel.set_node("dense")
     assert "Loading layers" in panel._message.text()
-    monkeypatch.setattr(inspector_mod, "keras_ready", lambda: True)
+    monkeypatch.setattr(inspector_mod, "catalog_ready", lambda: True)
     panel._on_ready()
     assert panel.type_label.text() == "Dense"
 
@@ -594,16 +594,26 @@ def test_palette_search_ranks_name_matches_first_and_restores_the_order(qtbot, k
     assert panel.visible_types() == before
 
 
-def test_the_palette_does_not_wait_for_keras(tmp_path):
-    """The palette (layers and blocks) is built without importing Keras: block files are read
-    once Keras is in, so the window appears at once (a fresh process: Keras is loaded here)."""
+def test_the_palette_does_not_wait_for_keras(tmp_path, keras_loaded):
+    """The palette is built without importing Keras (a fresh process: Keras is loaded here): on
+    the very first launch it says it is loading and reads the blocks once the catalog comes with
+    Keras; on any later launch the catalog's disk cache fills layers and blocks at once."""
     import os
     import subprocess
     import sys
 
+    from dlstudio.catalog import catalog, disk
+
     code = ("import sys\nfrom PySide6.QtWidgets import QApplication\napp = QApplication([])\n"
             "from dlstudio.qt.panels.editing.palette import PalettePanel\np = PalettePanel()\n"
-            "print('keras' in sys.modules, 'tensorflow' in sys.modules, p.blocks.item(0).text())")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "DLSTUDIO_CONFIG_DIR": str(tmp_path)})
-    assert done.stdout.split("\n")[-2] == "False False Loading blocks…", done.stdout + done.stderr[-1000:]
+            "print('keras' in sys.modules, 'tensorflow' in sys.modules, p.is_loading(), p.blocks.item(0).text())")
+
+    def launch(cache):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "DLSTUDIO_CONFIG_DIR": str(tmp_path),
+                                   "DLSTUDIO_CACHE_DIR": str(cache)})
+        return done.stdout.split("\n")[-2] if done.stdout else done.stderr[-1000:]
+
+    assert launch(tmp_path / "first") == "False False True Loading blocks…"
+    assert disk.catalog_file().is_file() or disk.save(catalog())
+    assert launch(disk.catalog_file().parent) == "False False False Inception module"

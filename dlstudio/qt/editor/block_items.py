@@ -83,11 +83,11 @@ class BlockItem(QGraphicsItem):
 
     def refresh(self) -> None:
         from dlstudio.compile.blocks import block_summary
-        from dlstudio.qt.keras_loader import keras_ready
+        from dlstudio.qt.keras_loader import catalog_ready
 
         graph = self._scene.graph
         block = self.block()
-        self.summary = s = block_summary(graph, block, self._scene.document.analysis, catalog=keras_ready())
+        self.summary = s = block_summary(graph, block, self._scene.document.analysis, catalog=catalog_ready())
         for p in self.in_ports + self.out_ports:
             p.setParentItem(None)
             if p.scene():

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem
 
-from dlstudio.project.atomic import atomic_path
+from dlstudio.atomic import atomic_path
 from dlstudio.qt.editor.scene import GraphScene
 
 MARGIN = 40.0

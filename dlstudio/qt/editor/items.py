@@ -361,7 +361,8 @@ class EdgeItem(QGraphicsPathItem):
         e = self.edge()
         info = self._scene.graph.annotations.get(e.src)
         shape = info.shape_of(e.src_port) if info is not None else None
-        self.label = fmt_shape(shape) if shape is not None else ""
+        pending = info is not None and info.pending  # waits for Keras to load
+        self.label = "\u2026" if pending else fmt_shape(shape) if shape is not None else ""
         self.setToolTip(f"{self._scene.graph.node(e.src).name} → {self._scene.graph.node(e.dst).name}"
                         + (f": {self.label}" if self.label else ""))
         self.update()

@@ -21,7 +21,7 @@ from dlstudio.qt.document import Document
 from dlstudio.qt.editor.block_items import BlockFrameItem, BlockItem
 from dlstudio.qt.editor.commands import ConnectCommand, MoveNodesCommand, RemoveItemsCommand
 from dlstudio.qt.editor.items import EdgeItem, NodeItem, PortItem, curve
-from dlstudio.qt.keras_loader import keras_ready
+from dlstudio.qt.keras_loader import catalog_ready
 
 
 class GraphScene(QGraphicsScene):
@@ -102,7 +102,7 @@ class GraphScene(QGraphicsScene):
         return category_color(category)
 
     def spec_of(self, type_name: str):
-        if not keras_ready():
+        if not catalog_ready():
             return None
         from dlstudio.catalog import UnknownLayerError, get_spec
 

@@ -24,7 +24,7 @@ from shiboken6 import isValid
 from dlstudio.graph.model import layer_name_problem
 from dlstudio.qt.editor.commands import RenameCommand, SetParamCommand
 from dlstudio.qt.icons import layer_icon, severity_color, severity_icon
-from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.keras_loader import catalog_ready, loader
 from dlstudio.qt.panels.data.data_widgets import section_header
 from dlstudio.qt.panels.editing.param_form import LineEdit, ParamField, ParamForm, same_value
 from dlstudio.qt.panels.editing.problems import fix_text, sentence
@@ -75,7 +75,7 @@ class InspectorPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack.addWidget(self.scroll)
 
-        loader().ready.connect(self._on_ready)
+        loader().catalog_loaded.connect(self._on_ready)
         self.set_document(document)
 
     # ------------------------------------------------------------ public API
@@ -106,7 +106,7 @@ class InspectorPanel(QWidget):
         self._node_id = None
         self._block_id = block_id
         if block_id is None or self.document is None or not self.document.graph.has_block(block_id) \
-                or not keras_ready():
+                or not catalog_ready():
             self._block_id = None
             self._show_message()
             return
@@ -134,7 +134,7 @@ class InspectorPanel(QWidget):
             self.refresh()
             return
         self._node_id = node_id
-        if node_id is None or not keras_ready():
+        if node_id is None or not catalog_ready():
             self._show_message()
             return
         self._build()
@@ -189,7 +189,7 @@ class InspectorPanel(QWidget):
         self._graph = None
 
     def _show_message(self) -> None:
-        if not keras_ready():
+        if not catalog_ready():
             self._message.setText("Loading layers\u2026")
         elif self.document is None:
             self._message.setText("No project open.")

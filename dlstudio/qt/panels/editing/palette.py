@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlstudio.qt.icons import category_icon, layer_icon, search_icon
-from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.keras_loader import catalog_ready, loader
 
 #: Mime type of a layer dragged from the palette; the data is the type name (UTF-8).
 LAYER_MIME = "application/x-dlstudio-layer"
@@ -351,9 +351,10 @@ class PalettePanel(QWidget):
         self.search.setEnabled(False)
 
         ld = loader()
+        ld.catalog_loaded.connect(self._on_ready)
         ld.ready.connect(self._on_ready)
         ld.failed.connect(self._on_failed)
-        if keras_ready():
+        if catalog_ready():
             self._on_ready()
         elif ld.error:
             self._on_failed(ld.error)

@@ -19,7 +19,7 @@ from shiboken6 import isValid
 from dlstudio.compile.infer import Analysis
 from dlstudio.graph import Problem
 from dlstudio.qt.icons import severity_icon
-from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.keras_loader import catalog_ready, loader
 from dlstudio.qt.signals import rebind
 
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -201,7 +201,7 @@ class ProblemsPanel(QWidget):
 
         self.stack.addWidget(self._empty)
         self.stack.addWidget(self.list)
-        loader().ready.connect(self._on_ready)
+        loader().catalog_loaded.connect(self._on_ready)
         self.set_document(document)
 
     # ------------------------------------------------------------ public API
@@ -297,18 +297,23 @@ class ProblemsPanel(QWidget):
                 self.list.setCurrentItem(item)
         if problems:
             self.stack.setCurrentWidget(self.list)
+        elif analysis.pending:
+            self._show_placeholder(pending=True)
         else:
             self._show_placeholder(clean=True)
         self.count_changed.emit(len(problems))
 
     # ------------------------------------------------------------- internals
-    def _show_placeholder(self, clean: bool = False) -> None:
-        if clean:
+    def _show_placeholder(self, clean: bool = False, pending: bool = False) -> None:
+        if pending:
+            self._empty_icon.clear()
+            self._empty_label.setText("Checking\u2026 (layers not seen before wait for TensorFlow to load)")
+        elif clean:
             self._empty_icon.setPixmap(severity_icon("ok").pixmap(QSize(24, 24), self.devicePixelRatioF()))
             self._empty_label.setText("No problems")
         else:
             self._empty_icon.clear()
-            self._empty_label.setText("Loading layers\u2026" if not keras_ready() else "Not analysed yet")
+            self._empty_label.setText("Loading layers\u2026" if not catalog_ready() else "Not analysed yet")
         self.stack.setCurrentWidget(self._empty)
 
     def _on_ready(self) -> None:

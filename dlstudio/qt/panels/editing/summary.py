@@ -17,7 +17,7 @@ from shiboken6 import isValid
 
 from dlstudio.compile.infer import Analysis, fmt_shape
 from dlstudio.qt.icons import layer_icon, severity_icon
-from dlstudio.qt.keras_loader import keras_ready, loader
+from dlstudio.qt.keras_loader import catalog_ready, loader
 from dlstudio.qt.signals import rebind
 
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -165,7 +165,7 @@ class SummaryPanel(QWidget):
         layout.addWidget(self._totals)
 
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        loader().ready.connect(self._on_ready)
+        loader().catalog_loaded.connect(self._on_ready)
         self.set_document(document)
 
     # ------------------------------------------------------------ public API
@@ -183,7 +183,7 @@ class SummaryPanel(QWidget):
     def clear(self) -> None:
         self.table.clear()
         self._rows.clear()
-        self._placeholder.setText("Loading layers\u2026" if not keras_ready()
+        self._placeholder.setText("Loading layers\u2026" if not catalog_ready()
                                   else "Add layers to see the model summary.")
         self.stack.setCurrentWidget(self._placeholder)
         for label in self._total_labels.values():
@@ -226,7 +226,8 @@ class SummaryPanel(QWidget):
             params = info.params if info else 0
             trainable = info.trainable_params if info else 0
             macs = info.macs if info else 0
-            item = _NumberItem([node.name, node.type, output_shapes_text(shapes),
+            pending = info is not None and info.pending
+            item = _NumberItem([node.name, node.type, "\u2026" if pending else output_shapes_text(shapes),
                                 format_count(params), format_count(macs)])
             item.setData(0, NODE_ROLE, nid)
             item.setData(3, Qt.ItemDataRole.UserRole, params)
@@ -260,6 +261,19 @@ class SummaryPanel(QWidget):
             self.table.setCurrentItem(self._rows[selected])
         self.table.verticalScrollBar().setValue(scroll)
 
+        if analysis.pending:  # some layers wait for Keras: no total yet
+            for label in self._total_labels.values():
+                label.setText("\u2026")
+                label.setToolTip("Waiting for TensorFlow to load: some layers have not been seen before")
+        else:
+            self._show_totals(analysis)
+        if self._rows:
+            self.stack.setCurrentWidget(self.table)
+        else:
+            self._placeholder.setText("Add layers to see the model summary.")
+            self.stack.setCurrentWidget(self._placeholder)
+
+    def _show_totals(self, analysis: Analysis) -> None:
         total, trainable = analysis.total_params, analysis.trainable_params
         self._total_labels["total"].setText(f"{format_count(total)}  ({format_bytes(4 * total)})")
         self._total_labels["total"].setToolTip("Size at 4 bytes (float32) per parameter")
@@ -267,11 +281,8 @@ class SummaryPanel(QWidget):
         self._total_labels["frozen"].setText(format_count(total - trainable))
         self._total_labels["macs"].setText(format_macs(analysis.total_macs))
         self._total_labels["macs"].setToolTip(f"{format_count(analysis.total_macs)} multiply-accumulates per sample")
-        if self._rows:
-            self.stack.setCurrentWidget(self.table)
-        else:
-            self._placeholder.setText("Add layers to see the model summary.")
-            self.stack.setCurrentWidget(self._placeholder)
+        self._total_labels["trainable"].setToolTip("")
+        self._total_labels["frozen"].setToolTip("")
 
     # ------------------------------------------------------------- internals
     def _on_ready(self) -> None:
