@@ -3,7 +3,8 @@ the example drawn with every shape) and to Keras being ready, in a fresh process
 it, in the same run, the time of a bare ``python -c "import tensorflow"``.
 
 Run: .venv/bin/python benchmarks/startup.py  (uses QT_QPA_PLATFORM=offscreen unless a display is
-set). The launches share one cache folder (as a user's launches do) after one first launch that
+set). Modules run compiled, as pip installs them (PYTHONDONTWRITEBYTECODE is dropped for the
+launches, so the first one writes what is missing). The launches share one cache folder (as a user's launches do) after one first launch that
 fills it, which is timed apart (``first_launch_*``: the catalog and the shapes come with Keras).
 Targets (issue 17): first window <= 1.0 s; the editor ready before a bare TensorFlow import would
 have finished (editor_ready_s / tensorflow_import_s < 1.0). Prints ``name: value`` lines.
@@ -26,6 +27,7 @@ def one_run(cache: str, linger: float = 0.0) -> dict[str, float]:
     written a few seconds after Keras' answers, as in any real session)."""
     env = dict(os.environ, DLSTUDIO_STARTUP_TIMING="1", DLSTUDIO_CONFIG_DIR=tempfile.mkdtemp(),
                DLSTUDIO_CACHE_DIR=cache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: compiled modules (pip writes them)
     if not env.get("DISPLAY"):
         env["QT_QPA_PLATFORM"] = "offscreen"
     t0 = time.perf_counter()

@@ -41,5 +41,8 @@ def fingerprint(*parts: str, sources: tuple[Path, ...] = ()) -> str:
     digest = hashlib.sha256("|".join(parts).encode())
     for source in sources:
         digest.update(source.name.encode())
-        digest.update(source.read_bytes())
+        try:
+            digest.update(source.read_bytes())
+        except OSError:  # a frozen app (PyInstaller) has no sources: its version says it all
+            digest.update(b"-")
     return digest.hexdigest()[:24]

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from dlstudio.qt.panels.experiments.experiments_plots import BestSoFarView, ImportanceView, ParallelView, ParetoView
 from dlstudio.qt.panels.experiments.search_worker import SearchWorker
 from dlstudio.qt.panels.experiments.space_editor import SpaceEditor
 from dlstudio.qt.panels.training.training_plots import format_metric
@@ -112,6 +111,30 @@ class ExperimentsPanel(QWidget):
         self.table.itemDoubleClicked.connect(lambda _item: self.open_selected())
         left_layout.addWidget(self.table)
         self.tabs = QTabWidget(splitter)
+        self._views_made = False  # the plots (pyqtgraph, slow to import) are made with the first trials
+        self._no_trials = QLabel("The Pareto front, the best-so-far curve, the parameters' importances "
+                                 "and parallel coordinates appear here with the first trials.", self.tabs)
+        self._no_trials.setWordWrap(True)
+        self._no_trials.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.tabs.addTab(self._no_trials, "Plots")
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self.set_document(document)
+
+    def _make_views(self) -> None:
+        """The plot tabs, made when the first trials are shown (not at start-up)."""
+        if self._views_made:
+            return
+        from dlstudio.qt.panels.experiments.experiments_plots import (
+            BestSoFarView, ImportanceView, ParallelView, ParetoView,
+        )
+
+        self._views_made = True
+        self.tabs.removeTab(0)
+        self._no_trials.deleteLater()
         self.best_view = BestSoFarView(self.tabs)
         self.pareto_view = ParetoView(self.tabs)
         self.pareto_view.run_clicked.connect(self.open_run_requested)
@@ -121,12 +144,6 @@ class ExperimentsPanel(QWidget):
         self.tabs.addTab(self.best_view, "Best so far")
         self.tabs.addTab(self.importance_view, "Importances")
         self.tabs.addTab(self.parallel_view, "Parallel coordinates")
-        splitter.addWidget(left)
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
-        self.set_document(document)
 
     # ------------------------------------------------------------------ document
     @property
@@ -268,6 +285,7 @@ class ExperimentsPanel(QWidget):
             self.trials_done_now += 1
             self.records = [r for r in self.records if r.number != event.record.number] + [event.record]
             self.records.sort(key=lambda r: r.number)
+            self._make_views()
             self.show_records(self.importance_view.values)
             if self.document is not None:
                 self.document.notify_runs_changed()
@@ -335,6 +353,10 @@ class ExperimentsPanel(QWidget):
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
         self.apply_filter()
+        if not self._views_made:
+            if not self.records:
+                return  # nothing to plot yet
+            self._make_views()
         self.best_view.show_records(self.records, direction, metric)
         self.pareto_view.show_records(self.records, direction, metric)
         self.parallel_view.show_records(self.records, direction, metric)
@@ -347,6 +369,7 @@ class ExperimentsPanel(QWidget):
         from dlstudio.search.space import SearchError
         from dlstudio.search.study import importances, load_study
 
+        self._make_views()
         try:
             self.importance_view.show_importances(importances(load_study(self.project)))
         except SearchError:
