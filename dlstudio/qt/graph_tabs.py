@@ -152,7 +152,7 @@ def _switch(window: Any, tabs: GraphTabs, index: int) -> None:
     tab.document.analyze_now()
     if not tab.view.property("fitted"):
         tab.view.setProperty("fitted", True)
-        tab.view.fit_all(readable=0.6)
+        tab.view.fit_all()
 
 
 def current_graph_name(window: Any) -> str:

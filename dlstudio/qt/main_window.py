@@ -94,8 +94,8 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         QTimer.singleShot(0, self._hide_stray_tab_bars)
 
     def show_whole_graph(self) -> None:
-        """Fit the graph to the view, but keep its text readable."""
-        self.view.fit_all(readable=0.6)
+        """Fit the whole graph to the view (every opened graph: issue 17)."""
+        self.view.fit_all()
 
     # ------------------------------------------------------------ document
     def set_document(self, document: Document) -> None:
@@ -493,10 +493,12 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
     # Train (F5), Stop and Continue (a GAN project trains in the GAN panel) and stopping a
     # training cleanly when the window closes; the docks and the Model menu are the mixins'.
     def _show_training(self) -> None:
+        from dlstudio.qt.window_docks import BOTTOM_HEIGHT
+
         dock = self.training_dock
         self._raise_dock(dock)
-        if not dock.isFloating() and dock.height() < 360:  # room for the plots
-            self.resizeDocks([dock], [400], Qt.Orientation.Vertical)
+        if not dock.isFloating() and dock.height() < BOTTOM_HEIGHT - 20:  # squeezed by hand: room for the plots
+            self.resizeDocks([dock], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
 
     def train(self) -> bool:
         from dlstudio.qt.panels.gan.gan_panel import train_in_window

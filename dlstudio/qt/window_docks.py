@@ -16,6 +16,10 @@ from dlstudio.qt.document import Document
 
 
 #: What each dock is for (Help > What's This?, Shift+F1, then click a panel), by object name.
+#: The bottom docks' height in a new window (Problems, Data, Training, Runs, Evaluation, ...): the
+#: curves of a training read at this height, and the canvas keeps half of a 1400x900 window.
+BOTTOM_HEIGHT = 185
+
 WHATS_THIS = {
     "palette": "<b>Layers</b>: every Keras layer DL Studio knows, by category, and the <i>Blocks</i>: groups "
                "of layers from the lectures and your own. Drag one onto the canvas, double-click it, or search.",
@@ -149,9 +153,13 @@ class WindowDocks:
                 bar.hide()
 
     def _default_dock_sizes(self) -> None:
-        # the right-hand tabs (inspector, summary, settings, insight, adversarial) need room for their titles
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [240, 450], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [190], Qt.Orientation.Vertical)  # room for the Data tab
+        """The canvas keeps more than half of the window's width and height (at 1400x900 the side
+        docks are 196 + 336 px wide, the bottom ones 185 px high)."""
+        width = self.width()
+        self.resizeDocks([self.palette_dock, self.inspector_dock],
+                         [max(170, min(240, width * 14 // 100)), max(300, min(450, width * 24 // 100))],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
         QTimer.singleShot(0, self.show_whole_graph)
 
     def _build_training(self) -> None:

@@ -110,20 +110,20 @@ class GraphView(CanvasEditing, QGraphicsView):
             self.set_zoom(self.zoom() * (1.15 ** steps))
         event.accept()
 
-    def fit_all(self, readable: float = 0.0) -> None:
-        """Show the whole graph; with ``readable``, never zoom below it and
-        show the top of a graph too tall to fit instead (text stays legible)."""
+    def fit_all(self) -> None:
+        """Show the whole graph (at most at 100%; a graph too large for the smallest zoom shows
+        its top)."""
         rect = self.graph_scene.items_rect()
         if rect.isNull():
             self.resetTransform()
             self.centerOn(0, 0)
         else:
-            rect = rect.adjusted(-60, -60, 60, 60)
+            rect = rect.adjusted(-30, -30, 30, 30)
             self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
             if self.zoom() > 1.0:
                 self.set_zoom(1.0)
-            elif self.zoom() < max(readable, MIN_ZOOM):
-                self.set_zoom(max(readable, MIN_ZOOM))
+            elif self.zoom() < MIN_ZOOM:
+                self.set_zoom(MIN_ZOOM)
                 half_h = self.viewport().height() / self.zoom() / 2
                 self.centerOn(rect.center().x(), rect.top() + half_h)
         self.zoom_changed.emit(self.zoom())

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from dlstudio.project.search_schema import PRUNERS, SAMPLERS, SearchOptional, SearchRepeat
 from dlstudio.qt.editor.settings_commands import SetSearchCommand
@@ -34,8 +34,11 @@ class SpaceEditor(QWidget):
         super().__init__(parent)
         self.document = None
         self.selection: Callable[[], list[str]] = lambda: []
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)  # two rows: the search's settings, then the structure of a selection
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(4)
+        row = QHBoxLayout()
+        rows.addLayout(row)
         row.addWidget(QLabel("Objective:", self))
         self.metric = QComboBox(self)
         self.metric.setEditable(True)
@@ -70,6 +73,10 @@ class SpaceEditor(QWidget):
         self.repeat_button = QPushButton("Repeat", self)
         self.repeat_button.setToolTip("the nodes selected on the canvas (a chain) are repeated min..max times")
         self.repeat_button.clicked.connect(self.make_repeat)
+        row.addStretch(1)
+        row = QHBoxLayout()
+        rows.addLayout(row)
+        row.addWidget(QLabel("Selected layers:", self))
         for w in (self.optional_button, self.repeat_button, self.repeat_min, QLabel("–", self), self.repeat_max):
             row.addWidget(w)
         row.addStretch(1)
