@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -94,6 +96,11 @@ def test_apply_pushes_one_undoable_command(make_panel, qtbot):
     panel, doc = make_panel(dataset=DatasetRef(name="spirals", options={"samples": 200}))
     wait_loaded(qtbot, panel, "spirals")
     assert panel.view_kind() == "points"
+    qtbot.wait(100)
+    (x0, x1), (y0, y1) = panel.scatter_plot.getViewBox().viewRange()  # the scatter fits its data
+    pts = panel.dataset.x_train
+    assert x0 <= pts[:, 0].min() and pts[:, 0].max() <= x1 and y0 <= pts[:, 1].min() and pts[:, 1].max() <= y1
+    assert (x1 - x0) < 3 * np.ptp(pts[:, 0]) or (y1 - y0) < 3 * np.ptp(pts[:, 1])  # and is not lost in space
     graph = doc.graph
     panel.select_dataset("digits")
     with qtbot.waitSignal(panel.applied, timeout=LOAD_TIMEOUT):

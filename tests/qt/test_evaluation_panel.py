@@ -157,6 +157,8 @@ def test_regression_shows_predicted_against_true(qtbot, tmp_path, keras_loaded):
     assert np.allclose(x, dataset.y_test.ravel()) and np.allclose(y, ev.predicted.ravel())
     ix, iy = panel.scatter.identity.getData()
     assert list(ix) == list(iy)  # the identity line
+    (x0, x1), (y0, y1) = panel.scatter.plot.getViewBox().viewRange()  # the view fits the points
+    assert x0 <= x.min() and x.max() <= x1 and y0 <= y.min() and y.max() <= y1
     assert "R²" in panel.status.text()
 
 
