@@ -36,16 +36,19 @@ def test_backend_sensitive_checks_pass_on_jax(tmp_path):
     (a linear model's saliency is its weights, the logits are used under a softmax)
     and Grad-CAM (spatial size, by hand) -- jax.grad instead of GradientTape -- and
     several training steps per call giving the same per-batch losses as one step per
-    call (the step-loss ring is read from JAX's training state mid-epoch)."""
+    call (the step-loss ring is read from JAX's training state mid-epoch), and the gradient
+    flow recorded inside JAX's pure train step (an optimizer variable threaded through it)."""
     tests = RESOURCES.parent / "tests"
     env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", str(tests / "insight" / "test_saliency.py"),
-         str(tests / "training" / "test_engine.py"), "-q", "-p", "no:cacheprovider",
-         "-k", "linear_model or uses_the_logits or grad_cam or several_steps_per_call", "-o", "addopts="],
+         str(tests / "training" / "test_engine.py"), str(tests / "training" / "test_step_gradients.py"),
+         "-q", "-p", "no:cacheprovider", "-k",
+         "linear_model or uses_the_logits or grad_cam or several_steps_per_call or recorded_gradients or every_nth_step",
+         "-o", "addopts="],
         capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert re.search(r"\b5 passed", proc.stdout), proc.stdout[-1000:]
+    assert re.search(r"\b8 passed", proc.stdout), proc.stdout[-1000:]
     # the subprocess really ran on JAX
     probe = subprocess.run([sys.executable, "-c", "import keras; print(keras.backend.backend())"],
                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)

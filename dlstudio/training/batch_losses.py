@@ -98,26 +98,29 @@ def install_step_losses(model: Any, k: int) -> Any:
     return tracker
 
 
-def _current(model: Any, variable: Any) -> np.ndarray:
-    """A metric variable's value now, also in the middle of a JAX ``fit`` (where the
-    training state lives in ``model._jax_state`` until the epoch ends)."""
+def current_value(model: Any, variable: Any) -> np.ndarray:
+    """A metric or optimizer variable's value now, also in the middle of a JAX ``fit``
+    (where the training state lives in ``model._jax_state`` until the epoch ends)."""
     state = getattr(model, "_jax_state", None)
-    if state and state.get("metrics_variables") is not None:
-        for ref, value in zip(model.metrics_variables, state["metrics_variables"]):
-            if ref is variable:
-                return np.asarray(value)
+    if state:
+        for key, refs in (("metrics_variables", model.metrics_variables),
+                          ("optimizer_variables", getattr(model.optimizer, "variables", ()))):
+            if state.get(key) is not None:
+                for ref, value in zip(refs, state[key]):
+                    if ref is variable:
+                        return np.asarray(value)
     return np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable.value)
 
 
 def take(model: Any, tracker: Any) -> list[float]:
     """The losses of the steps since the last call, in order."""
-    steps = int(_current(model, tracker.steps))
+    steps = int(current_value(model, tracker.steps))
     if steps < tracker._read:  # the tracker was reset (a new epoch)
         tracker._read = 0
     new = steps - tracker._read
     if new <= 0:
         return []
-    ring = _current(model, tracker.ring)
+    ring = current_value(model, tracker.ring)
     first = max(tracker._read, steps - tracker.k)  # no more than the ring holds
     tracker._read = steps
     return [float(ring[i % tracker.k]) for i in range(first, steps)]

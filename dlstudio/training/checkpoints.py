@@ -30,16 +30,22 @@ _CLASS_KEY = "__class__"
 _NOT_RESTORED = ("learning_rate",)  # the new settings decide it
 
 
-def optimizer_variable_names(optimizer: Any) -> list[str]:
-    """Names of the optimizer's variables without the optimizer's own (numbered) prefix:
-    ``iteration``, ``learning_rate``, ``fc_kernel_momentum``, ..."""
-    return [v.path.split("/", 1)[-1] for v in optimizer.variables]
+#: Optimizer variables whose names start with this are DL Studio's records made during a training
+#: (step_gradients.StepGradientFlow's ring), not the optimizer's state: never saved or restored.
+RECORDER_PREFIX = "dlstudio_record_"
+
+
+def optimizer_state(optimizer: Any) -> list[tuple[str, Any]]:
+    """(name, variable) of the optimizer's state, the name without the optimizer's own (numbered)
+    prefix: ``iteration``, ``learning_rate``, ``fc_kernel_momentum``, ..."""
+    named = [(v.path.split("/", 1)[-1], v) for v in optimizer.variables]
+    return [(n, v) for n, v in named if not n.startswith(RECORDER_PREFIX)]
 
 
 def save_optimizer_state(optimizer: Any, folder: Path) -> None:
     """Write the optimizer's variables by name to ``folder/optimizer.npz`` (atomically).
     A state holding NaN or infinity (a diverged step) is not written: the last good one stays."""
-    arrays = {name: np.asarray(v) for name, v in zip(optimizer_variable_names(optimizer), optimizer.variables)}
+    arrays = {name: np.asarray(v) for name, v in optimizer_state(optimizer)}
     if not all(np.isfinite(a).all() for a in arrays.values() if a.dtype.kind == "f"):
         return
     arrays[_CLASS_KEY] = np.array(_optimizer_class(optimizer))
@@ -58,8 +64,8 @@ def restore_optimizer_state(model: Any, folder: Path) -> str:
         headers = npz_headers(path, str(path))
     except (OSError, ValueError) as exc:
         return f"not restored: {exc}"
-    names = optimizer_variable_names(optimizer)
-    mismatched = [n for n, v in zip(names, optimizer.variables)
+    state = optimizer_state(optimizer)
+    mismatched = [n for n, v in state
                   if n not in _NOT_RESTORED and (n not in headers or headers[n].shape != tuple(v.shape))]
     if _CLASS_KEY not in headers or headers[_CLASS_KEY].nbytes > 4096:
         return "not restored: the run's optimizer state does not name its optimizer"
@@ -69,7 +75,7 @@ def restore_optimizer_state(model: Any, folder: Path) -> str:
             return f"not restored: the run used {saved_class}, this training uses {_optimizer_class(optimizer)}"
         if mismatched:
             return f"not restored: {len(mismatched)} optimizer variable(s) differ, e.g. {mismatched[0]}"
-        for name, var in zip(names, optimizer.variables):
+        for name, var in state:
             if name not in _NOT_RESTORED:
                 var.assign(saved[name])
     return "restored"

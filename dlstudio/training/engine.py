@@ -385,6 +385,10 @@ def _steps_per_execution(job: _Job, analysis: Any, n_train: int) -> int:
 
 
 def _has_batch_hooks(callback: Any) -> bool:
+    """Whether a callback needs Keras' batch hooks one batch at a time (one that reads every step
+    it missed, ``batch_hooks_per_call``, is served once per call of several steps)."""
+    if getattr(callback, "batch_hooks_per_call", False):
+        return False
     base = keras.callbacks.Callback
     return any(getattr(type(callback), name, None) is not getattr(base, name)
                for name in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"))

@@ -7,9 +7,10 @@ touch Qt; the GUI receives their events with the engine's own.
   (xor, spirals, circles, moons, blobs), as in TensorFlow Playground: the class
   probabilities over a grid, as an image, at most every ``min_interval``
   seconds (at a batch's or an epoch's end) and once more when training ends.
-- :class:`LiveGradientFlow`: the gradient-flow probe
-  (:class:`dlstudio.training.gradients.GradientFlow`) fed with a batch of the
-  training data, its labels prepared for the compiled loss.
+- gradient flow: :class:`dlstudio.training.step_gradients.StepGradientFlow`, the gradients
+  the training step applies, recorded inside the step; where it cannot record (mixed
+  precision, a distribution), :class:`LiveGradientFlow`, the gradients on a batch of the
+  training data with its labels prepared for the compiled loss.
 - :class:`WeightsProbe`: the model's weights at each epoch's end, only while
   ``wanted()`` says someone looks (the insight panel's "refresh while training").
 
@@ -223,8 +224,11 @@ def live_callbacks(dataset: Any, emit: Emit, options: LiveOptions, seed: int = 0
                                min_interval=options.boundary_interval, seed=seed))
     if options.gradient_flow and len(dataset.x_train):
         classes = dataset.num_classes if dataset.task == "classification" else 0
-        callbacks.append(LiveGradientFlow(dataset.x_train, dataset.y_train, classes, emit,
-                                          every_n_batches=options.gradient_every))
+        from dlstudio.training.step_gradients import StepGradientFlow
+
+        fixed_batch = LiveGradientFlow(dataset.x_train, dataset.y_train, classes, emit,
+                                       every_n_batches=options.gradient_every)
+        callbacks.append(StepGradientFlow(emit, options.gradient_every, fallback=fixed_batch))
     if options.weights_wanted is not None:
         callbacks.append(WeightsProbe(emit, options.weights_wanted))
     if options.sequences is not None:

@@ -168,4 +168,4 @@ def test_live_callbacks_skip_what_does_not_apply():
     xor = load_dataset("xor", {"samples": 50}, seed=0)
     kinds = [type(c).__name__ for c in live_callbacks(xor, lambda e: None,
                                                       LiveOptions(gradient_flow=True, weights_wanted=lambda: 1))]
-    assert kinds == ["BoundaryProbe", "LiveGradientFlow", "WeightsProbe"]
+    assert kinds == ["BoundaryProbe", "StepGradientFlow", "WeightsProbe"]
