@@ -13,9 +13,9 @@ Side by side, in one process, on the same model (the digits CNN example,
   engine/1-step  the engine forced to one step per compiled call (what it does
             when a live view with a per-batch hook is on)
   plain+gradflow  plain fit with the GradientFlow callback (every 10 batches)
-  engine+gradflow  the engine with the GUI's live gradient-flow callback
-            (``training.live.LiveGradientFlow``, every 10 batches), as the training
-            panel passes it when "Gradient flow" is on
+  engine+gradflow  the engine with the GUI's live gradient flow (``training.live.live_callbacks``
+            with gradient_flow on, every 10 batches: ``StepGradientFlow``, the gradients
+            recorded inside the train step), as the training panel passes it
 
 Samples/s are timed between the end of the first epoch and the end of the
 last (tracing and the first-epoch warm-up excluded; everything that happens
@@ -30,8 +30,8 @@ calls the batch hooks once per call with a running mean, so the engine records
 every step's own loss inside the compiled step and still emits one BatchEnd per
 batch with that batch's loss: the plots get the same points, in bursts of k
 (one call takes ~30 ms, so Stop still acts well within a second). Live views with
-a per-batch hook (decision boundary, gradient flow) switch it back to one step
-per call. Writing the run's h5 files every epoch cost ~240 ms per epoch here
+a per-batch hook (the decision boundary) switch it back to one step per call; the
+gradient flow is recorded inside the step and read once per call, so it keeps k. Writing the run's h5 files every epoch cost ~240 ms per epoch here
 (--profile), hence the 30 s throttle.
 
 Measured 2026-11-23 on the shared 2-core CPU machine (6 engineers' jobs running
@@ -49,6 +49,11 @@ Keras 3.15.1 on TensorFlow 2.21, digits 8x8, batch 32:
   per-epoch costs (median ms): EventCallback.on_epoch_end 1.4; RunRecorder writing
   everything 237 (model.weights.h5 62, optimizer.npz 9, history 8, run.json 8);
   RunRecorder throttled (history only) 6.4
+
+Measured 2026-12-07 (same machine, quieter), ``--epochs 10 --rounds 3 --skip
+engine+run,engine+run/0s,engine/1-step``: plain 12,804 samples/s (1.00), engine 17,678
+(1.38), plain+gradflow 12,052 (0.94), engine+gradflow 16,597 (1.30: 0.94 of the engine;
+with the fixed-batch probe, which forced one step per call, it was 1.00 beside 2.01).
 
 An earlier run of this session (8 epochs, before steps_per_execution) gave
 engine/plain = 1.30 and engine+run/plain = 1.78, from the input pipeline alone.
