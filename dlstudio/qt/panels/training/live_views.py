@@ -276,9 +276,10 @@ class LiveViewsButton(QToolButton):
         self.boundary.setCheckable(True)
         self.boundary.setChecked(True)
         self.boundary.setToolTip("The class regions behind the data points, redrawn as the model learns")
-        self.gradients = menu.addAction("Gradient flow per layer (slower training)")
+        self.gradients = menu.addAction("Gradient flow per layer")
         self.gradients.setCheckable(True)
-        self.gradients.setToolTip("The mean gradient magnitude of every layer, every 10 batches")
+        self.gradients.setToolTip("The mean gradient magnitude of every layer, every 10 batches: the gradients "
+                                  "each training step applies, recorded inside the step (it costs almost nothing)")
         menu.setToolTipsVisible(True)
         self.setMenu(menu)
 
