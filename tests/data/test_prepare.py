@@ -163,8 +163,12 @@ def epoch(batches) -> tuple[list[int], np.ndarray, np.ndarray]:
     return sizes, np.concatenate(xs), np.concatenate(ys)
 
 
-def test_make_dataset_covers_every_sample_once_per_epoch_seeded():
+@pytest.mark.parametrize("whole", [True, False], ids=["sliced-in-tensorflow", "batched-from-numpy"])
+def test_make_dataset_covers_every_sample_once_per_epoch_seeded(monkeypatch, whole):
+    from dlstudio.data import pipeline
     from dlstudio.data.pipeline import make_dataset
+
+    monkeypatch.setattr(pipeline, "WHOLE_BYTES", 2**30 if whole else 0)  # small data, or as if it were large
 
     x = np.arange(103, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
     y = np.arange(103)
@@ -181,6 +185,8 @@ def test_make_dataset_covers_every_sample_once_per_epoch_seeded():
     assert ordered.tolist() == list(range(103))
     with pytest.raises(DatasetError, match="103 samples but 5 labels"):
         make_dataset(x, y[:5], 10)
+    alone = np.concatenate([np.asarray(b) for b in make_dataset(x, None, 10, shuffle=False)])
+    np.testing.assert_array_equal(alone, x)  # samples without labels
 
 
 def test_array_batches_fallback_for_other_backends():

@@ -81,6 +81,9 @@ def test_boundary_updates_live_beside_the_curves(qtbot, panel, doc, monkeypatch)
     monkeypatch.setattr(views, "_redraw", redraw)
     monkeypatch.setattr(panel, "live_options",
                         lambda: live.LiveOptions(boundary=True, boundary_interval=0.0, boundary_every_batch=True))
+    from dlstudio.training import batch_losses
+
+    monkeypatch.setattr(batch_losses, "MAX_STEPS", 1)  # one step per call: a frame at every batch
     with qtbot.waitSignal(panel.training_finished, timeout=TIMEOUT):
         assert panel.train()
         qtbot.waitUntil(lambda: len(received) >= 3, timeout=TIMEOUT)
