@@ -55,6 +55,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         self._build_toolbar()
         self.set_document(Document(new_project("Untitled")))
         self._restore_layout()
+        self._say_opening()
         loader().catalog_loaded.connect(self._catalog_ready)
         loader().ready.connect(self._keras_ready)
         loader().failed.connect(self._keras_failed)
@@ -173,6 +174,14 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         if len(ids) == 1:
             self.inspector_dock.raise_()
 
+    def _say_opening(self) -> None:
+        """An empty canvas whose project waits for the layer catalog (the first launch: it comes
+        with TensorFlow) says so, instead of inviting to drag a first layer."""
+        if self._pending_path is not None and self.view is not None:
+            self.view.empty_text = (f"Opening {self._pending_path.stem}\u2026\n"
+                                    "The layers are read from Keras on the first launch.")
+            self.view.viewport().update()
+
     def _catalog_ready(self) -> None:
         """The layer catalog is at hand (from the disk cache, or with Keras): open the project
         asked for at start and offer unsaved work back; Keras may still be loading."""
@@ -185,6 +194,9 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
                 self._open_copy(path)
             else:
                 self.open_path(path)
+        from dlstudio.qt.editor.view import EMPTY_HINT
+
+        self.view.empty_text = EMPTY_HINT  # opened (a new canvas), or refused with a message
         QTimer.singleShot(0, self.offer_recovery)
 
     def _keras_ready(self) -> None:
@@ -301,6 +313,7 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
     def open_path(self, path: str | Path) -> bool:
         if not catalog_ready():
             self._pending_path = Path(path)
+            self._say_opening()
             return False
         project = self._load(path)
         if project is None:

@@ -87,3 +87,26 @@ def test_the_editor_works_while_tensorflow_loads(qtbot, keras_still_loading):
     assert w.summary.row_of(dense.id).text(2) == "(batch, 7)"
     assert not w.loading.isVisible()
     doc.undo_stack.setClean()
+
+
+def test_a_first_launch_says_the_example_is_opening(qtbot, keras_still_loading, monkeypatch):
+    """No catalog on disk yet (the first launch): the empty canvas says which project is on its
+    way instead of inviting to drag a first layer; it opens once the catalog comes with Keras."""
+    from dlstudio.qt import keras_loader
+    from dlstudio.qt.main_window import MainWindow
+
+    monkeypatch.setattr(keras_still_loading, "_catalog_cached", False)
+    monkeypatch.setattr(keras_loader, "catalog_ready", lambda: False)
+    import dlstudio.qt.main_window as main_window
+
+    monkeypatch.setattr(main_window, "catalog_ready", lambda: keras_still_loading.is_ready())
+    w = MainWindow(EXAMPLE, as_copy=True)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.wait(200)
+    assert not w.document.graph.nodes
+    assert w.view.empty_text.startswith("Opening digits_cnn")
+    keras_still_loading.finish()
+    qtbot.waitUntil(lambda: bool(w.document.graph.nodes), timeout=20_000)
+    assert "Drag a layer" in w.view.empty_text
+    w.document.undo_stack.setClean()

@@ -35,6 +35,9 @@ class GraphView(CanvasEditing, QGraphicsView):
     def __init__(self, scene: GraphScene, parent=None):
         super().__init__(scene, parent)
         self.graph_scene = scene
+        #: What an empty canvas says (the main window sets "Opening …" while a project waits
+        #: for the layer catalog on a first launch).
+        self.empty_text = EMPTY_HINT
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
@@ -85,7 +88,7 @@ class GraphView(CanvasEditing, QGraphicsView):
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         painter.setFont(font)
-        painter.drawText(QRectF(self.viewport().rect()), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        painter.drawText(QRectF(self.viewport().rect()), Qt.AlignmentFlag.AlignCenter, self.empty_text)
         painter.restore()
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
