@@ -285,3 +285,38 @@ def test_projector_lists_the_nearest_tokens_of_a_word(qtbot):
     qtbot.keyClick(panel.token_edit, Qt.Key.Key_Return)
     assert panel.nearest_text.text().startswith("'cats' 1.00") and "'tac' -1.00" in panel.nearest_text.text()
     assert panel.show_nearest("dog") == [] and "not in the vocabulary" in panel.nearest_text.text()
+
+
+def test_the_projector_follows_a_training_epoch_by_epoch(window, qtbot, tmp_path):
+    """Open the digits CNN, show the Projector, tick "Follow the training", press F5: the view
+    shows the running training after each epoch (the points of the model with that epoch's
+    weights), then the finished run."""
+    from dlstudio.insight.models import project_dataset
+    from dlstudio.insight.projector import project_layer
+    from dlstudio.project import load_project, save_project
+
+    project = load_project(RESOURCES / "examples" / "digits_cnn.dlsproj")
+    project.training = project.training.model_copy(update={"epochs": 3, "batch_size": 64})
+    path = tmp_path / "digits.dlsproj"
+    save_project(project, path)
+    assert window.open_path(path)
+    projector = window.projector_panel
+    window.projector_dock.raise_()
+    projector.follow_check.setChecked(True)
+    shown = []
+    projector.projected.connect(lambda p: shown.append((projector._shown_key, projector.status.text(), p)))
+    with qtbot.waitSignal(window.training_panel.training_finished, timeout=TIMEOUT):
+        window.act_train.trigger()
+    qtbot.waitUntil(lambda: not window.training_panel.is_running(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: shown and shown[-1][0][0] != "training" and not projector.is_busy(), timeout=TIMEOUT)
+    live = [(key, text, p) for key, text, p in shown if key[0] == "training"]
+    assert live, [key for key, _, _ in shown]
+    epochs = [key[1] for key, _, _ in live]
+    assert epochs == sorted(epochs) and epochs[-1] == 3
+    key, text, p = live[-1]
+    assert text.startswith("the running training after epoch 3")
+    direct = project_layer(window.training_panel.result.model, project_dataset(window.document.project),
+                           p.layer, p.method)  # the final weights are epoch 3's
+    assert np.allclose(np.abs(direct.points), np.abs(p.points), atol=1e-3)  # PCA: up to the axes' signs
+    assert shown[-1][0][0] == str(window.projector_panel.runs.run().path)  # then the run itself
+    window.document.undo_stack.setClean()

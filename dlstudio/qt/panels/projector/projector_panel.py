@@ -9,6 +9,9 @@ true class and misclassified ones are ringed. Hovering shows the sample and its
 classes; a click opens it in Predict (``open_sample(run_id, split, index)``); the
 Lasso button lets a drag draw a loop whose points become the selection, shown as a
 grid with their classes. pyqtgraph loads when the panel is first shown.
+
+"Follow the training" shows the running training's model instead, redrawn with the weights of
+every epoch's end (``on_live_event(WeightsSnapshot)``): the classes drawing apart as it learns.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -68,6 +72,22 @@ def _project(project: Any, run: Any, layer: str | None, method: str, progress: P
     return p, loaded.dataset, candidate_layers(loaded.model), loaded.model
 
 
+def _project_snapshot(project: Any, graph: Any, weights: Any, layer: str | None, method: str,
+                      progress: Progress, dataset: Any) -> tuple:
+    """On a worker: the running training's model with one epoch's weights, projected as a run is."""
+    from dlstudio.backend import load_keras
+    from dlstudio.insight.models import project_dataset, untrained_model
+    from dlstudio.insight.projector import candidate_layers, project_layer
+
+    load_keras()
+    progress.emit(0, 1, "the training's weights")
+    model = untrained_model(graph)
+    model.set_weights(list(weights))
+    dataset = dataset if dataset is not None else project_dataset(project)
+    p = project_layer(model, dataset, layer, method, emit=progress.emit, graph=graph)
+    return p, dataset, candidate_layers(model), model
+
+
 def _lasso_viewbox_class() -> type:
     """A pyqtgraph ViewBox whose drags draw a lasso while ``lasso`` is on (made lazily)."""
     from dlstudio.qt.panels.training.training_plots import import_pyqtgraph
@@ -109,6 +129,8 @@ class ProjectorPanel(RunPanel):
     open_sample = Signal(str, str, int)
     selection_changed = Signal(object)
     hovered = Signal(int)
+    #: "Follow the training" was switched: the training should (not) send its weights every epoch.
+    follow_changed = Signal(bool)
 
     def __init__(self, document=None, parent: QWidget | None = None):
         super().__init__(parent, cache_size=6)
@@ -123,6 +145,8 @@ class ProjectorPanel(RunPanel):
         self._timer.timeout.connect(self._show_progress)
         self.job.busy_changed.connect(self._busy)
         self.plot = None
+        self._training_graph = None  # the graph of the running training (None: none runs)
+        self._snapshot = None  # its latest WeightsSnapshot, while following it
         self._build()
         self.set_document(document)
 
@@ -150,8 +174,12 @@ class ProjectorPanel(RunPanel):
         self.lasso_button.setCheckable(True)
         self.lasso_button.setToolTip("Drag a loop around points to select them (off: drag pans, wheel zooms)")
         self.lasso_button.toggled.connect(self._lasso_toggled)
+        self.follow_check = QCheckBox("Follow the training", self)
+        self.follow_check.setToolTip("While a training runs, show its model redrawn with every epoch's weights "
+                                     "instead of the chosen run: watch the classes draw apart as it learns")
+        self.follow_check.toggled.connect(self._follow_toggled)
         for w in (QLabel("Run", self), self.run_combo, QLabel("Layer", self), self.layer_combo,
-                  self.method_combo, self.lasso_button):
+                  self.method_combo, self.lasso_button, self.follow_check):
             bar.addWidget(w)
         bar.setStretch(1, 1)
         outer.addLayout(bar)
@@ -232,12 +260,58 @@ class ProjectorPanel(RunPanel):
 
     def compute(self, run: Any) -> None:
         self._ensure_plot()
+        if self._snapshot is not None:  # following a running training
+            self._compute_snapshot()
+            return
         key = self._key(run)
         if self.projection is not None and getattr(self, "_shown_key", None) == key:
             return
         self._progress = Progress()
         if self.job.request(key, _project, self.document.project, run, key[1], key[2], self._progress):
             self.show_status(f"Projecting the test split of run {run.id}\u2026")
+
+    # ------------------------------------------------------------------ following a training
+    def set_training(self, graph: Any) -> None:
+        """A training started on ``graph`` (a copy), or ended (None): the chosen run comes back."""
+        self._training_graph = graph
+        if graph is None and self._snapshot is not None:
+            self._snapshot = None
+            self.schedule()
+
+    def on_live_event(self, event: Any) -> None:
+        """An event of the running training: an epoch's weights are projected while following."""
+        from dlstudio.training.events import WeightsSnapshot
+
+        if isinstance(event, WeightsSnapshot) and self.follow_check.isChecked() and self._training_graph is not None:
+            self._snapshot = event
+            self.schedule()
+
+    def _compute_snapshot(self) -> None:
+        snap = self._snapshot
+        key = ("training", snap.epoch, self.layer_combo.currentData(), self.method_combo.currentData())
+        if self.projection is not None and getattr(self, "_shown_key", None) == key:
+            return
+        self._progress = Progress()
+        self.job.request(key, _project_snapshot, self.document.project, self._training_graph, snap.weights,
+                         key[2], key[3], self._progress, self.dataset)
+        self.show_status(f"Projecting epoch {snap.epoch} of the running training\u2026")
+
+    def _compute_if_ready(self) -> None:
+        if self._snapshot is not None and self.document is not None:  # no saved run needed
+            self._ensure_plot()
+            self._compute_snapshot()
+            return
+        super()._compute_if_ready()
+
+    def _follow_toggled(self, on: bool) -> None:
+        self.follow_changed.emit(on)
+        if not on and self._snapshot is not None:
+            self._snapshot = None
+            self.schedule()
+
+    def showing_training(self) -> bool:
+        """Whether the view shows the running training (an epoch's weights), not a saved run."""
+        return bool(getattr(self, "_shown_key", None)) and self._shown_key[0] == "training"
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -291,6 +365,8 @@ class ProjectorPanel(RunPanel):
         self.plot.getPlotItem().autoRange()
         facts = [f"{p.layer}: {PROJECTION_NAMES[p.method]} of {len(p.points):,} test samples "
                  f"({p.features:,} numbers each)"]
+        if key[0] == "training":
+            facts.insert(0, f"the running training after epoch {key[1]}")
         if p.explained is not None:
             facts.append(f"the plane shows {p.explained:.0%} of the variance")
         if p.knn_accuracy is not None:
@@ -403,7 +479,7 @@ class ProjectorPanel(RunPanel):
     def click_point(self, k: int) -> None:
         """Open point ``k``'s sample in Predict (``open_sample``)."""
         run = self.runs.run()
-        if self.projection is None or run is None:
+        if self.projection is None or run is None or self.showing_training():
             return
         self.open_sample.emit(run.id, self.projection.split, int(self.projection.indices[k]))
 
@@ -478,6 +554,11 @@ def build_projector_dock(window: Any) -> None:
     window.tabifyDockWidget(window.evaluation_dock, dock)
     window.projector_dock, window.projector_panel = dock, panel
     panel.open_sample.connect(lambda run_id, split, index: open_in_predict(window, run_id, split, index))
+    tp = window.training_panel
+    tp.live_event.connect(panel.on_live_event)
+    tp.running_changed.connect(lambda running: panel.set_training(
+        tp.worker.graph if running and tp.worker is not None else None))
+    panel.follow_changed.connect(lambda on: tp.set_weights_wanted(on, who="projector"))
     autoencoder = getattr(window, "autoencoder_panel", None)
     if autoencoder is not None:  # its codes are one case of this view
         autoencoder.open_in_projector.connect(lambda run_id: show_codes(window, run_id))
