@@ -54,12 +54,21 @@ class BackgroundTask(QObject):
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:  # handed to the GUI thread, shown there
-            self.errored.emit(exc)
+            _emit(self.errored, exc)
         else:
-            self.returned.emit(result)
+            _emit(self.returned, result)
         finally:
             gc_paused(False)
-            self.finished.emit()
+            _emit(self.finished)
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    """Emit from the pool thread; a task whose Qt side was deleted meanwhile (the window closed,
+    the application quits) has nobody to tell, and says nothing."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # "Signal source has been deleted"
+        pass
 
 
 def create_worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> BackgroundTask:

@@ -509,6 +509,8 @@ class MainWindow(WindowDocks, WindowMenus, QMainWindow):
         from dlstudio.qt.window_docks import BOTTOM_HEIGHT
 
         dock = self.training_dock
+        if self.projector_panel.follow_check.isChecked() and not self.projector_dock.visibleRegion().isEmpty():
+            return  # the user watches the Projector follow the training: it stays in front
         self._raise_dock(dock)
         if not dock.isFloating() and dock.height() < BOTTOM_HEIGHT - 20:  # squeezed by hand: room for the plots
             self.resizeDocks([dock], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)

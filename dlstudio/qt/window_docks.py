@@ -16,9 +16,10 @@ from dlstudio.qt.document import Document
 
 
 #: What each dock is for (Help > What's This?, Shift+F1, then click a panel), by object name.
-#: The bottom docks' height in a new window (Problems, Data, Training, Runs, Evaluation, ...): the
-#: curves of a training read at this height, and the canvas keeps half of a 1400x900 window.
-BOTTOM_HEIGHT = 185
+#: The bottom docks' height in a new window (Problems, Data, Training, Runs, Evaluation, ...): their
+#: panels (curves, confusion matrix, projection) fit without scrolling, and the canvas keeps more
+#: than half of a 1400x900 window's height.
+BOTTOM_HEIGHT = 290
 
 WHATS_THIS = {
     "palette": "<b>Layers</b>: every Keras layer DL Studio knows, by category, and the <i>Blocks</i>: groups "
@@ -154,7 +155,7 @@ class WindowDocks:
 
     def _default_dock_sizes(self) -> None:
         """The canvas keeps more than half of the window's width and height (at 1400x900 the side
-        docks are 196 + 336 px wide, the bottom ones 185 px high)."""
+        docks are 196 + 336 px wide, the bottom ones about 265 px high)."""
         width = self.width()
         self.resizeDocks([self.palette_dock, self.inspector_dock],
                          [max(170, min(240, width * 14 // 100)), max(300, min(450, width * 24 // 100))],

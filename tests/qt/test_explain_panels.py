@@ -307,6 +307,8 @@ def test_the_projector_follows_a_training_epoch_by_epoch(window, qtbot, tmp_path
     projector.projected.connect(lambda p: shown.append((projector._shown_key, projector.status.text(), p)))
     with qtbot.waitSignal(window.training_panel.training_finished, timeout=TIMEOUT):
         window.act_train.trigger()
+        qtbot.waitUntil(lambda: window.training_panel.is_running(), timeout=TIMEOUT)
+        assert not window.projector_dock.visibleRegion().isEmpty()  # F5 keeps the followed view in front
     qtbot.waitUntil(lambda: not window.training_panel.is_running(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: shown and shown[-1][0][0] != "training" and not projector.is_busy(), timeout=TIMEOUT)
     live = [(key, text, p) for key, text, p in shown if key[0] == "training"]

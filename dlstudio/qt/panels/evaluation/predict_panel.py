@@ -177,7 +177,7 @@ class PredictPanel(RunPanel):
         lay.addWidget(section_header("Input", left))
         self.input_image = QLabel(left)
         self.input_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.input_image.setMinimumSize(96, 96)
+        self.input_image.setMinimumSize(64, 64)
         lay.addWidget(self.input_image, 1)
         self.input_text = QLabel(left)
         self.input_text.setWordWrap(True)

@@ -199,7 +199,7 @@ class ProjectorPanel(RunPanel):
         lay.setContentsMargins(4, 0, 0, 0)
         self.hover_image = QLabel(side)
         self.hover_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hover_image.setMinimumSize(96, 96)
+        self.hover_image.setMinimumSize(64, 64)
         self.hover_text = muted_label("Hover over a point to see its sample; click it to open it in Predict.", side)
         self.selection_text = muted_label("", side)
         self.grid = SampleGrid(side, target=36)
@@ -395,7 +395,9 @@ class ProjectorPanel(RunPanel):
         self.legend.clear()
         if p.labels is None:
             return
-        for c in sorted(set(p.labels.tolist()))[:20]:
+        classes = sorted(set(p.labels.tolist()))[:20]
+        self.legend.setColumnCount(max(1, -(-len(classes) // 5)))  # five rows at most: it fits a low dock
+        for c in classes:
             item = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(*class_color(int(c))), pen=None)
             self.legend.addItem(item, p.class_name(int(c)))
 
