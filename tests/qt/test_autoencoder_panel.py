@@ -52,9 +52,14 @@ def test_panel_shows_reconstructions_and_codes_of_a_trained_autoencoder(qtbot, t
     assert view.code_layer == "code" and view.inputs.shape == (10, 8, 8, 1)
     assert panel.grid.isVisible() and panel.grid.image is not None
     assert panel.grid.image.height() < panel.grid.image.width()  # two rows of ten tiles
-    scatters = [i for i in panel.plot.getPlotItem().items if type(i).__name__ == "ScatterPlotItem"]
-    assert len(scatters) == 10  # one per digit class
-    assert sum(len(s.data) for s in scatters) == len(view.codes) == 360
+    [scatter] = [i for i in panel.plot.getPlotItem().items if type(i).__name__ == "ScatterPlotItem"]
+    assert len(scatter.data) == len(view.codes) == 360
+    from dlstudio.data.grid import class_color
+
+    for k in (0, 100, 359):  # each class in the colour the Projector (and every view) gives it
+        brush = scatter.data[k]["brush"].color()
+        assert (brush.red(), brush.green(), brush.blue()) == class_color(int(view.labels[k]))
+    assert len(panel.legend.items) == 10
     assert "code layer 'code' (2 numbers per sample)" in panel.summary.text()
     assert "nearest-neighbour class accuracy" in panel.summary.text()
     assert panel.plot.getPlotItem().getAxis("bottom").labelText == "code 1"

@@ -29,9 +29,6 @@ from dlstudio.qt.panels.runs.run_panel import RunPanel
 from dlstudio.qt.panels.training.training_plots import style_axes
 from dlstudio.qt.plot_menu import install_plot_menu
 
-#: Class colours of the scatter (Tableau 10), one per digit.
-CLASS_COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-                 "#9c755f", "#bab0ac")
 IMAGES = 10  # reconstructions shown
 
 
@@ -207,7 +204,7 @@ class AutoencoderPanel(RunPanel):
         self.plot.setMinimumHeight(220)
         self.plot.setMenuEnabled(False)
         self.plot.getPlotItem().setAspectLocked(False)
-        self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt", colCount=2)
+        self.legend = self.plot.addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.plot_holder.addWidget(self.plot)
         self._restyle()
 
@@ -224,21 +221,19 @@ class AutoencoderPanel(RunPanel):
             self._restyle()
 
     def _draw_scatter(self, view: Any) -> None:
+        """The codes as the Projector draws points (the same colour per class in both)."""
         import pyqtgraph as pg
+
+        from dlstudio.qt.panels.projector.class_points import class_brushes, fill_legend
 
         if self.plot is None:
             self._make_plot()
         self.plot.clear()
-        self.legend.clear()
         labels = view.labels if view.labels is not None else np.zeros(len(view.codes), dtype=np.int64)
         names = view.class_names if view.labels is not None else ["samples"]
-        for c in np.unique(labels):
-            pts = view.codes[labels == c]
-            colour = CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]
-            name = names[int(c)] if 0 <= int(c) < len(names) else str(int(c))
-            item = pg.ScatterPlotItem(pts[:, 0].astype(np.float64), pts[:, 1].astype(np.float64), size=6,
-                                      pen=None, brush=pg.mkBrush(colour), name=name)
-            self.plot.addItem(item)
+        self.plot.addItem(pg.ScatterPlotItem(pos=view.codes[:, :2].astype(np.float64), size=6, pen=None,
+                                             brush=class_brushes(pg, labels)))
+        fill_legend(pg, self.legend, labels, lambda c: names[c] if 0 <= c < len(names) else str(c))
         axis = ("principal axis 1", "principal axis 2") if view.projected else ("code 1", "code 2")
         self.plot.setLabel("bottom", axis[0])
         self.plot.setLabel("left", axis[1])

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from dlstudio.qt.icons import severity_color
 from dlstudio.qt.panels.data.data_widgets import SampleGrid, muted_label
+from dlstudio.qt.panels.projector.class_points import class_brushes, fill_legend
 from dlstudio.qt.panels.runs.run_panel import RunPanel
 from dlstudio.qt.plot_menu import install_plot_menu
 
@@ -343,7 +344,6 @@ class ProjectorPanel(RunPanel):
         self.hover_image.clear()
 
     def show_result(self, key: tuple, result: tuple) -> None:
-        from dlstudio.data.grid import class_color
         from dlstudio.insight.projector import PROJECTION_NAMES
         from dlstudio.qt.panels.training.training_plots import import_pyqtgraph
 
@@ -357,8 +357,7 @@ class ProjectorPanel(RunPanel):
         self.projection, self.dataset = p, dataset
         self._fill_layers(layers, p.layer)
         labels = p.labels if p.labels is not None else np.zeros(len(p.points), np.int64)
-        brushes = {int(c): pg.mkBrush(*class_color(int(c))) for c in np.unique(labels)}  # one per class, shared
-        self.scatter.setData(pos=p.points, brush=[brushes[int(c)] for c in labels], pen=None)
+        self.scatter.setData(pos=p.points, brush=class_brushes(pg, labels), pen=None)
         wrong = p.wrong
         self.wrong_rings.setData(pos=p.points[wrong]) if wrong.any() else self.wrong_rings.setData([], [])
         self.marked.setData([], [])
@@ -378,7 +377,6 @@ class ProjectorPanel(RunPanel):
         self.projected.emit(p)
 
     def _set_legend(self, p: Any) -> None:
-        from dlstudio.data.grid import class_color
         from dlstudio.qt.panels.training.training_plots import import_pyqtgraph
 
         pg = import_pyqtgraph()
@@ -392,14 +390,7 @@ class ProjectorPanel(RunPanel):
             back.setAlpha(210)
             self.legend = self.plot.getPlotItem().addLegend(offset=(-8, 8), labelTextSize="8pt",
                                                             labelTextColor=c["text"], brush=pg.mkBrush(back))
-        self.legend.clear()
-        if p.labels is None:
-            return
-        classes = sorted(set(p.labels.tolist()))[:20]
-        self.legend.setColumnCount(max(1, -(-len(classes) // 5)))  # five rows at most: it fits a low dock
-        for c in classes:
-            item = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(*class_color(int(c))), pen=None)
-            self.legend.addItem(item, p.class_name(int(c)))
+        fill_legend(pg, self.legend, p.labels, p.class_name)
 
     def show_nearest(self, text: str, k: int = 10) -> list:
         """The ``k`` tokens nearest to ``text`` by the model's Embedding layer, listed under the field."""
