@@ -155,10 +155,10 @@ class WindowDocks:
 
     def _default_dock_sizes(self) -> None:
         """The canvas keeps more than half of the window's width and height (at 1400x900 the side
-        docks are 196 + 336 px wide, the bottom ones about 265 px high)."""
+        docks are 196 + 340 px wide, the bottom ones about 265 px high)."""
         width = self.width()
         self.resizeDocks([self.palette_dock, self.inspector_dock],
-                         [max(170, min(240, width * 14 // 100)), max(300, min(450, width * 24 // 100))],
+                         [max(170, min(240, width * 14 // 100)), max(340, min(450, width * 24 // 100))],
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
         QTimer.singleShot(0, self.show_whole_graph)

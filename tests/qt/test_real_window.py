@@ -210,8 +210,9 @@ def test_drag_layer_from_palette_and_connect_with_real_mouse(x_tools, tmp_path, 
         drag(xvfb.display, tuple(source["outputs"][0]), tuple(dense["inputs"][0]), steps=10)
         state = app.wait_for("the new edge", lambda s: s["edge_count"] == 1, timeout=10)
         assert state["edges"] == [{"src": source["id"], "dst": dense["id"]}]
-        state = app.wait_for("the shape pass", lambda s: any(dense["id"] in p["node_ids"] for p in s["problems"]),
-                             timeout=10)
+        state = app.wait_for("the shape pass of the wired graph",  # not the one before the wire
+                             lambda s: any(dense["id"] in p["node_ids"] for p in s["problems"])
+                             and not any("not connected" in p["message"] for p in s["problems"]), timeout=10)
         # the new layer is the model's output: its size against xor's 2 classes is the one problem,
         # on the Dense, with a one-click fix
         assert [p["node_ids"] for p in state["problems"] if p["severity"] == "error"] == [[dense["id"]]]
