@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ FORMAT = 1
 
 
 def catalog_key() -> str:
-    """Changes with Keras, DL Studio and the modules that derive the catalog."""
+    """Changes with Keras (its version and the backend asked for), DL Studio and the modules that
+    derive the catalog."""
     here = Path(__file__).resolve().parent
-    return fingerprint(f"format {FORMAT}", package_version("keras"), __version__,
+    return fingerprint(f"format {FORMAT}", package_version("keras"), os.environ.get("KERAS_BACKEND", ""), __version__,
                        sources=tuple(here / name for name in ("registry.py", "overrides.py", "specs.py", "disk.py")))
 
 
