@@ -58,6 +58,7 @@ class StepGradientFlow(keras.callbacks.Callback):
         self.emit, self.every_n_batches, self.fallback = emit, int(every_n_batches), fallback
         self.names: tuple[str, ...] = ()
         self.ring = self.steps = None
+        self._installed_on: Any = None  # the optimizer recording for this callback
         self._read = 0
         self._active: Any = None  # self (recording in the step) or the fallback
 
@@ -70,7 +71,7 @@ class StepGradientFlow(keras.callbacks.Callback):
             self.fallback.on_train_begin(logs)
             return
         self._active = self
-        if self.ring is None:
+        if self._installed_on is not self.model.optimizer:  # a new training (this callback used again)
             self._install()
 
     def _install(self) -> None:
@@ -102,6 +103,7 @@ class StepGradientFlow(keras.callbacks.Callback):
             return apply(grads, trainable_variables)
 
         optimizer.apply = recording_apply  # the train step calls optimizer.apply on every backend
+        self._installed_on, self._read = optimizer, 0
 
     def on_train_batch_end(self, batch, logs=None):
         if self._active is not self:

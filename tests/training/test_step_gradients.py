@@ -50,6 +50,11 @@ def test_every_nth_step_is_emitted_though_steps_run_four_per_call():
     assert [e.step for e in events] == [0, 3, 6, 9, 12, 15]
     assert all(len(e.magnitudes) == 2 and all(m > 0 for m in e.magnitudes) for e in events)
     assert len({e.magnitudes for e in events}) == len(events)  # each its own step's gradients
+    callback, again = StepGradientFlow(events.append, 8), []
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    callback.emit = again.append  # the same callback on a new model: it records there
+    _model().fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    assert [e.step for e in again] == [0]
 
 
 def test_the_engine_keeps_several_steps_per_call_and_saves_no_records(tmp_path):
