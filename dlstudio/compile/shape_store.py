@@ -125,12 +125,13 @@ class ShapeStore:
 
     def flush(self) -> bool:
         """Write the entries if they changed; False when the folder cannot be written."""
-        with self._lock:
+        with self._lock:  # a copy under the lock; the GUI thread's lookups do not wait for the encoding
             self._timer = None
             if not self._dirty or self._entries is None:
                 return True
-            text = json.dumps({"format": FORMAT, "entries": list(self._entries.items())}, separators=(",", ":"))
+            entries = list(self._entries.items())
             self._dirty = False
+        text = json.dumps({"format": FORMAT, "entries": entries}, separators=(",", ":"))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.path, text)
