@@ -72,6 +72,7 @@ class ShapeStore:
         self.limit = limit
         self._entries: OrderedDict[str, list] | None = None
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one write at a time, the newest copy last
         self._timer: threading.Timer | None = None
         self._dirty = False
 
@@ -125,6 +126,10 @@ class ShapeStore:
 
     def flush(self) -> bool:
         """Write the entries if they changed; False when the folder cannot be written."""
+        with self._write_lock:
+            return self._write()
+
+    def _write(self) -> bool:
         with self._lock:  # a copy under the lock; the GUI thread's lookups do not wait for the encoding
             self._timer = None
             if not self._dirty or self._entries is None:
