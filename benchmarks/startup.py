@@ -72,7 +72,7 @@ def main() -> None:
     print(f"first_window_s: {statistics.median(firsts):.2f} (median of {len(firsts)}; target <= 1.0; "
           f"min {min(firsts):.2f}, max {max(firsts):.2f})")
     print(f"editor_ready_s: {editor:.2f} (palette filled, the example drawn with every shape)")
-    print(f"keras_ready_s: {keras:.2f} (TensorFlow imported in the app, the catalog checked)")
+    print(f"keras_ready_s: {keras:.2f} (TensorFlow imported in the app)")
     print(f"tensorflow_import_s: {tf:.2f} (median of {len(imports)} bare 'python -c \"import tensorflow\"')")
     print(f"editor_ready_over_tensorflow_import: {editor / tf:.2f} (target < 1.0)")
     print(f"first_launch_editor_ready_s: {first.get('editor_ready_s', float('nan')):.2f} "

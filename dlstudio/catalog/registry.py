@@ -205,16 +205,13 @@ def catalog() -> dict[str, LayerSpec]:
     """All layer types, keyed by type name, in palette order: from the disk cache when it was
     derived by this Keras and DL Studio (no Keras import), else derived now and kept there."""
     global _catalog
-    if _catalog is None:
+    if cached_catalog() is None:
         with _catalog_lock:
             if _catalog is None:
                 from dlstudio.catalog import disk
 
-                found = disk.load()
-                if found is None:
-                    found = derive_catalog()
-                    disk.save(found)
-                _catalog = found
+                _catalog = derive_catalog()
+                disk.save(_catalog)
     return _catalog
 
 

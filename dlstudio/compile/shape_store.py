@@ -19,9 +19,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from dlstudio import __version__
 from dlstudio.atomic import atomic_write_text
-from dlstudio.cache import cache_dir, fingerprint, package_version
+from dlstudio.cache import cache_dir, fingerprint
 from dlstudio.catalog.disk import catalog_key
 from dlstudio.compile.keras_shapes import LayerResult
 
@@ -37,9 +36,10 @@ class KerasRefused(ValueError):
 
 
 def store_key() -> str:
+    """The catalog's key (Keras, its backend, DL Studio, the catalog's modules) and the code that
+    asks Keras."""
     here = Path(__file__).resolve().parent
-    return fingerprint(f"format {FORMAT}", catalog_key(), package_version("keras"), __version__,
-                       sources=(here / "keras_shapes.py", here / "shape_store.py"))
+    return fingerprint(f"format {FORMAT}", catalog_key(), sources=(here / "keras_shapes.py", here / "shape_store.py"))
 
 
 def entry_key(type_name: str, params_json: str, shapes: tuple) -> str:

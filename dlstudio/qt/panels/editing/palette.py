@@ -351,8 +351,7 @@ class PalettePanel(QWidget):
         self.search.setEnabled(False)
 
         ld = loader()
-        ld.catalog_loaded.connect(self._on_ready)
-        ld.ready.connect(self._on_ready)
+        ld.catalog_loaded.connect(self._on_ready)  # emitted before ready whenever the disk had no catalog
         ld.failed.connect(self._on_failed)
         if catalog_ready():
             self._on_ready()

@@ -73,8 +73,8 @@ def _project(project: Any, run: Any, layer: str | None, method: str, progress: P
     return p, loaded.dataset, candidate_layers(loaded.model), loaded.model
 
 
-def _project_snapshot(project: Any, graph: Any, weights: Any, layer: str | None, method: str,
-                      progress: Progress, dataset: Any) -> tuple:
+def _project_snapshot(project: Any, graph: Any, weights: Any, dataset: Any, layer: str | None, method: str,
+                      progress: Progress) -> tuple:
     """On a worker: the running training's model with one epoch's weights, projected as a run is."""
     from dlstudio.backend import load_keras
     from dlstudio.insight.models import project_dataset, untrained_model
@@ -146,6 +146,7 @@ class ProjectorPanel(RunPanel):
         self._timer.timeout.connect(self._show_progress)
         self.job.busy_changed.connect(self._busy)
         self.plot = None
+        self._shown_key: tuple | None = None  # what the view shows (a run's or a training epoch's key)
         self._training_graph = None  # the graph of the running training (None: none runs)
         self._snapshot = None  # its latest WeightsSnapshot, while following it
         self._build()
@@ -261,15 +262,17 @@ class ProjectorPanel(RunPanel):
 
     def compute(self, run: Any) -> None:
         self._ensure_plot()
-        if self._snapshot is not None:  # following a running training
-            self._compute_snapshot()
-            return
         key = self._key(run)
-        if self.projection is not None and getattr(self, "_shown_key", None) == key:
+        self._request(key, f"Projecting the test split of run {run.id}\u2026",
+                      _project, self.document.project, run, key[1], key[2])
+
+    def _request(self, key: tuple, status: str, fn: Any, *args: Any) -> None:
+        """Compute ``fn(*args, progress)`` for ``key`` unless it is what is shown."""
+        if self.projection is not None and self._shown_key == key:
             return
         self._progress = Progress()
-        if self.job.request(key, _project, self.document.project, run, key[1], key[2], self._progress):
-            self.show_status(f"Projecting the test split of run {run.id}\u2026")
+        if self.job.request(key, fn, *args, self._progress):
+            self.show_status(status)
 
     # ------------------------------------------------------------------ following a training
     def set_training(self, graph: Any) -> None:
@@ -290,14 +293,11 @@ class ProjectorPanel(RunPanel):
     def _compute_snapshot(self) -> None:
         snap = self._snapshot
         key = ("training", snap.epoch, self.layer_combo.currentData(), self.method_combo.currentData())
-        if self.projection is not None and getattr(self, "_shown_key", None) == key:
-            return
-        self._progress = Progress()
-        self.job.request(key, _project_snapshot, self.document.project, self._training_graph, snap.weights,
-                         key[2], key[3], self._progress, self.dataset)
-        self.show_status(f"Projecting epoch {snap.epoch} of the running training\u2026")
+        self._request(key, f"Projecting epoch {snap.epoch} of the running training\u2026", _project_snapshot,
+                      self.document.project, self._training_graph, snap.weights, self.dataset, key[2], key[3])
 
     def _compute_if_ready(self) -> None:
+        """A saved run (RunPanel), or the running training's latest epoch while following it."""
         if self._snapshot is not None and self.document is not None:  # no saved run needed
             self._ensure_plot()
             self._compute_snapshot()
@@ -312,7 +312,7 @@ class ProjectorPanel(RunPanel):
 
     def showing_training(self) -> bool:
         """Whether the view shows the running training (an epoch's weights), not a saved run."""
-        return bool(getattr(self, "_shown_key", None)) and self._shown_key[0] == "training"
+        return self._shown_key is not None and self._shown_key[0] == "training"
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
